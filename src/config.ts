@@ -1,0 +1,216 @@
+// The one place that reads configuration: turns an env record into a validated Config or one ConfigError.
+
+export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
+
+export interface RedisConfig {
+  readonly host: string;
+  readonly port: number;
+  readonly tls: boolean;
+  readonly username: string | undefined;
+  readonly password: string | undefined;
+  readonly db: number;
+}
+
+export interface Config {
+  readonly redis: RedisConfig;
+  readonly stream: string;
+  readonly group: string;
+  readonly consumer: string;
+  readonly groupStartId: string;
+  readonly pollMs: number;
+  readonly batch: number;
+  readonly ttlPlanSec: number;
+  readonly ttlSymbolSec: number;
+  readonly dedupeTtlSec: number;
+  readonly metricsPort: number;
+  readonly healthPort: number;
+  readonly httpHost: string;
+  readonly logLevel: LogLevel;
+  readonly claimIntervalMs: number;
+  readonly claimIdleMs: number;
+  readonly dlqStream: string;
+  readonly dlqMaxLen: number;
+  readonly maxDeliveries: number;
+  readonly maxFieldBytes: number;
+  readonly degradedWindowMs: number;
+}
+
+export class ConfigError extends Error {
+  override name = 'ConfigError';
+  readonly problems: readonly string[];
+  constructor(problems: readonly string[]) {
+    super(`invalid configuration:\n${problems.join('\n')}`);
+    this.problems = problems;
+  }
+}
+
+/** Every variable the service reads, with its default ('' = unset). Used by docs and the env-file test. */
+export const DEFAULTS = {
+  REDIS_HOST: 'localhost',
+  REDIS_PORT: '6379',
+  REDIS_URL: '',
+  REDIS_USERNAME: '',
+  REDIS_PASSWORD: '',
+  REDIS_DB: '0',
+  P27_STREAM_IN: 'quantum:stream:harvest.heat.decision',
+  P27_GROUP: 'heat_bridge',
+  P27_CONSUMER: 'heat_bridge_1',
+  P27_GROUP_START_ID: '0',
+  P27_POLL_MS: '500',
+  P27_BATCH: '10',
+  P27_TTL_PLAN_SEC: '1800',
+  P27_TTL_SYMBOL_SEC: '1800',
+  P27_DEDUPE_TTL_SEC: '120',
+  P27_METRICS_PORT: '8070',
+  P27_HEALTH_PORT: '8071',
+  P27_HTTP_HOST: '127.0.0.1',
+  P27_LOG_LEVEL: 'INFO',
+  P27_CLAIM_INTERVAL_MS: '30000',
+  P27_CLAIM_IDLE_MS: '60000',
+  P27_DLQ_STREAM: 'quantum:stream:harvest.heat.decision.dlq',
+  P27_DLQ_MAXLEN: '10000',
+  P27_MAX_DELIVERIES: '5',
+  P27_MAX_FIELD_BYTES: '65536',
+  P27_DEGRADED_WINDOW_MS: '60000',
+} as const;
+
+export type EnvName = keyof typeof DEFAULTS;
+
+const LOG_LEVELS: Record<string, LogLevel> = {
+  DEBUG: 'debug',
+  INFO: 'info',
+  WARNING: 'warn',
+  WARN: 'warn',
+  ERROR: 'error',
+};
+
+const NAME = /^[^\s*?[\]{}]+$/;
+const START_ID = /^(?:\$|0|\d+(?:-\d+)?)$/;
+
+/** Collects problems instead of throwing at the first, so one start-up shows them all. */
+class Reader {
+  readonly problems: string[] = [];
+  constructor(private readonly env: Readonly<Record<string, string | undefined>>) {}
+
+  raw(name: EnvName): string {
+    const value = this.env[name];
+    return value === undefined || value === '' ? DEFAULTS[name] : value;
+  }
+
+  isSet(name: EnvName): boolean {
+    const value = this.env[name];
+    return value !== undefined && value !== '';
+  }
+
+  optional(name: EnvName): string | undefined {
+    const value = this.raw(name);
+    return value === '' ? undefined : value;
+  }
+
+  int(name: EnvName, min: number, max: number): number {
+    const value = this.raw(name);
+    const n = /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
+    if (!Number.isSafeInteger(n) || n < min || n > max) {
+      this.problems.push(`${name}=${JSON.stringify(value)}: expected an integer from ${min} to ${max}`);
+      return min;
+    }
+    return n;
+  }
+
+  port(name: EnvName): number {
+    return this.int(name, 1, 65535);
+  }
+
+  name(name: EnvName): string {
+    const value = this.raw(name);
+    if (!NAME.test(value)) {
+      this.problems.push(
+        `${name}=${JSON.stringify(value)}: expected a non-empty name without whitespace or any of * ? [ ] { }`,
+      );
+    }
+    return value;
+  }
+
+  oneOf<T>(name: EnvName, allowed: Record<string, T>): T {
+    const value = this.raw(name);
+    const found = allowed[value.toUpperCase()];
+    if (found === undefined) {
+      this.problems.push(`${name}=${JSON.stringify(value)}: expected one of ${Object.keys(allowed).join(' | ')}`);
+      return Object.values(allowed)[0] as T;
+    }
+    return found;
+  }
+
+  matching(name: EnvName, pattern: RegExp, what: string): string {
+    const value = this.raw(name);
+    if (!pattern.test(value)) this.problems.push(`${name}=${JSON.stringify(value)}: expected ${what}`);
+    return value;
+  }
+}
+
+function readRedis(r: Reader): RedisConfig {
+  const username = r.optional('REDIS_USERNAME');
+  const password = r.optional('REDIS_PASSWORD');
+  const db = r.int('REDIS_DB', 0, 2 ** 31 - 1);
+  const url = r.optional('REDIS_URL');
+  if (url === undefined) {
+    return { host: r.raw('REDIS_HOST'), port: r.port('REDIS_PORT'), tls: false, username, password, db };
+  }
+  let parsed: URL | undefined;
+  try {
+    parsed = new URL(url);
+  } catch {
+    parsed = undefined;
+  }
+  if (parsed === undefined || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || !parsed.hostname) {
+    // Never echo the URL: it may carry a password.
+    r.problems.push('REDIS_URL: expected redis://[user:password@]host[:port][/db] or rediss://…');
+    return { host: 'localhost', port: 6379, tls: false, username, password, db };
+  }
+  const urlDb = parsed.pathname.replace(/^\//, '');
+  if (urlDb !== '' && !/^\d+$/.test(urlDb)) r.problems.push('REDIS_URL: the path must be a database number');
+  return {
+    host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
+    port: parsed.port === '' ? 6379 : Number(parsed.port),
+    tls: parsed.protocol === 'rediss:',
+    username: username ?? (parsed.username === '' ? undefined : decodeURIComponent(parsed.username)),
+    password: password ?? (parsed.password === '' ? undefined : decodeURIComponent(parsed.password)),
+    db: r.isSet('REDIS_DB') || urlDb === '' ? db : Number(urlDb),
+  };
+}
+
+/** Pure: validates every variable and throws one ConfigError naming each bad one. */
+export function loadConfig(env: Readonly<Record<string, string | undefined>>): Config {
+  const r = new Reader(env);
+  const config: Config = {
+    redis: readRedis(r),
+    stream: r.name('P27_STREAM_IN'),
+    group: r.name('P27_GROUP'),
+    consumer: r.name('P27_CONSUMER'),
+    groupStartId: r.matching('P27_GROUP_START_ID', START_ID, '0, $ or a stream id like 1735689600000-0'),
+    pollMs: r.int('P27_POLL_MS', 1, 60_000),
+    batch: r.int('P27_BATCH', 1, 10_000),
+    ttlPlanSec: r.int('P27_TTL_PLAN_SEC', 1, 31_536_000),
+    ttlSymbolSec: r.int('P27_TTL_SYMBOL_SEC', 1, 31_536_000),
+    dedupeTtlSec: r.int('P27_DEDUPE_TTL_SEC', 1, 31_536_000),
+    metricsPort: r.port('P27_METRICS_PORT'),
+    healthPort: r.port('P27_HEALTH_PORT'),
+    httpHost: r.matching('P27_HTTP_HOST', /^[^\s/]+$/, 'a host name or IP address'),
+    logLevel: r.oneOf('P27_LOG_LEVEL', LOG_LEVELS),
+    claimIntervalMs: r.int('P27_CLAIM_INTERVAL_MS', 10, 86_400_000),
+    claimIdleMs: r.int('P27_CLAIM_IDLE_MS', 1, 86_400_000),
+    dlqStream: r.name('P27_DLQ_STREAM'),
+    dlqMaxLen: r.int('P27_DLQ_MAXLEN', 1, 100_000_000),
+    maxDeliveries: r.int('P27_MAX_DELIVERIES', 1, 1000),
+    maxFieldBytes: r.int('P27_MAX_FIELD_BYTES', 1, 512 * 1024 * 1024),
+    degradedWindowMs: r.int('P27_DEGRADED_WINDOW_MS', 1, 86_400_000),
+  };
+  if (config.metricsPort === config.healthPort && r.problems.length === 0) {
+    r.problems.push(`P27_HEALTH_PORT=${config.healthPort}: must differ from P27_METRICS_PORT`);
+  }
+  if (config.dlqStream === config.stream) {
+    r.problems.push(`P27_DLQ_STREAM=${JSON.stringify(config.dlqStream)}: must differ from P27_STREAM_IN`);
+  }
+  if (r.problems.length > 0) throw new ConfigError(r.problems);
+  return config;
+}

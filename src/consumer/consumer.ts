@@ -1,0 +1,232 @@
+// The consumer loop: creates the group, reads its own pending entries first, then new ones, takes
+// over idle entries of dead consumers, and never dies: every failure is logged, counted and retried.
+
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import { Backoff } from '../backoff.js';
+import type { Config } from '../config.js';
+import type { Metrics } from '../metrics.js';
+import { BatchApplier, StageError } from './batch-applier.js';
+import { entriesFromReadGroup, pageFromAutoClaim, type RawEntry } from './stream-reply.js';
+
+export interface ConsumerState {
+  /** Date.now() when the loop last completed a turn; 0 before the first. */
+  readonly lastLoopAt: number;
+  readonly lastLoopMs: number;
+  /** Date.now() of the last error, 0 when none. */
+  readonly lastErrorAt: number;
+  readonly lastTsEpoch: number;
+}
+
+export class Consumer {
+  readonly #reader: Redis;
+  readonly #writer: Redis;
+  readonly #config: Config;
+  readonly #metrics: Metrics;
+  readonly #log: Logger;
+  readonly #applier: BatchApplier;
+  readonly #backoff = new Backoff(100, 2000);
+  readonly #abort = new AbortController();
+  #loop: Promise<void> | undefined;
+  #needGroup = true;
+  /** Non-null while re-reading this consumer's own pending entries, from this id on. */
+  #pendingCursor: string | null = '0';
+  #nextClaimAt = 0;
+  #failures = 0;
+  #state = { lastLoopAt: 0, lastLoopMs: 0, lastErrorAt: 0, lastTsEpoch: 0 };
+
+  constructor(reader: Redis, writer: Redis, config: Config, metrics: Metrics, log: Logger) {
+    this.#reader = reader;
+    this.#writer = writer;
+    this.#config = config;
+    this.#metrics = metrics;
+    this.#log = log;
+    this.#applier = new BatchApplier(writer, config, metrics, log);
+  }
+
+  get state(): ConsumerState {
+    return { ...this.#state };
+  }
+
+  start(): void {
+    if (this.#loop !== undefined) return;
+    // After any reconnect, entries delivered to the lost connection may sit in our PEL unseen.
+    this.#reader.on('ready', () => {
+      this.#pendingCursor = '0';
+    });
+    this.#nextClaimAt = Date.now() + this.#config.claimIntervalMs;
+    this.#loop = this.#run();
+  }
+
+  /** Stops reading, finishes the batch in hand and resolves when the loop has exited. */
+  async stop(): Promise<void> {
+    this.#abort.abort();
+    await this.#loop;
+  }
+
+  get #stopping(): boolean {
+    return this.#abort.signal.aborted;
+  }
+
+  async #run(): Promise<void> {
+    while (!this.#stopping) {
+      const started = performance.now();
+      try {
+        await this.#turn();
+        if (this.#failures > 0) this.#log.info({ failures: this.#failures }, 'recovered');
+        this.#failures = 0;
+        this.#backoff.reset();
+      } catch (error) {
+        this.#onError(error);
+        await this.#backoff.wait(this.#abort.signal);
+      }
+      this.#metrics.loops.inc();
+      this.#state.lastLoopAt = Date.now();
+      this.#state.lastLoopMs = performance.now() - started;
+    }
+  }
+
+  async #turn(): Promise<void> {
+    await this.#connected();
+    if (this.#needGroup) await this.#ensureGroup();
+    if (Date.now() >= this.#nextClaimAt) {
+      await this.#claimIdle();
+      this.#nextClaimAt = Date.now() + this.#config.claimIntervalMs;
+      return;
+    }
+    if (this.#pendingCursor !== null) {
+      const entries = await this.#read(this.#pendingCursor);
+      this.#pendingCursor = entries.length === 0 ? null : (entries.at(-1) as RawEntry).id;
+      await this.#apply(entries);
+      return;
+    }
+    await this.#apply(await this.#read('>'));
+  }
+
+  /** Waits briefly for both connections, so a normal start or reconnect is not counted as an error. */
+  async #connected(): Promise<void> {
+    for (const [client, stage] of [
+      [this.#reader, 'read'],
+      [this.#writer, 'write'],
+    ] as const) {
+      if (client.status === 'ready') continue;
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          client.off('ready', done);
+          this.#abort.signal.removeEventListener('abort', done);
+          resolve();
+        };
+        const timer = setTimeout(done, 1000);
+        client.once('ready', done);
+        this.#abort.signal.addEventListener('abort', done);
+      });
+      if ((client.status as string) !== 'ready')
+        throw new StageError(stage, `redis ${stage === 'read' ? 'reader' : 'writer'} not connected (${client.status})`);
+    }
+  }
+
+  async #ensureGroup(): Promise<void> {
+    const { stream, group, groupStartId } = this.#config;
+    try {
+      await this.#writer.xgroup('CREATE', stream, group, groupStartId, 'MKSTREAM');
+      this.#log.info({ stream, group, start_id: groupStartId }, 'consumer group created');
+    } catch (error) {
+      if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) {
+        throw new StageError('read', 'could not create the consumer group', { cause: error });
+      }
+    }
+    this.#needGroup = false;
+    this.#pendingCursor = '0';
+  }
+
+  /** '>' reads new entries, blocking up to P27_POLL_MS; any other id re-reads our own pending entries. */
+  async #read(from: string): Promise<RawEntry[]> {
+    const { stream, group, consumer, batch, pollMs } = this.#config;
+    const block = from === '>' ? ['BLOCK', pollMs] : [];
+    try {
+      const reply = await this.#reader.callBuffer(
+        'XREADGROUP',
+        'GROUP',
+        group,
+        consumer,
+        'COUNT',
+        batch,
+        ...block,
+        'STREAMS',
+        stream,
+        from,
+      );
+      return entriesFromReadGroup(reply);
+    } catch (error) {
+      if (error instanceof Error && error.message.startsWith('NOGROUP')) this.#needGroup = true;
+      throw new StageError('read', 'XREADGROUP failed', { cause: error });
+    }
+  }
+
+  async #apply(entries: readonly RawEntry[]): Promise<void> {
+    if (entries.length === 0) return;
+    try {
+      const summary = await this.#applier.apply(entries);
+      if (summary.lastTsEpoch !== null) this.#state.lastTsEpoch = summary.lastTsEpoch;
+      if (summary.retry > 0) {
+        this.#state.lastErrorAt = Date.now();
+        // Entries that failed on their own stay pending; read them again after a pause.
+        this.#pendingCursor = '0';
+        await this.#backoff.wait(this.#abort.signal);
+      }
+    } catch (error) {
+      this.#pendingCursor = '0';
+      throw error;
+    }
+  }
+
+  /** XAUTOCLAIM loop over the whole PEL: takes over entries idle longer than P27_CLAIM_IDLE_MS. */
+  async #claimIdle(): Promise<void> {
+    const { stream, group, consumer, claimIdleMs, batch } = this.#config;
+    let cursor = '0-0';
+    do {
+      let page: ReturnType<typeof pageFromAutoClaim>;
+      try {
+        const reply = await this.#writer.callBuffer(
+          'XAUTOCLAIM',
+          stream,
+          group,
+          consumer,
+          claimIdleMs,
+          cursor,
+          'COUNT',
+          Math.max(batch, 100),
+        );
+        page = pageFromAutoClaim(reply);
+      } catch (error) {
+        if (error instanceof Error && error.message.startsWith('NOGROUP')) this.#needGroup = true;
+        throw new StageError('claim', 'XAUTOCLAIM failed', { cause: error });
+      }
+      if (page.entries.length > 0) {
+        this.#metrics.claimed.inc({ result: 'claimed' }, page.entries.length);
+        this.#log.info({ count: page.entries.length }, 'took over idle pending entries');
+      }
+      if (page.deletedIds.length > 0) {
+        this.#metrics.claimed.inc({ result: 'deleted' }, page.deletedIds.length);
+        this.#log.warn({ ids: page.deletedIds.slice(0, 20) }, 'idle pending entries were deleted from the stream');
+      }
+      for (let i = 0; i < page.entries.length; i += batch) {
+        await this.#apply(page.entries.slice(i, i + batch));
+      }
+      cursor = page.cursor;
+    } while (cursor !== '0-0' && !this.#stopping);
+  }
+
+  #onError(error: unknown): void {
+    const stage = error instanceof StageError ? error.stage : 'read';
+    const cause = error instanceof StageError && error.cause instanceof Error ? error.cause : error;
+    const message = cause instanceof Error ? cause.message : String(cause);
+    this.#metrics.errors.inc({ stage });
+    this.#state.lastErrorAt = Date.now();
+    this.#failures += 1;
+    // One warning per streak of failures, not one per retry: an outage must not flood the log.
+    const level = this.#failures === 1 ? 'warn' : 'debug';
+    this.#log[level]({ stage, err: message, failures: this.#failures }, `${stage} failed; retrying with backoff`);
+  }
+}

@@ -1,0 +1,60 @@
+// A minimal node:http server for one GET route: 404 elsewhere, 405 for other methods, loopback by default.
+
+import { createServer, type Server, type ServerResponse } from 'node:http';
+import type { AddressInfo } from 'node:net';
+
+export interface RouteResponse {
+  readonly status: number;
+  readonly contentType: string;
+  readonly body: string;
+}
+
+export type RouteHandler = () => Promise<RouteResponse>;
+
+function send(res: ServerResponse, status: number, contentType: string, body: string, head: boolean): void {
+  res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
+  res.end(head ? undefined : body);
+}
+
+export class HttpEndpoint {
+  readonly #server: Server;
+  readonly #path: string;
+  readonly #handler: RouteHandler;
+
+  constructor(path: string, handler: RouteHandler) {
+    this.#path = path;
+    this.#handler = handler;
+    this.#server = createServer((req, res) => {
+      const path = (req.url ?? '/').split('?')[0];
+      if (path !== this.#path) return send(res, 404, 'text/plain', 'not found\n', false);
+      if (req.method !== 'GET' && req.method !== 'HEAD') {
+        res.setHeader('allow', 'GET, HEAD');
+        return send(res, 405, 'text/plain', 'method not allowed\n', false);
+      }
+      this.#handler().then(
+        (r) => send(res, r.status, r.contentType, r.body, req.method === 'HEAD'),
+        (error: unknown) => send(res, 500, 'text/plain', `${(error as Error).message}\n`, false),
+      );
+    });
+    // Keep-alive sockets from scrapers must not hold up a graceful stop.
+    this.#server.keepAliveTimeout = 5000;
+  }
+
+  listen(port: number, host: string): Promise<AddressInfo> {
+    return new Promise((resolve, reject) => {
+      this.#server.once('error', reject);
+      this.#server.listen(port, host, () => {
+        this.#server.off('error', reject);
+        resolve(this.#server.address() as AddressInfo);
+      });
+    });
+  }
+
+  close(): Promise<void> {
+    return new Promise((resolve) => {
+      if (!this.#server.listening) return resolve();
+      this.#server.close(() => resolve());
+      this.#server.closeAllConnections();
+    });
+  }
+}

@@ -1,0 +1,93 @@
+// Pure parsing of one stream entry into a valid decision or a rejection with its reason.
+
+import { isUtf8 } from 'node:buffer';
+import { DECISION_FIELDS, type DecisionField, HEAT_ACTIONS, HEAT_LEVELS } from './decision.js';
+import { checkIdentifier, type IdentifierProblem, type KeySafe } from './redis/keys.js';
+
+export const REJECT_REASONS = [
+  'invalid_plan_id',
+  'invalid_symbol',
+  'invalid_ts_epoch',
+  'invalid_heat_score',
+  'invalid_heat_level',
+  'invalid_heat_action',
+  'field_too_large',
+  'invalid_utf8',
+  'max_deliveries',
+] as const;
+
+export type RejectReason = (typeof REJECT_REASONS)[number];
+
+export interface Decision {
+  readonly id: string;
+  readonly planId: KeySafe;
+  readonly symbol: KeySafe;
+  readonly tsEpoch: number;
+  /** The 13 schema values in DECISION_FIELDS order; a missing optional field is "". */
+  readonly values: readonly string[];
+}
+
+export type ParseResult =
+  | { readonly kind: 'valid'; readonly decision: Decision }
+  | { readonly kind: 'invalid'; readonly reason: RejectReason; readonly detail: string };
+
+const FIELD_INDEX = new Map<string, number>(DECISION_FIELDS.map((name, i) => [name, i]));
+const LEVELS: ReadonlySet<string> = new Set(HEAT_LEVELS);
+const ACTIONS: ReadonlySet<string> = new Set(HEAT_ACTIONS);
+const INTEGER = /^\d{1,15}$/;
+const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
+
+// Details end up in logs and the dead-letter stream: keep echoed values short.
+const quote = (value: string): string => JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+
+const PROBLEM: Record<IdentifierProblem, string> = {
+  missing: 'missing or empty',
+  too_long: 'over 128 characters',
+  bad_character: 'holding a forbidden character',
+};
+
+const invalid = (reason: RejectReason, detail: string): ParseResult => ({ kind: 'invalid', reason, detail });
+
+/** Milliseconds part of a stream id ("1735689600000-3" → 1735689600000). */
+export function streamIdMs(id: string): number {
+  const dash = id.indexOf('-');
+  return Number(dash === -1 ? id : id.slice(0, dash));
+}
+
+/**
+ * Validates and maps a raw entry (field/value byte strings, as XREADGROUP returns them).
+ * Unknown fields are ignored but still bounded in size and checked for UTF-8.
+ */
+export function parseEntry(id: string, raw: readonly Buffer[], maxFieldBytes: number): ParseResult {
+  const values: string[] = new Array<string>(DECISION_FIELDS.length).fill('');
+  for (let i = 0; i + 1 < raw.length; i += 2) {
+    const name = raw[i] as Buffer;
+    const value = raw[i + 1] as Buffer;
+    if (name.length > maxFieldBytes || value.length > maxFieldBytes) {
+      return invalid('field_too_large', `a field is over ${maxFieldBytes} bytes`);
+    }
+    if (!isUtf8(name) || !isUtf8(value)) return invalid('invalid_utf8', 'a field is not valid UTF-8');
+    const index = FIELD_INDEX.get(name.toString('utf8'));
+    if (index !== undefined) values[index] = value.toString('utf8');
+  }
+  const get = (field: DecisionField): string => values[FIELD_INDEX.get(field) as number] as string;
+
+  const planId = checkIdentifier(get('plan_id'));
+  if (!planId.ok) return invalid('invalid_plan_id', `plan_id is ${PROBLEM[planId.problem]}`);
+  const symbol = checkIdentifier(get('symbol'));
+  if (!symbol.ok) return invalid('invalid_symbol', `symbol is ${PROBLEM[symbol.problem]}`);
+  const ts = get('ts_epoch');
+  if (!INTEGER.test(ts)) return invalid('invalid_ts_epoch', `ts_epoch ${quote(ts)} is not an integer`);
+  const score = get('heat_score');
+  const scoreValue = DECIMAL.test(score) ? Number(score) : Number.NaN;
+  if (!(scoreValue >= 0 && scoreValue <= 1)) {
+    return invalid('invalid_heat_score', `heat_score ${quote(score)} is not a number in [0, 1]`);
+  }
+  const level = get('heat_level');
+  if (!LEVELS.has(level)) return invalid('invalid_heat_level', `heat_level ${quote(level)} is not allowed`);
+  const action = get('heat_action');
+  if (!ACTIONS.has(action)) {
+    return invalid('invalid_heat_action', `heat_action ${quote(action)} is not allowed`);
+  }
+  return { kind: 'valid', decision: { id, planId: planId.value, symbol: symbol.value, tsEpoch: Number(ts), values } };
+}

@@ -1,0 +1,97 @@
+// The service's Prometheus metrics, on its own Registry; names and labels are part of the spec's contract.
+
+import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import { REJECT_REASONS } from './message.js';
+
+export const WRITTEN_KINDS = ['by_plan', 'latest_symbol'] as const;
+export const ERROR_STAGES = ['read', 'write', 'ack', 'claim'] as const;
+export const CLAIM_RESULTS = ['claimed', 'deleted'] as const;
+
+export type ErrorStage = (typeof ERROR_STAGES)[number];
+
+/** Values read at scrape time, so every scrape is current (the original service answered one scrape late). */
+export interface LiveReadings {
+  /** Group pending + undelivered entries, or null when Redis does not answer. */
+  backlog(): Promise<number | null>;
+}
+
+export interface Metrics {
+  readonly registry: Registry;
+  readonly loops: Counter;
+  readonly inMessages: Counter;
+  readonly written: Counter<'kind'>;
+  readonly dedupeSkips: Counter;
+  readonly staleSkips: Counter;
+  readonly errors: Counter<'stage'>;
+  readonly rejected: Counter<'reason'>;
+  readonly claimed: Counter<'result'>;
+  readonly lagMs: Gauge;
+  readonly lastTsEpoch: Gauge;
+  readonly processing: Histogram;
+}
+
+export function createMetrics(live: LiveReadings, version: string): Metrics {
+  const registry = new Registry();
+  const registers = [registry];
+  collectDefaultMetrics({ register: registry });
+
+  const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
+    new Counter<L>({ name, help, labelNames, registers });
+  const metrics: Metrics = {
+    registry,
+    loops: counter('p27_loops_total', 'Total event loop iterations'),
+    inMessages: counter('p27_in_messages_total', 'Total messages read from stream'),
+    written: counter('p27_written_total', 'Total lookup keys written by kind', ['kind']),
+    dedupeSkips: counter('p27_dedupe_skips_total', 'Total messages skipped due to deduplication'),
+    staleSkips: counter(
+      'p27_stale_skips_total',
+      'Decisions older than the stored latest: by_plan written, latest and pointer kept',
+    ),
+    errors: counter('p27_errors_total', 'Total errors by stage', ['stage']),
+    rejected: counter('p27_rejected_total', 'Invalid entries moved to the dead-letter stream, by reason', ['reason']),
+    claimed: counter('p27_claimed_total', 'Pending entries taken over from idle consumers, by result', ['result']),
+    lagMs: new Gauge({ name: 'p27_lag_ms', help: 'Processing latency (ms)', registers }),
+    lastTsEpoch: new Gauge({
+      name: 'p27_last_ts_epoch',
+      help: 'Unix timestamp of last processed message',
+      registers,
+    }),
+    processing: new Histogram({
+      name: 'p27_processing_seconds',
+      help: 'Time to apply one batch read from the stream, from read to last ack',
+      buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+  };
+
+  new Gauge({
+    name: 'p27_backlog',
+    help: 'Entries pending in the consumer group plus entries not yet delivered to it',
+    registers,
+    async collect() {
+      const backlog = await live.backlog();
+      if (backlog !== null) this.set(backlog);
+    },
+  });
+  new Gauge({
+    name: 'p27_redis_up',
+    help: '1 when Redis answered the last scrape-time probe, else 0',
+    registers,
+    async collect() {
+      this.set((await live.backlog()) === null ? 0 : 1);
+    },
+  });
+  new Gauge({
+    name: 'p27_build_info',
+    help: 'HeatBridge build information; the value is always 1',
+    labelNames: ['version', 'node_version'],
+    registers,
+  }).set({ version, node_version: process.version }, 1);
+
+  // Export every documented label value from zero, so rate() and alerts work before the first event.
+  for (const kind of WRITTEN_KINDS) metrics.written.inc({ kind }, 0);
+  for (const stage of ERROR_STAGES) metrics.errors.inc({ stage }, 0);
+  for (const reason of REJECT_REASONS) metrics.rejected.inc({ reason }, 0);
+  for (const result of CLAIM_RESULTS) metrics.claimed.inc({ result }, 0);
+  return metrics;
+}

@@ -1,0 +1,35 @@
+// The one module that builds Redis key names; it accepts only identifiers that passed checkIdentifier.
+
+declare const keySafe: unique symbol;
+/** A plan_id or symbol proven safe to embed in a key name. Only checkIdentifier makes one. */
+export type KeySafe = string & { readonly [keySafe]: true };
+
+export const MAX_IDENTIFIER_LENGTH = 128;
+
+// Whitespace, control characters, glob characters and cluster hash-tag braces are never allowed.
+const UNSAFE = /[\s\p{Cc}*?[\]{}]/u;
+
+export type IdentifierProblem = 'missing' | 'too_long' | 'bad_character';
+
+export type IdentifierCheck =
+  | { readonly ok: true; readonly value: KeySafe }
+  | { readonly ok: false; readonly problem: IdentifierProblem };
+
+export function checkIdentifier(value: string | undefined): IdentifierCheck {
+  if (value === undefined || value === '') return { ok: false, problem: 'missing' };
+  if (value.length > MAX_IDENTIFIER_LENGTH) return { ok: false, problem: 'too_long' };
+  if (UNSAFE.test(value)) return { ok: false, problem: 'bad_character' };
+  return { ok: true, value: value as KeySafe };
+}
+
+export const KEY_PREFIX = {
+  byPlan: 'quantum:harvest:heat:by_plan:',
+  latest: 'quantum:harvest:heat:latest:',
+  latestPlanId: 'quantum:harvest:heat:latest_plan_id:',
+  dedupe: 'quantum:dedupe:p27:',
+} as const;
+
+export const byPlanKey = (planId: KeySafe): string => KEY_PREFIX.byPlan + planId;
+export const latestKey = (symbol: KeySafe): string => KEY_PREFIX.latest + symbol;
+export const latestPlanIdKey = (symbol: KeySafe): string => KEY_PREFIX.latestPlanId + symbol;
+export const dedupeKey = (planId: KeySafe): string => KEY_PREFIX.dedupe + planId;

@@ -1,0 +1,74 @@
+// Asks Redis, with a short deadline, whether it answers and how large the group's backlog is.
+
+import type { Redis } from 'ioredis';
+
+export type ProbeResult =
+  | { readonly kind: 'up'; readonly backlog: number; readonly pending: number; readonly undelivered: number }
+  | { readonly kind: 'down'; readonly error: string };
+
+/** Pure: reads pending and lag of one group out of an XINFO GROUPS reply (RESP2 flat arrays). */
+export function backlogFromXinfo(reply: unknown, group: string): { pending: number; undelivered: number } {
+  if (!Array.isArray(reply)) return { pending: 0, undelivered: 0 };
+  for (const entry of reply) {
+    if (!Array.isArray(entry)) continue;
+    const info = new Map<string, unknown>();
+    for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
+    if (info.get('name') !== group) continue;
+    // lag is nil when Redis cannot tell (entries deleted in the middle); count it as unknown = 0.
+    return { pending: Number(info.get('pending') ?? 0), undelivered: Number(info.get('lag') ?? 0) };
+  }
+  return { pending: 0, undelivered: 0 };
+}
+
+/** Caches one answer briefly so a scrape and a health check in the same instant cost one round trip. */
+export class RedisProbe {
+  readonly #redis: Redis;
+  readonly #stream: string;
+  readonly #group: string;
+  readonly #timeoutMs: number;
+  #inFlight: Promise<ProbeResult> | undefined;
+  #last: { at: number; result: ProbeResult } | undefined;
+
+  constructor(redis: Redis, stream: string, group: string, timeoutMs = 1000) {
+    this.#redis = redis;
+    this.#stream = stream;
+    this.#group = group;
+    this.#timeoutMs = timeoutMs;
+  }
+
+  probe(maxAgeMs = 250): Promise<ProbeResult> {
+    if (this.#last !== undefined && Date.now() - this.#last.at <= maxAgeMs) return Promise.resolve(this.#last.result);
+    this.#inFlight ??= this.#ask().then((result) => {
+      this.#last = { at: Date.now(), result };
+      this.#inFlight = undefined;
+      return result;
+    });
+    return this.#inFlight;
+  }
+
+  async #ask(): Promise<ProbeResult> {
+    let timer: NodeJS.Timeout | undefined;
+    const deadline = new Promise<never>((_, reject) => {
+      timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+    });
+    try {
+      const reply = await Promise.race([this.#xinfo(), deadline]);
+      const { pending, undelivered } = backlogFromXinfo(reply, this.#group);
+      return { kind: 'up', backlog: pending + undelivered, pending, undelivered };
+    } catch (error) {
+      return { kind: 'down', error: error instanceof Error ? error.message : String(error) };
+    } finally {
+      clearTimeout(timer);
+    }
+  }
+
+  async #xinfo(): Promise<unknown> {
+    try {
+      return await this.#redis.xinfo('GROUPS', this.#stream);
+    } catch (error) {
+      // A missing stream is an empty backlog, not an outage.
+      if (error instanceof Error && /no such key/i.test(error.message)) return [];
+      throw error;
+    }
+  }
+}

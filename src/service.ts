@@ -1,0 +1,164 @@
+// Composition root: wires config → redis → scripts → metrics → consumer + HTTP, with idempotent start/stop.
+
+import type { Redis } from 'ioredis';
+import type { Logger } from 'pino';
+import type { Config } from './config.js';
+import { Consumer } from './consumer/consumer.js';
+import { healthDocument } from './http/health.js';
+import { HttpEndpoint } from './http/http-server.js';
+import { createMetrics, type Metrics } from './metrics.js';
+import { createRedis, type Role } from './redis/connection.js';
+import { RedisProbe } from './redis/probe.js';
+import { defineScripts, loadScripts, ScriptLoadError } from './redis/scripts.js';
+import { VERSION } from './version.js';
+
+export interface ServiceOptions {
+  readonly config: Config;
+  readonly log: Logger;
+  /** Called when the service cannot go on at all (a script that does not compile). */
+  readonly onFatal: (error: Error) => void;
+}
+
+export interface Listening {
+  readonly metricsPort: number;
+  readonly healthPort: number;
+}
+
+const STOP_TIMEOUT_MS = 8000;
+
+export class Service {
+  readonly #config: Config;
+  readonly #log: Logger;
+  readonly #onFatal: (error: Error) => void;
+  readonly #reader: Redis;
+  readonly #writer: Redis;
+  readonly #probe: RedisProbe;
+  readonly #metrics: Metrics;
+  readonly #consumer: Consumer;
+  readonly #metricsHttp: HttpEndpoint;
+  readonly #healthHttp: HttpEndpoint;
+  readonly #startedAt = Date.now();
+  #started: Promise<Listening> | undefined;
+  #stopped: Promise<void> | undefined;
+
+  constructor({ config, log, onFatal }: ServiceOptions) {
+    this.#config = config;
+    this.#log = log;
+    this.#onFatal = onFatal;
+    this.#reader = this.#connection('reader');
+    this.#writer = this.#connection('writer');
+    defineScripts(this.#writer);
+    this.#probe = new RedisProbe(this.#writer, config.stream, config.group);
+    this.#metrics = createMetrics(
+      {
+        backlog: async () => {
+          const probe = await this.#probe.probe();
+          return probe.kind === 'up' ? probe.backlog : null;
+        },
+      },
+      VERSION,
+    );
+    this.#consumer = new Consumer(this.#reader, this.#writer, config, this.#metrics, log);
+    this.#metricsHttp = new HttpEndpoint('/metrics', async () => ({
+      status: 200,
+      contentType: this.#metrics.registry.contentType,
+      body: await this.#metrics.registry.metrics(),
+    }));
+    this.#healthHttp = new HttpEndpoint('/health', async () => {
+      const doc = healthDocument({
+        now: Date.now(),
+        startedAt: this.#startedAt,
+        state: this.#consumer.state,
+        probe: await this.#probe.probe(),
+        pollMs: config.pollMs,
+        degradedWindowMs: config.degradedWindowMs,
+        version: VERSION,
+      });
+      return {
+        status: doc.status === 'error' ? 503 : 200,
+        contentType: 'application/json',
+        body: `${JSON.stringify(doc)}\n`,
+      };
+    });
+  }
+
+  get metrics(): Metrics {
+    return this.#metrics;
+  }
+
+  /** Serves HTTP at once and starts consuming; Redis may be down, the loop waits for it. */
+  start(): Promise<Listening> {
+    this.#started ??= this.#start();
+    return this.#started;
+  }
+
+  async #start(): Promise<Listening> {
+    const { config } = this;
+    const [metricsAddress, healthAddress] = await Promise.all([
+      this.#metricsHttp.listen(config.metricsPort, config.httpHost),
+      this.#healthHttp.listen(config.healthPort, config.httpHost),
+    ]);
+    this.#log.info(
+      {
+        version: VERSION,
+        stream: config.stream,
+        group: config.group,
+        consumer: config.consumer,
+        redis: `${config.redis.host}:${config.redis.port}/${config.redis.db}`,
+        metrics: `http://${config.httpHost}:${metricsAddress.port}/metrics`,
+        health: `http://${config.httpHost}:${healthAddress.port}/health`,
+      },
+      'heat-bridge started',
+    );
+    for (const client of [this.#reader, this.#writer]) client.connect().catch(() => {});
+    this.#consumer.start();
+    return { metricsPort: metricsAddress.port, healthPort: healthAddress.port };
+  }
+
+  get config(): Config {
+    return this.#config;
+  }
+
+  /** Stops reading, lets the batch in hand finish, then closes HTTP and Redis. Safe to call twice. */
+  stop(): Promise<void> {
+    this.#stopped ??= this.#stop();
+    return this.#stopped;
+  }
+
+  async #stop(): Promise<void> {
+    this.#log.info('stopping: finishing the batch in hand');
+    let timer: NodeJS.Timeout | undefined;
+    const timeout = new Promise<'timeout'>((resolve) => {
+      timer = setTimeout(() => resolve('timeout'), STOP_TIMEOUT_MS);
+    });
+    const outcome = await Promise.race([this.#consumer.stop().then(() => 'done' as const), timeout]);
+    clearTimeout(timer);
+    if (outcome === 'timeout') this.#log.warn('consumer did not stop in time; unacked entries stay pending');
+    await Promise.all([this.#metricsHttp.close(), this.#healthHttp.close()]);
+    for (const client of [this.#reader, this.#writer]) client.disconnect();
+    this.#log.info('stopped');
+  }
+
+  #connection(role: Role): Redis {
+    const redis = createRedis(this.#config.redis, role, this.#config.pollMs);
+    let down = false;
+    redis.on('error', (error: Error) => {
+      // ioredis reports every failed reconnect; one line per outage is enough.
+      if (!down) this.#log.warn({ role, err: error.message }, 'redis connection lost; reconnecting');
+      down = true;
+    });
+    redis.on('ready', () => {
+      if (down) this.#log.info({ role }, 'redis connection restored');
+      down = false;
+      if (role === 'writer') this.#loadScripts();
+    });
+    return redis;
+  }
+
+  #loadScripts(): void {
+    loadScripts(this.#writer).catch((error: Error) => {
+      if (error instanceof ScriptLoadError) this.#onFatal(error);
+      // Otherwise the connection dropped again; the next 'ready' loads them.
+    });
+  }
+}

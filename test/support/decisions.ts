@@ -1,0 +1,30 @@
+// Builds realistic heat decisions as stream field lists for XADD.
+
+export type DecisionFields = Record<string, string>;
+
+let counter = 0;
+
+export function decision(overrides: Partial<DecisionFields> = {}): DecisionFields {
+  counter += 1;
+  return {
+    ts_epoch: String(1_735_689_600 + counter),
+    symbol: 'BTCUSDT',
+    plan_id: `plan_${process.pid}_${counter}`,
+    in_action: 'FULL_CLOSE_PROPOSED',
+    out_action: 'FULL_CLOSE_PROPOSED',
+    heat_level: 'cold',
+    heat_score: '0.25',
+    heat_action: 'NONE',
+    recommended_partial: '',
+    reason: 'ok',
+    inputs_age_sec: '3',
+    mode: 'shadow',
+    debug_json: '{"portfolio_heat":0.25}',
+    ...overrides,
+  } as DecisionFields;
+}
+
+/** Field/value pairs in insertion order, as XADD takes them. */
+export function flat(fields: DecisionFields): string[] {
+  return Object.entries(fields).flat();
+}
