@@ -2,7 +2,24 @@
 
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
+export interface Address {
+  readonly host: string;
+  readonly port: number;
+}
+
+/** Standalone (host/port or URL), Sentinel-managed primary, or Cluster. */
+export type Topology =
+  | { readonly kind: 'standalone' }
+  | {
+      readonly kind: 'sentinel';
+      readonly sentinels: readonly Address[];
+      readonly name: string;
+      readonly sentinelPassword: string | undefined;
+    }
+  | { readonly kind: 'cluster'; readonly nodes: readonly Address[] };
+
 export interface RedisConfig {
+  readonly topology: Topology;
   readonly host: string;
   readonly port: number;
   readonly tls: boolean;
@@ -52,6 +69,10 @@ export const DEFAULTS = {
   REDIS_USERNAME: '',
   REDIS_PASSWORD: '',
   REDIS_DB: '0',
+  REDIS_SENTINELS: '',
+  REDIS_SENTINEL_MASTER: '',
+  REDIS_SENTINEL_PASSWORD: '',
+  REDIS_CLUSTER_NODES: '',
   P27_STREAM_IN: 'quantum:stream:harvest.heat.decision',
   P27_GROUP: 'heat_bridge',
   P27_CONSUMER: 'heat_bridge_1',
@@ -141,6 +162,22 @@ class Reader {
     return found;
   }
 
+  addresses(name: EnvName): Address[] | undefined {
+    const value = this.optional(name);
+    if (value === undefined) return undefined;
+    const addresses: Address[] = [];
+    for (const part of value.split(',')) {
+      const match = /^\s*(\[[^\]]+\]|[^\s:]+):(\d{1,5})\s*$/.exec(part);
+      const port = Number(match?.[2]);
+      if (match === null || port < 1 || port > 65535) {
+        this.problems.push(`${name}=${JSON.stringify(value)}: expected host:port[,host:port…]`);
+        return undefined;
+      }
+      addresses.push({ host: (match[1] as string).replace(/^\[(.*)\]$/, '$1'), port });
+    }
+    return addresses;
+  }
+
   matching(name: EnvName, pattern: RegExp, what: string): string {
     const value = this.raw(name);
     if (!pattern.test(value)) this.problems.push(`${name}=${JSON.stringify(value)}: expected ${what}`);
@@ -148,13 +185,32 @@ class Reader {
   }
 }
 
+function readTopology(r: Reader): Topology {
+  const sentinels = r.addresses('REDIS_SENTINELS');
+  const nodes = r.addresses('REDIS_CLUSTER_NODES');
+  if (sentinels !== undefined && nodes !== undefined) {
+    r.problems.push('REDIS_SENTINELS and REDIS_CLUSTER_NODES: set one of them, not both');
+  }
+  if (sentinels !== undefined) {
+    const name = r.optional('REDIS_SENTINEL_MASTER');
+    if (name === undefined) r.problems.push('REDIS_SENTINEL_MASTER: required with REDIS_SENTINELS');
+    return { kind: 'sentinel', sentinels, name: name ?? '', sentinelPassword: r.optional('REDIS_SENTINEL_PASSWORD') };
+  }
+  if (nodes !== undefined) {
+    if (r.isSet('REDIS_DB') && r.raw('REDIS_DB') !== '0') r.problems.push('REDIS_DB: Redis Cluster has only db 0');
+    return { kind: 'cluster', nodes };
+  }
+  return { kind: 'standalone' };
+}
+
 function readRedis(r: Reader): RedisConfig {
+  const topology = readTopology(r);
   const username = r.optional('REDIS_USERNAME');
   const password = r.optional('REDIS_PASSWORD');
   const db = r.int('REDIS_DB', 0, 2 ** 31 - 1);
   const url = r.optional('REDIS_URL');
   if (url === undefined) {
-    return { host: r.raw('REDIS_HOST'), port: r.port('REDIS_PORT'), tls: false, username, password, db };
+    return { topology, host: r.raw('REDIS_HOST'), port: r.port('REDIS_PORT'), tls: false, username, password, db };
   }
   let parsed: URL | undefined;
   try {
@@ -165,11 +221,12 @@ function readRedis(r: Reader): RedisConfig {
   if (parsed === undefined || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || !parsed.hostname) {
     // Never echo the URL: it may carry a password.
     r.problems.push('REDIS_URL: expected redis://[user:password@]host[:port][/db] or rediss://…');
-    return { host: 'localhost', port: 6379, tls: false, username, password, db };
+    return { topology, host: 'localhost', port: 6379, tls: false, username, password, db };
   }
   const urlDb = parsed.pathname.replace(/^\//, '');
   if (urlDb !== '' && !/^\d+$/.test(urlDb)) r.problems.push('REDIS_URL: the path must be a database number');
   return {
+    topology,
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: parsed.port === '' ? 6379 : Number(parsed.port),
     tls: parsed.protocol === 'rediss:',

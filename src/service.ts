@@ -1,13 +1,12 @@
 // Composition root: wires config → redis → scripts → metrics → consumer + HTTP, with idempotent start/stop.
 
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from './config.js';
 import { Consumer } from './consumer/consumer.js';
 import { healthDocument } from './http/health.js';
 import { HttpEndpoint } from './http/http-server.js';
 import { createMetrics, type Metrics } from './metrics.js';
-import { createRedis, type Role } from './redis/connection.js';
+import { createRedis, type RedisClient, type Role } from './redis/connection.js';
 import { RedisProbe } from './redis/probe.js';
 import { defineScripts, loadScripts, ScriptLoadError } from './redis/scripts.js';
 import { VERSION } from './version.js';
@@ -30,8 +29,8 @@ export class Service {
   readonly #config: Config;
   readonly #log: Logger;
   readonly #onFatal: (error: Error) => void;
-  readonly #reader: Redis;
-  readonly #writer: Redis;
+  readonly #reader: RedisClient;
+  readonly #writer: RedisClient;
   readonly #probe: RedisProbe;
   readonly #metrics: Metrics;
   readonly #consumer: Consumer;
@@ -139,7 +138,7 @@ export class Service {
     this.#log.info('stopped');
   }
 
-  #connection(role: Role): Redis {
+  #connection(role: Role): RedisClient {
     const redis = createRedis(this.#config.redis, role, this.#config.pollMs);
     let down = false;
     redis.on('error', (error: Error) => {

@@ -1,11 +1,11 @@
 // Applies one batch of stream entries in a single pipeline: valid ones through the apply script,
 // invalid ones to the dead-letter stream, and reports every outcome to metrics and the log.
 
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
 import { parseEntry, type RejectReason, streamIdMs } from '../message.js';
 import type { Metrics } from '../metrics.js';
+import type { RedisClient } from '../redis/connection.js';
 import { APPLY_RESULT, queueApplyDecision, queueDeadLetter } from '../redis/scripts.js';
 import type { RawEntry } from './stream-reply.js';
 
@@ -52,12 +52,12 @@ type Planned =
   | { readonly kind: 'deleted'; readonly entry: RawEntry };
 
 export class BatchApplier {
-  readonly #writer: Redis;
+  readonly #writer: RedisClient;
   readonly #config: Config;
   readonly #metrics: Metrics;
   readonly #log: Logger;
 
-  constructor(writer: Redis, config: Config, metrics: Metrics, log: Logger) {
+  constructor(writer: RedisClient, config: Config, metrics: Metrics, log: Logger) {
     this.#writer = writer;
     this.#config = config;
     this.#metrics = metrics;

@@ -1,11 +1,11 @@
 // The consumer loop: creates the group, reads its own pending entries first, then new ones, takes
 // over idle entries of dead consumers, and never dies: every failure is logged, counted and retried.
 
-import type { Redis } from 'ioredis';
 import type { Logger } from 'pino';
 import { Backoff } from '../backoff.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
+import type { RedisClient } from '../redis/connection.js';
 import { BatchApplier, StageError } from './batch-applier.js';
 import { entriesFromReadGroup, pageFromAutoClaim, type RawEntry } from './stream-reply.js';
 
@@ -19,8 +19,8 @@ export interface ConsumerState {
 }
 
 export class Consumer {
-  readonly #reader: Redis;
-  readonly #writer: Redis;
+  readonly #reader: RedisClient;
+  readonly #writer: RedisClient;
   readonly #config: Config;
   readonly #metrics: Metrics;
   readonly #log: Logger;
@@ -35,7 +35,7 @@ export class Consumer {
   #failures = 0;
   #state = { lastLoopAt: 0, lastLoopMs: 0, lastErrorAt: 0, lastTsEpoch: 0 };
 
-  constructor(reader: Redis, writer: Redis, config: Config, metrics: Metrics, log: Logger) {
+  constructor(reader: RedisClient, writer: RedisClient, config: Config, metrics: Metrics, log: Logger) {
     this.#reader = reader;
     this.#writer = writer;
     this.#config = config;

@@ -1,45 +1,89 @@
-// Creates the service's Redis connections: a dedicated blocking reader and a writer, both fail-fast.
+// Creates the service's Redis connections for any topology (standalone, Sentinel, Cluster):
+// a dedicated blocking reader and a writer, both failing fast so the consumer loop owns retries.
 
-import { Redis, type RedisOptions } from 'ioredis';
+import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { jitteredDelay } from '../backoff.js';
 import type { RedisConfig } from '../config.js';
 
 export type Role = 'reader' | 'writer';
 
+/** What the service talks to: one server (standalone or Sentinel-managed) or a cluster. */
+export type RedisClient = Redis | Cluster;
+
 /** Reconnect after 100 ms, 200 ms, … up to 2 s, jittered; never gives up. */
 const reconnectDelay = (attempt: number): number => jitteredDelay(attempt, 100, 2000);
 
-export function redisOptions(config: RedisConfig, role: Role, pollMs: number): RedisOptions {
-  const base: RedisOptions = {
-    host: config.host,
-    port: config.port,
+// A primary that became a replica answers writes with READONLY and unblocks readers with UNBLOCKED:
+// drop the connection so Sentinel (or the cluster map) leads to the new primary. Nothing is resent.
+const reconnectOnError = (error: Error): boolean => /^(?:READONLY|UNBLOCKED)\b/.test(error.message);
+
+/** Options shared by every connection to a data node, whatever the topology. */
+function nodeOptions(config: RedisConfig, role: Role, pollMs: number): RedisOptions {
+  return {
     db: config.db,
     protocol: 2,
     connectionName: `heat-bridge:${role}`,
-    lazyConnect: true,
-    // Fail fast while disconnected: the consumer loop owns retries, with its own backoff.
-    enableOfflineQueue: false,
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
-    retryStrategy: reconnectDelay,
+    reconnectOnError,
     ...(config.username === undefined ? {} : { username: config.username }),
     ...(config.password === undefined ? {} : { password: config.password }),
     ...(config.tls ? { tls: {} } : {}),
+    ...(role === 'reader'
+      ? {
+          // A blocked XREADGROUP must never be replayed on a new socket (it would deliver entries
+          // nobody waits for), and must never wait forever on a half-open one.
+          autoResendUnfulfilledCommands: false,
+          blockingTimeout: pollMs + 1000,
+          socketTimeout: pollMs + 5000,
+        }
+      : { commandTimeout: 5000 }),
   };
-  if (role === 'reader') {
-    return {
-      ...base,
-      // A blocked XREADGROUP must never be replayed on a new socket (it would deliver entries
-      // nobody waits for), and must never wait forever on a half-open one.
-      autoResendUnfulfilledCommands: false,
-      blockingTimeout: pollMs + 1000,
-      socketTimeout: pollMs + 5000,
-    };
-  }
-  return { ...base, commandTimeout: 5000 };
 }
 
-export function createRedis(config: RedisConfig, role: Role, pollMs: number): Redis {
+export function redisOptions(config: RedisConfig, role: Role, pollMs: number): RedisOptions {
+  const options: RedisOptions = {
+    ...nodeOptions(config, role, pollMs),
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    retryStrategy: reconnectDelay,
+  };
+  const topology = config.topology;
+  if (topology.kind === 'sentinel') {
+    return {
+      ...options,
+      sentinels: topology.sentinels.map((a) => ({ host: a.host, port: a.port })),
+      name: topology.name,
+      failoverDetector: true,
+      sentinelRetryStrategy: reconnectDelay,
+      ...(topology.sentinelPassword === undefined ? {} : { sentinelPassword: topology.sentinelPassword }),
+    };
+  }
+  return { ...options, host: config.host, port: config.port };
+}
+
+type ClusterConstructorOptions = NonNullable<ConstructorParameters<typeof Cluster>[1]>;
+
+export function clusterOptions(config: RedisConfig, role: Role, pollMs: number): ClusterConstructorOptions {
+  const { db: _db, ...node } = nodeOptions(config, role, pollMs);
+  return {
+    redisOptions: node,
+    lazyConnect: true,
+    enableOfflineQueue: false,
+    clusterRetryStrategy: reconnectDelay,
+    scaleReads: 'master',
+    // Commands issued in one tick go out as one pipeline per node: the cluster's form of batching.
+    enableAutoPipelining: role === 'writer',
+  } as ClusterConstructorOptions;
+}
+
+export function createRedis(config: RedisConfig, role: Role, pollMs: number): RedisClient {
+  if (config.topology.kind === 'cluster') {
+    return new Cluster(
+      config.topology.nodes.map((a) => ({ host: a.host, port: a.port })),
+      clusterOptions(config, role, pollMs),
+    );
+  }
   // ioredis's own option types do not satisfy exactOptionalPropertyTypes (replyMapping?: … | undefined).
   return new Redis(redisOptions(config, role, pollMs) as RedisOptions & { replyMapping?: 'legacy' });
 }

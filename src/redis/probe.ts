@@ -1,6 +1,6 @@
 // Asks Redis, with a short deadline, whether it answers and how large the group's backlog is.
 
-import type { Redis } from 'ioredis';
+import type { RedisClient } from './connection.js';
 
 export type ProbeResult =
   | { readonly kind: 'up'; readonly backlog: number; readonly pending: number; readonly undelivered: number }
@@ -22,14 +22,14 @@ export function backlogFromXinfo(reply: unknown, group: string): { pending: numb
 
 /** Caches one answer briefly so a scrape and a health check in the same instant cost one round trip. */
 export class RedisProbe {
-  readonly #redis: Redis;
+  readonly #redis: RedisClient;
   readonly #stream: string;
   readonly #group: string;
   readonly #timeoutMs: number;
   #inFlight: Promise<ProbeResult> | undefined;
   #last: { at: number; result: ProbeResult } | undefined;
 
-  constructor(redis: Redis, stream: string, group: string, timeoutMs = 1000) {
+  constructor(redis: RedisClient, stream: string, group: string, timeoutMs = 1000) {
     this.#redis = redis;
     this.#stream = stream;
     this.#group = group;

@@ -1,8 +1,9 @@
 // Loads the Lua scripts and is the only caller of them: typed wrappers over ioredis defineCommand.
 
 import { readFileSync } from 'node:fs';
-import type { ChainableCommander, Redis } from 'ioredis';
+import type { ChainableCommander } from 'ioredis';
 import type { Decision } from '../message.js';
+import type { RedisClient } from './connection.js';
 import { byPlanKey, dedupeKey, latestKey, latestPlanIdKey } from './keys.js';
 
 const load = (file: string): string => readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
@@ -20,7 +21,7 @@ export class ScriptLoadError extends Error {
 }
 
 /** Registers the scripts on a client (EVALSHA with NOSCRIPT fallback) and on its pipelines. */
-export function defineScripts(redis: Redis): void {
+export function defineScripts(redis: RedisClient): void {
   for (const [name, { lua, numberOfKeys }] of Object.entries(SCRIPTS)) {
     redis.defineCommand(name, { lua, numberOfKeys });
   }
@@ -30,7 +31,7 @@ export function defineScripts(redis: Redis): void {
  * Compiles every script on the server (SCRIPT LOAD), so a broken script fails start-up rather
  * than the first message. Connection errors propagate unchanged; compile errors become ScriptLoadError.
  */
-export async function loadScripts(redis: Redis): Promise<void> {
+export async function loadScripts(redis: RedisClient): Promise<void> {
   for (const [name, { lua }] of Object.entries(SCRIPTS)) {
     try {
       await redis.script('LOAD', lua);
@@ -43,7 +44,7 @@ export async function loadScripts(redis: Redis): Promise<void> {
   }
 }
 
-function caller(target: Redis | ChainableCommander, name: ScriptName): ScriptCaller {
+function caller(target: RedisClient | ChainableCommander, name: ScriptName): ScriptCaller {
   return (target as unknown as Record<ScriptName, ScriptCaller>)[name].bind(target);
 }
 
@@ -58,7 +59,7 @@ export interface ApplySettings {
 /** The script's reply codes, see the header of apply-decision.lua. */
 export const APPLY_RESULT = { deduped: 0, latest: 1, stale: 2 } as const;
 
-export function queueApplyDecision(target: Redis | ChainableCommander, s: ApplySettings, d: Decision): unknown {
+export function queueApplyDecision(target: RedisClient | ChainableCommander, s: ApplySettings, d: Decision): unknown {
   return caller(target, 'applyDecision')(
     dedupeKey(d.planId),
     byPlanKey(d.planId),
@@ -86,7 +87,7 @@ export interface DeadLetterSettings {
 const MAX_DLQ_FIELDS = 2000;
 
 export function queueDeadLetter(
-  target: Redis | ChainableCommander,
+  target: RedisClient | ChainableCommander,
   s: DeadLetterSettings,
   id: string,
   error: string,
