@@ -1,0 +1,140 @@
+// Key names of the spec and the identifier check that guards them.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import fc from 'fast-check';
+import {
+  byPlanKey,
+  checkIdentifier,
+  dedupeKey,
+  type KeySafe,
+  latestKey,
+  latestPlanIdKey,
+  MAX_IDENTIFIER_LENGTH,
+} from '../../src/redis/keys.js';
+
+function safe(value: string): KeySafe {
+  const check = checkIdentifier(value);
+  assert.ok(check.ok, `${JSON.stringify(value)} should be key-safe`);
+  return check.value;
+}
+
+describe('key names', () => {
+  test('builds the by_plan key of the spec', () => {
+    assert.equal(byPlanKey(safe('harvest_20250101_abc123')), 'quantum:harvest:heat:by_plan:harvest_20250101_abc123');
+  });
+
+  test('builds the latest key of the spec', () => {
+    assert.equal(latestKey(safe('BTCUSDT')), 'quantum:harvest:heat:latest:BTCUSDT');
+  });
+
+  test('builds the latest_plan_id pointer key of the spec', () => {
+    assert.equal(latestPlanIdKey(safe('BTCUSDT')), 'quantum:harvest:heat:latest_plan_id:BTCUSDT');
+  });
+
+  test('builds the dedupe key of the spec', () => {
+    assert.equal(dedupeKey(safe('harvest_20250101_abc123')), 'quantum:dedupe:p27:harvest_20250101_abc123');
+  });
+});
+
+describe('checkIdentifier', () => {
+  test('accepts a plain plan id and returns it unchanged', () => {
+    assert.deepEqual(checkIdentifier('harvest_20250101_abc123'), { ok: true, value: 'harvest_20250101_abc123' });
+  });
+
+  test('accepts colons, dots, dashes and non-ASCII letters', () => {
+    for (const value of ['a:b', 'test.plan-1', 'BTC/USDT', 'plan_é_ü', '1000PEPEUSDT']) {
+      assert.deepEqual(checkIdentifier(value), { ok: true, value });
+    }
+  });
+
+  test('accepts exactly 128 characters and rejects 129 as too_long', () => {
+    assert.equal(MAX_IDENTIFIER_LENGTH, 128);
+    assert.equal(checkIdentifier('a'.repeat(128)).ok, true);
+    assert.deepEqual(checkIdentifier('a'.repeat(129)), { ok: false, problem: 'too_long' });
+  });
+
+  test('reports undefined and the empty string as missing', () => {
+    assert.deepEqual(checkIdentifier(undefined), { ok: false, problem: 'missing' });
+    assert.deepEqual(checkIdentifier(''), { ok: false, problem: 'missing' });
+  });
+
+  test('reports whitespace, control and glob or brace characters as bad_character', () => {
+    const bad = [
+      ' ',
+      '\t',
+      '\n',
+      '\r',
+      '\v',
+      '\f',
+      '\u00a0',
+      '\u2028',
+      '\u3000',
+      '\u0000',
+      '\u001b',
+      '\u007f',
+      '\u0085',
+    ];
+    for (const char of [...bad, '*', '?', '[', ']', '{', '}']) {
+      assert.deepEqual(checkIdentifier(`plan${char}1`), { ok: false, problem: 'bad_character' }, JSON.stringify(char));
+    }
+  });
+
+  test('reports a bad character at the start or the end', () => {
+    assert.deepEqual(checkIdentifier(' plan'), { ok: false, problem: 'bad_character' });
+    assert.deepEqual(checkIdentifier('plan\n'), { ok: false, problem: 'bad_character' });
+  });
+});
+
+// The characters a key-safe identifier must never hold, defined independently of keys.ts.
+const FORBIDDEN = /[\p{White_Space}\p{Cc}*?[\]{}]/u;
+const DANGEROUS_CHARS = [' ', '\t', '\n', '\r', '\u0000', '\u0001', '\u007f', '\u00a0', '*', '?', '[', ']', '{', '}'];
+
+describe('checkIdentifier properties', () => {
+  test('accepts only strings of at most 128 characters without whitespace, control, glob or brace characters', () => {
+    const risky = fc
+      .array(fc.oneof(fc.constantFrom(...DANGEROUS_CHARS), fc.string({ unit: 'binary', maxLength: 4 })), {
+        maxLength: 60,
+      })
+      .map((parts) => parts.join(''));
+    const candidates = fc.oneof(
+      fc.string({ unit: 'binary', maxLength: 200 }),
+      fc.string({ unit: 'grapheme-ascii', minLength: 120, maxLength: 140 }),
+      risky,
+    );
+    fc.assert(
+      fc.property(candidates, (value) => {
+        const check = checkIdentifier(value);
+        if (!check.ok) return true;
+        return check.value === value && value.length >= 1 && value.length <= 128 && !FORBIDDEN.test(value);
+      }),
+      { numRuns: 2000 },
+    );
+  });
+
+  test('accepts every non-empty string of at most 128 allowed characters', () => {
+    // U+FEFF is not White_Space in Unicode but JavaScript's \s includes it, so either answer is fine.
+    const allowedChar = fc
+      .string({ unit: 'binary', minLength: 1, maxLength: 1 })
+      .filter((c) => !FORBIDDEN.test(c) && c !== '\ufeff');
+    const allowed = fc.array(allowedChar, { minLength: 1, maxLength: 128 }).map((chars) => chars.join(''));
+    fc.assert(
+      fc.property(allowed, (value) => {
+        fc.pre(value.length <= 128);
+        const check = checkIdentifier(value);
+        return check.ok && check.value === value;
+      }),
+      { numRuns: 1000 },
+    );
+  });
+
+  test('rejects every string holding a forbidden character', () => {
+    const withForbidden = fc
+      .tuple(fc.string({ maxLength: 20 }), fc.constantFrom(...DANGEROUS_CHARS), fc.string({ maxLength: 20 }))
+      .map(([before, char, after]) => before + char + after);
+    fc.assert(
+      fc.property(withForbidden, (value) => !checkIdentifier(value).ok),
+      { numRuns: 1000 },
+    );
+  });
+});

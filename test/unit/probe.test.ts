@@ -1,0 +1,53 @@
+// backlogFromXinfo: pending and lag of the consumer group out of an XINFO GROUPS reply.
+
+import assert from 'node:assert/strict';
+import { describe, test } from 'node:test';
+import { backlogFromXinfo } from '../../src/redis/probe.js';
+
+// XINFO GROUPS as ioredis returns it over RESP2 on Redis 7: one flat array per group.
+function group(name: string, pending: number, lag: number | null): unknown[] {
+  return [
+    'name',
+    name,
+    'consumers',
+    1,
+    'pending',
+    pending,
+    'last-delivered-id',
+    '1735689600000-4',
+    'entries-read',
+    5,
+    'lag',
+    lag,
+  ];
+}
+
+describe('backlogFromXinfo', () => {
+  test('reads pending and lag of the named group', () => {
+    const reply = [group('audit', 40, 7), group('heat_bridge', 3, 12)];
+    assert.deepEqual(backlogFromXinfo(reply, 'heat_bridge'), { pending: 3, undelivered: 12 });
+  });
+
+  test('counts a null lag as zero undelivered', () => {
+    assert.deepEqual(backlogFromXinfo([group('heat_bridge', 4, null)], 'heat_bridge'), { pending: 4, undelivered: 0 });
+  });
+
+  test('counts a missing lag field, as on Redis 6, as zero undelivered', () => {
+    const redis6 = ['name', 'heat_bridge', 'consumers', 1, 'pending', 6, 'last-delivered-id', '1-0'];
+    assert.deepEqual(backlogFromXinfo([redis6], 'heat_bridge'), { pending: 6, undelivered: 0 });
+  });
+
+  test('returns zeros when the group does not exist', () => {
+    assert.deepEqual(backlogFromXinfo([group('audit', 40, 7)], 'heat_bridge'), { pending: 0, undelivered: 0 });
+  });
+
+  test('returns zeros for an empty reply or one that is not an array', () => {
+    assert.deepEqual(backlogFromXinfo([], 'heat_bridge'), { pending: 0, undelivered: 0 });
+    assert.deepEqual(backlogFromXinfo(null, 'heat_bridge'), { pending: 0, undelivered: 0 });
+  });
+
+  test('does not match a group whose name only starts with the wanted one', () => {
+    const reply = [group('heat_bridge_old', 9, 9), group('heat_bridge', 1, 2)];
+    assert.deepEqual(backlogFromXinfo(reply, 'heat_bridge'), { pending: 1, undelivered: 2 });
+  });
+});
