@@ -224,7 +224,9 @@ function readRedis(r: Reader): RedisConfig {
     return { topology, host: 'localhost', port: 6379, tls: false, username, password, db };
   }
   const urlDb = parsed.pathname.replace(/^\//, '');
-  if (urlDb !== '' && !/^\d+$/.test(urlDb)) r.problems.push('REDIS_URL: the path must be a database number');
+  if (urlDb !== '' && !(/^\d{1,10}$/.test(urlDb) && Number(urlDb) < 2 ** 31)) {
+    r.problems.push('REDIS_URL: the path must be a database number from 0 to 2147483647');
+  }
   return {
     topology,
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
@@ -262,7 +264,8 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxFieldBytes: r.int('P27_MAX_FIELD_BYTES', 1, 512 * 1024 * 1024),
     degradedWindowMs: r.int('P27_DEGRADED_WINDOW_MS', 1, 86_400_000),
   };
-  if (config.metricsPort === config.healthPort && r.problems.length === 0) {
+  const portsValid = !r.problems.some((p) => /^P27_(METRICS|HEALTH)_PORT=/.test(p));
+  if (portsValid && config.metricsPort === config.healthPort) {
     r.problems.push(`P27_HEALTH_PORT=${config.healthPort}: must differ from P27_METRICS_PORT`);
   }
   if (config.dlqStream === config.stream) {

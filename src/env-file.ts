@@ -9,8 +9,11 @@ const LINE = /^(?:export\s+)?([A-Za-z_][A-Za-z0-9_]*)\s*=\s*(.*)$/;
 function unquote(raw: string): string {
   const value = raw.trim();
   const first = value[0];
-  if ((first === '"' || first === "'") && value.length >= 2 && value.endsWith(first)) {
-    return value.slice(1, -1);
+  if (first === '"' || first === "'") {
+    // A quoted value ends at its closing quote; only a comment may follow it.
+    const close = value.indexOf(first, 1);
+    const rest = close === -1 ? '' : value.slice(close + 1).trim();
+    if (close !== -1 && (rest === '' || rest.startsWith('#'))) return value.slice(1, close);
   }
   // An unquoted value may carry a trailing comment, as in the spec's example file.
   const hash = value.search(/\s#/);
