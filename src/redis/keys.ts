@@ -6,8 +6,9 @@ export type KeySafe = string & { readonly [keySafe]: true };
 
 export const MAX_IDENTIFIER_LENGTH = 128;
 
-// Whitespace, control characters, glob characters and cluster hash-tag braces are never allowed.
-const UNSAFE = /[\s\p{Cc}*?[\]{}]/u;
+// Whitespace, control and invisible format characters (zero-width, bidi overrides), glob
+// characters and cluster hash-tag braces are never allowed.
+const UNSAFE = /[\s\p{Cc}\p{Cf}*?[\]{}]/u;
 
 export type IdentifierProblem = 'missing' | 'too_long' | 'bad_character';
 
@@ -32,4 +33,9 @@ export const KEY_PREFIX = {
 export const byPlanKey = (planId: KeySafe): string => KEY_PREFIX.byPlan + planId;
 export const latestKey = (symbol: KeySafe): string => KEY_PREFIX.latest + symbol;
 export const latestPlanIdKey = (symbol: KeySafe): string => KEY_PREFIX.latestPlanId + symbol;
+/**
+ * Cluster mode only: the order of the decision the pointer names. Its hash tag is the pointer's
+ * full name (symbols never hold braces), so both keys live in one slot and one script guards them.
+ */
+export const latestPlanIdOrderKey = (symbol: KeySafe): string => `{${KEY_PREFIX.latestPlanId}${symbol}}:order`;
 export const dedupeKey = (planId: KeySafe): string => KEY_PREFIX.dedupe + planId;

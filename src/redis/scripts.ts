@@ -2,19 +2,31 @@
 
 import { readFileSync } from 'node:fs';
 import type { ChainableCommander } from 'ioredis';
+import { DECISION_FIELDS } from '../decision.js';
 import type { Decision } from '../message.js';
 import type { RedisClient } from './connection.js';
-import { byPlanKey, dedupeKey, latestKey, latestPlanIdKey } from './keys.js';
+import { byPlanKey, dedupeKey, latestKey, latestPlanIdKey, latestPlanIdOrderKey } from './keys.js';
 
-const load = (file: string): string => readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
+const INCLUDE = /^--- @include "([a-z-]+)"$/gm;
+
+/** Reads a script and splices in its `--- @include "name"` lines from scripts/includes/name.lua. */
+export function loadLua(file: string): string {
+  const text = readFileSync(new URL(`./scripts/${file}`, import.meta.url), 'utf8');
+  return text.replace(INCLUDE, (_, name: string) => loadLua(`includes/${name}.lua`).trimEnd());
+}
 
 export const SCRIPTS = {
-  applyDecision: { lua: load('apply-decision.lua'), numberOfKeys: 5 },
-  deadLetter: { lua: load('dead-letter.lua'), numberOfKeys: 2 },
+  applyDecision: { lua: loadLua('apply-decision.lua'), numberOfKeys: 5 },
+  deadLetter: { lua: loadLua('dead-letter.lua'), numberOfKeys: 2 },
+  clusterWriteHash: { lua: loadLua('cluster-write-hash.lua'), numberOfKeys: 1 },
+  clusterForwardLatest: { lua: loadLua('cluster-forward-latest.lua'), numberOfKeys: 1 },
+  clusterForwardPointer: { lua: loadLua('cluster-forward-pointer.lua'), numberOfKeys: 2 },
 } as const;
 
 type ScriptName = keyof typeof SCRIPTS;
+// On a client a call resolves a promise; on a pipeline it queues and returns the pipeline.
 type ScriptCaller = (...args: (string | Buffer | number)[]) => unknown;
+type Target = RedisClient | ChainableCommander;
 
 export class ScriptLoadError extends Error {
   override name = 'ScriptLoadError';
@@ -44,7 +56,7 @@ export async function loadScripts(redis: RedisClient): Promise<void> {
   }
 }
 
-function caller(target: RedisClient | ChainableCommander, name: ScriptName): ScriptCaller {
+function caller(target: Target, name: ScriptName): ScriptCaller {
   return (target as unknown as Record<ScriptName, ScriptCaller>)[name].bind(target);
 }
 
@@ -56,10 +68,10 @@ export interface ApplySettings {
   readonly ttlSymbolSec: number;
 }
 
-/** The script's reply codes, see the header of apply-decision.lua. */
+/** The reply codes of apply-decision.lua (see its header); the cluster path reports the same. */
 export const APPLY_RESULT = { deduped: 0, latest: 1, stale: 2 } as const;
 
-export function queueApplyDecision(target: RedisClient | ChainableCommander, s: ApplySettings, d: Decision): unknown {
+export function queueApplyDecision(target: Target, s: ApplySettings, d: Decision): unknown {
   return caller(target, 'applyDecision')(
     dedupeKey(d.planId),
     byPlanKey(d.planId),
@@ -86,17 +98,65 @@ export interface DeadLetterSettings {
 // Lua's unpack() is limited to a few thousand values; an entry wider than this is cut in its copy.
 const MAX_DLQ_FIELDS = 2000;
 
+/**
+ * The entry's fields as the dead-letter stream keeps them: oversized values cut to the limit so the
+ * stream stays bounded in bytes too (the original stays in the input stream under source_id).
+ */
+export function deadLetterFields(fields: readonly Buffer[], maxFieldBytes: number): Buffer[] {
+  return fields.slice(0, MAX_DLQ_FIELDS).map((f) => (f.length > maxFieldBytes ? f.subarray(0, maxFieldBytes) : f));
+}
+
 export function queueDeadLetter(
-  target: RedisClient | ChainableCommander,
+  target: Target,
   s: DeadLetterSettings,
   id: string,
   error: string,
   fields: readonly Buffer[],
 ): unknown {
-  // Oversized values are cut to the limit so the dead-letter stream stays bounded in bytes too;
-  // the original stays in the input stream under source_id until it is trimmed.
-  const copy = fields
-    .slice(0, MAX_DLQ_FIELDS)
-    .map((f) => (f.length > s.maxFieldBytes ? f.subarray(0, s.maxFieldBytes) : f));
+  const copy = deadLetterFields(fields, s.maxFieldBytes);
   return caller(target, 'deadLetter')(s.dlqStream, s.stream, s.group, id, s.dlqMaxLen, error, ...copy);
+}
+
+function callScript(target: RedisClient, name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
+  return caller(target, name)(...args) as Promise<unknown>;
+}
+
+function fieldPairs(d: Decision): string[] {
+  return DECISION_FIELDS.flatMap((name, i) => [name, d.values[i] ?? '']);
+}
+
+/** Cluster step 1: the by_plan hash (one slot). */
+export function clusterWriteByPlan(target: RedisClient, s: ApplySettings, d: Decision): Promise<unknown> {
+  return callScript(target, 'clusterWriteHash', byPlanKey(d.planId), s.ttlPlanSec, ...fieldPairs(d));
+}
+
+/** Cluster step 2: the latest hash, forward only (one slot). Resolves 1 written or 2 kept. */
+export function clusterForwardLatest(target: RedisClient, s: ApplySettings, d: Decision): Promise<unknown> {
+  return callScript(
+    target,
+    'clusterForwardLatest',
+    latestKey(d.symbol),
+    s.ttlSymbolSec,
+    d.tsEpoch,
+    d.id,
+    ...fieldPairs(d),
+    'last_plan_id',
+    d.planId,
+    'last_stream_id',
+    d.id,
+  );
+}
+
+/** Cluster step 3: the pointer and its order key, forward only (one slot via hash tag). */
+export function clusterForwardPointer(target: RedisClient, s: ApplySettings, d: Decision): Promise<unknown> {
+  return callScript(
+    target,
+    'clusterForwardPointer',
+    latestPlanIdKey(d.symbol),
+    latestPlanIdOrderKey(d.symbol),
+    s.ttlSymbolSec,
+    d.tsEpoch,
+    d.id,
+    d.planId,
+  );
 }

@@ -26,15 +26,16 @@
   Errors   WRONGTYPE when a target key holds another type (nothing written, nothing acked)
 ]]
 
+--- @include "order"
+--- @include "types"
+
 local FIELDS = {'ts_epoch', 'symbol', 'plan_id', 'in_action', 'out_action', 'heat_level',
   'heat_score', 'heat_action', 'recommended_partial', 'reason', 'inputs_age_sec', 'mode', 'debug_json'}
 local EXPECTED = {'string', 'hash', 'hash', 'string'}
 
 for i = 1, 4 do
-  local t = redis.call('TYPE', KEYS[i])['ok']
-  if t ~= 'none' and t ~= EXPECTED[i] then
-    return redis.error_reply('WRONGTYPE ' .. KEYS[i] .. ' holds a ' .. t .. ', expected a ' .. EXPECTED[i])
-  end
+  local err = wrong_type(KEYS[i], EXPECTED[i])
+  if err then return err end
 end
 
 local stream, group, id = KEYS[5], ARGV[1], ARGV[2]
@@ -52,34 +53,8 @@ end
 redis.call('HSET', KEYS[2], unpack(hash))
 redis.call('EXPIRE', KEYS[2], ARGV[4])
 
--- Compares two non-negative decimal strings without losing precision past 2^53.
-local function cmp_decimal(a, b)
-  if #a ~= #b then return #a < #b and -1 or 1 end
-  if a == b then return 0 end
-  return a < b and -1 or 1
-end
-
--- Stream ids "ms-seq" compare by ms, then seq.
-local function cmp_id(a, b)
-  local ams, aseq = string.match(a, '^(%d+)-(%d+)$')
-  local bms, bseq = string.match(b, '^(%d+)-(%d+)$')
-  if not ams or not bms then return 1 end
-  local c = cmp_decimal(ams, bms)
-  if c ~= 0 then return c end
-  return cmp_decimal(aseq, bseq)
-end
-
-local ts = ARGV[6]
 local stored = redis.call('HMGET', KEYS[3], 'ts_epoch', 'last_stream_id')
-local newer = true
-if stored[1] and string.match(stored[1], '^%d+$') then
-  local c = cmp_decimal(ts, stored[1])
-  if c < 0 then
-    newer = false
-  elseif c == 0 and stored[2] then
-    newer = cmp_id(id, stored[2]) > 0
-  end
-end
+local newer = cmp_order(ARGV[6], id, stored[1], stored[2]) > 0
 
 local result = 2
 if newer then
