@@ -1,4 +1,4 @@
-// Applies one batch of stream entries in a single pipeline: valid ones through the apply script,
+// Applies one batch of stream entries through the DecisionWriter: valid ones to their lookup keys,
 // invalid ones to the dead-letter stream, and reports every outcome to metrics and the log.
 
 import type { Logger } from 'pino';
@@ -6,7 +6,8 @@ import type { Config } from '../config.js';
 import { parseEntry, type RejectReason, streamIdMs } from '../message.js';
 import type { Metrics } from '../metrics.js';
 import type { RedisClient } from '../redis/connection.js';
-import { APPLY_RESULT, queueApplyDecision, queueDeadLetter } from '../redis/scripts.js';
+import type { DecisionWriter, WriteRequest, WriteResult } from '../redis/decision-writer.js';
+import { APPLY_RESULT } from '../redis/scripts.js';
 import type { RawEntry } from './stream-reply.js';
 
 export class StageError extends Error {
@@ -52,13 +53,15 @@ type Planned =
   | { readonly kind: 'deleted'; readonly entry: RawEntry };
 
 export class BatchApplier {
-  readonly #writer: RedisClient;
+  readonly #writer: DecisionWriter;
+  readonly #redis: RedisClient;
   readonly #config: Config;
   readonly #metrics: Metrics;
   readonly #log: Logger;
 
-  constructor(writer: RedisClient, config: Config, metrics: Metrics, log: Logger) {
+  constructor(writer: DecisionWriter, redis: RedisClient, config: Config, metrics: Metrics, log: Logger) {
     this.#writer = writer;
+    this.#redis = redis;
     this.#config = config;
     this.#metrics = metrics;
     this.#log = log;
@@ -70,30 +73,30 @@ export class BatchApplier {
    */
   async apply(entries: readonly RawEntry[]): Promise<BatchSummary> {
     const started = performance.now();
-    const pipeline = this.#writer.pipeline();
     const planned: Planned[] = [];
+    const requests: WriteRequest[] = [];
     for (const entry of entries) {
       if (entry.fields === null) {
-        pipeline.xack(this.#config.stream, this.#config.group, entry.id);
+        requests.push({ kind: 'ack', id: entry.id });
         planned.push({ kind: 'deleted', entry });
         continue;
       }
       const parsed = parseEntry(entry.id, entry.fields, this.#config.maxFieldBytes);
       if (parsed.kind === 'valid') {
         const d = parsed.decision;
-        queueApplyDecision(pipeline, this.#config, d);
+        requests.push({ kind: 'apply', decision: d });
         planned.push({ kind: 'apply', entry, symbol: d.symbol, planId: d.planId, ts: d.tsEpoch });
       } else {
         const error = `${parsed.reason}: ${parsed.detail}`;
-        queueDeadLetter(pipeline, this.#config, entry.id, error, entry.fields);
+        requests.push({ kind: 'reject', id: entry.id, error, fields: entry.fields });
         planned.push({ kind: 'reject', entry, reason: parsed.reason, detail: parsed.detail });
       }
     }
     this.#metrics.inMessages.inc(planned.filter((p) => p.kind !== 'deleted').length);
 
-    let replies: [Error | null, unknown][];
+    let replies: WriteResult[];
     try {
-      replies = (await pipeline.exec()) ?? [];
+      replies = await this.#writer.write(requests);
     } catch (error) {
       throw new StageError('write', `batch of ${entries.length} not applied`, { cause: error });
     }
@@ -178,7 +181,7 @@ export class BatchApplier {
     const { stream, group, maxDeliveries } = this.#config;
     const counts = await Promise.all(
       poisoned.map(({ entry }) =>
-        this.#writer.xpending(stream, group, entry.id, entry.id, 1).then(
+        this.#redis.xpending(stream, group, entry.id, entry.id, 1).then(
           (reply) => Number((reply as [string, string, number, number][])[0]?.[3] ?? 0),
           () => 0,
         ),
@@ -194,7 +197,7 @@ export class BatchApplier {
       }
       try {
         const detail = `failed ${deliveries} deliveries, last error: ${error.message}`;
-        await queueDeadLetter(this.#writer, this.#config, entry.id, `max_deliveries: ${detail}`, entry.fields ?? []);
+        await this.#writer.deadLetter(entry.id, `max_deliveries: ${detail}`, entry.fields ?? []);
         deadLettered += 1;
         this.#metrics.rejected.inc({ reason: 'max_deliveries' });
         this.#log.warn({ id: entry.id, deliveries, err: error.message }, 'entry moved to the dead-letter stream');

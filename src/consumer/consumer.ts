@@ -6,6 +6,7 @@ import { Backoff } from '../backoff.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import type { RedisClient } from '../redis/connection.js';
+import { createWriter } from '../redis/decision-writer.js';
 import { BatchApplier, StageError } from './batch-applier.js';
 import { entriesFromReadGroup, pageFromAutoClaim, type RawEntry } from './stream-reply.js';
 
@@ -41,7 +42,8 @@ export class Consumer {
     this.#config = config;
     this.#metrics = metrics;
     this.#log = log;
-    this.#applier = new BatchApplier(writer, config, metrics, log);
+    const decisions = createWriter(writer, config, config.redis.topology.kind === 'cluster');
+    this.#applier = new BatchApplier(decisions, writer, config, metrics, log);
   }
 
   get state(): ConsumerState {

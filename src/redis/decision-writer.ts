@@ -100,7 +100,9 @@ export class ClusterWriter implements DecisionWriter {
         results[a.i] = [error, null];
       } else if (exists === 1 || seen.has(a.d.planId)) {
         acks.push(
-          settle(redis.xack(s.stream, s.group, a.d.id)).then(([e]) => void (results[a.i] = [e, APPLY_RESULT.deduped])),
+          settle(redis.xack(s.stream, s.group, a.d.id)).then(([e]) => {
+            results[a.i] = e === null ? [null, APPLY_RESULT.deduped] : [e, null];
+          }),
         );
       } else {
         seen.add(a.d.planId);
