@@ -18,6 +18,17 @@ export type Topology =
     }
   | { readonly kind: 'cluster'; readonly nodes: readonly Address[] };
 
+export type RedisMode = Topology['kind'];
+
+/** Where the service connects, for logs: never includes credentials. */
+export function describeRedis(redis: RedisConfig): string {
+  const list = (as: readonly Address[]) => as.map((a) => `${a.host}:${a.port}`).join(',');
+  const t = redis.topology;
+  if (t.kind === 'sentinel') return `sentinel ${t.name}@${list(t.sentinels)}/${redis.db}`;
+  if (t.kind === 'cluster') return `cluster ${list(t.nodes)}`;
+  return `${redis.tls ? 'rediss' : 'redis'}://${redis.host}:${redis.port}/${redis.db}`;
+}
+
 export interface RedisConfig {
   readonly topology: Topology;
   readonly host: string;

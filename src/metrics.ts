@@ -1,7 +1,10 @@
 // The service's Prometheus metrics, on its own Registry; names and labels are part of the spec's contract.
 
 import { Counter, collectDefaultMetrics, Gauge, Histogram, Registry } from 'prom-client';
+import type { RedisMode } from './config.js';
 import { REJECT_REASONS } from './message.js';
+
+const REDIS_MODES: readonly RedisMode[] = ['standalone', 'sentinel', 'cluster'];
 
 export const WRITTEN_KINDS = ['by_plan', 'latest_symbol'] as const;
 export const ERROR_STAGES = ['read', 'write', 'ack', 'claim'] as const;
@@ -30,7 +33,7 @@ export interface Metrics {
   readonly processing: Histogram;
 }
 
-export function createMetrics(live: LiveReadings, version: string): Metrics {
+export function createMetrics(live: LiveReadings, version: string, mode: RedisMode): Metrics {
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
@@ -87,6 +90,13 @@ export function createMetrics(live: LiveReadings, version: string): Metrics {
     labelNames: ['version', 'node_version'],
     registers,
   }).set({ version, node_version: process.version }, 1);
+  const modes = new Gauge({
+    name: 'p27_redis_mode',
+    help: 'How the service reaches Redis: 1 for the mode in use (standalone, sentinel or cluster)',
+    labelNames: ['mode'],
+    registers,
+  });
+  for (const m of REDIS_MODES) modes.set({ mode: m }, m === mode ? 1 : 0);
 
   // Export every documented label value from zero, so rate() and alerts work before the first event.
   for (const kind of WRITTEN_KINDS) metrics.written.inc({ kind }, 0);

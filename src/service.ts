@@ -1,7 +1,7 @@
 // Composition root: wires config → redis → scripts → metrics → consumer + HTTP, with idempotent start/stop.
 
 import type { Logger } from 'pino';
-import type { Config } from './config.js';
+import { type Config, describeRedis } from './config.js';
 import { Consumer } from './consumer/consumer.js';
 import { healthDocument } from './http/health.js';
 import { HttpEndpoint } from './http/http-server.js';
@@ -56,6 +56,7 @@ export class Service {
         },
       },
       VERSION,
+      config.redis.topology.kind,
     );
     this.#consumer = new Consumer(this.#reader, this.#writer, config, this.#metrics, log);
     this.#metricsHttp = new HttpEndpoint('/metrics', async () => ({
@@ -72,6 +73,7 @@ export class Service {
         pollMs: config.pollMs,
         degradedWindowMs: config.degradedWindowMs,
         version: VERSION,
+        mode: config.redis.topology.kind,
       });
       return {
         status: doc.status === 'error' ? 503 : 200,
@@ -103,7 +105,7 @@ export class Service {
         stream: config.stream,
         group: config.group,
         consumer: config.consumer,
-        redis: `${config.redis.host}:${config.redis.port}/${config.redis.db}`,
+        redis: describeRedis(config.redis),
         metrics: `http://${config.httpHost}:${metricsAddress.port}/metrics`,
         health: `http://${config.httpHost}:${healthAddress.port}/health`,
       },

@@ -34,6 +34,7 @@ export class Consumer {
   #pendingCursor: string | null = '0';
   #nextClaimAt = 0;
   #failures = 0;
+  #checkedName = false;
   #state = { lastLoopAt: 0, lastLoopMs: 0, lastErrorAt: 0, lastTsEpoch: 0 };
 
   constructor(reader: RedisClient, writer: RedisClient, config: Config, metrics: Metrics, log: Logger) {
@@ -140,6 +141,29 @@ export class Consumer {
     }
     this.#needGroup = false;
     this.#pendingCursor = '0';
+    if (!this.#checkedName) await this.#warnOnNameClash();
+  }
+
+  /**
+   * Before this process reads for the first time, a consumer of its name that was active moments
+   * ago is another live instance: both would share one pending list and take each other's entries.
+   */
+  async #warnOnNameClash(): Promise<void> {
+    const { stream, group, consumer, pollMs } = this.#config;
+    const reply = (await this.#writer.xinfo('CONSUMERS', stream, group).catch(() => [])) as unknown[];
+    this.#checkedName = true;
+    for (const entry of reply) {
+      if (!Array.isArray(entry)) continue;
+      const info = new Map<string, unknown>();
+      for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
+      const idle = Number(info.get('idle'));
+      if (info.get('name') === consumer && idle < Math.max(5000, 3 * pollMs)) {
+        this.#log.warn(
+          { consumer, group, idle_ms: idle },
+          'another live consumer uses this P27_CONSUMER name; give every instance its own name',
+        );
+      }
+    }
   }
 
   /** '>' reads new entries, blocking up to P27_POLL_MS; any other id re-reads our own pending entries. */

@@ -1,5 +1,6 @@
 // Pure: turns the consumer's state and a Redis probe into the /health document of the spec.
 
+import type { RedisMode } from '../config.js';
 import type { ConsumerState } from '../consumer/consumer.js';
 import type { ProbeResult } from '../redis/probe.js';
 
@@ -11,6 +12,7 @@ export interface HealthDocument {
   readonly last_loop_ms: number;
   readonly backlog: number;
   readonly version: string;
+  readonly mode: RedisMode;
   readonly redis: 'up' | 'down';
   readonly reasons: readonly string[];
 }
@@ -23,6 +25,7 @@ export interface HealthInput {
   readonly pollMs: number;
   readonly degradedWindowMs: number;
   readonly version: string;
+  readonly mode: RedisMode;
 }
 
 /** The loop may sit in one blocking read for a poll period; several missed periods mean it is stuck. */
@@ -46,6 +49,7 @@ export function healthDocument(input: HealthInput): HealthDocument {
     last_loop_ms: Math.round(state.lastLoopMs * 1000) / 1000,
     backlog: probe.kind === 'up' ? probe.backlog : 0,
     version: input.version,
+    mode: input.mode,
     redis: probe.kind,
     reasons,
   };

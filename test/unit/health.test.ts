@@ -22,6 +22,7 @@ function input(state: Partial<ConsumerState> = {}, probe: ProbeResult = UP): Hea
     pollMs: POLL_MS,
     degradedWindowMs: WINDOW_MS,
     version: '1.1.0',
+    mode: 'standalone',
   };
 }
 

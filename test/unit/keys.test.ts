@@ -87,8 +87,25 @@ describe('checkIdentifier', () => {
 });
 
 // The characters a key-safe identifier must never hold, defined independently of keys.ts.
-const FORBIDDEN = /[\p{White_Space}\p{Cc}*?[\]{}]/u;
-const DANGEROUS_CHARS = [' ', '\t', '\n', '\r', '\u0000', '\u0001', '\u007f', '\u00a0', '*', '?', '[', ']', '{', '}'];
+const FORBIDDEN = /[\p{White_Space}\p{Cc}\p{Cf}*?[\]{}]/u;
+const DANGEROUS_CHARS = [
+  ' ',
+  '\t',
+  '\n',
+  '\r',
+  '\u0000',
+  '\u0001',
+  '\u007f',
+  '\u00a0',
+  '\u200b',
+  '\u202e',
+  '*',
+  '?',
+  '[',
+  ']',
+  '{',
+  '}',
+];
 
 describe('checkIdentifier properties', () => {
   test('accepts only strings of at most 128 characters without whitespace, control, glob or brace characters', () => {
@@ -113,7 +130,7 @@ describe('checkIdentifier properties', () => {
   });
 
   test('accepts every non-empty string of at most 128 allowed characters', () => {
-    // U+FEFF is not White_Space in Unicode but JavaScript's \s includes it, so either answer is fine.
+    // U+FEFF is a format character (Cf) and so forbidden, as are zero-width and bidi characters.
     const allowedChar = fc
       .string({ unit: 'binary', minLength: 1, maxLength: 1 })
       .filter((c) => !FORBIDDEN.test(c) && c !== '\ufeff');
