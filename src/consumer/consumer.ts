@@ -32,6 +32,9 @@ export class Consumer {
   #needGroup = true;
   /** Non-null while re-reading this consumer's own pending entries, from this id on. */
   #pendingCursor: string | null = '0';
+  /** When entries that failed on their own are due to be read again from our PEL; null when none are. */
+  #retryAt: number | null = null;
+  readonly #retryBackoff = new Backoff(100, 2000);
   #nextClaimAt = 0;
   #failures = 0;
   #checkedName = false;
@@ -97,13 +100,21 @@ export class Consumer {
       this.#nextClaimAt = Date.now() + this.#config.claimIntervalMs;
       return;
     }
+    if (this.#pendingCursor === null && this.#retryAt !== null && Date.now() >= this.#retryAt) {
+      this.#retryAt = null;
+      this.#pendingCursor = '0';
+    }
     if (this.#pendingCursor !== null) {
       const entries = await this.#read(this.#pendingCursor);
       this.#pendingCursor = entries.length === 0 ? null : (entries.at(-1) as RawEntry).id;
       await this.#apply(entries);
+      // A sweep of our PEL in which nothing failed again ends the retry streak.
+      if (this.#pendingCursor === null && this.#retryAt === null) this.#retryBackoff.reset();
       return;
     }
-    await this.#apply(await this.#read('>'));
+    // Wake up in time for a due retry rather than a whole poll period later.
+    const untilRetry = this.#retryAt === null ? Number.POSITIVE_INFINITY : this.#retryAt - Date.now();
+    await this.#apply(await this.#read('>', Math.max(1, Math.min(this.#config.pollMs, untilRetry))));
   }
 
   /** Waits briefly for both connections, so a normal start or reconnect is not counted as an error. */
@@ -166,10 +177,10 @@ export class Consumer {
     }
   }
 
-  /** '>' reads new entries, blocking up to P27_POLL_MS; any other id re-reads our own pending entries. */
-  async #read(from: string): Promise<RawEntry[]> {
-    const { stream, group, consumer, batch, pollMs } = this.#config;
-    const block = from === '>' ? ['BLOCK', pollMs] : [];
+  /** '>' reads new entries, blocking up to blockMs; any other id re-reads our own pending entries. */
+  async #read(from: string, blockMs = this.#config.pollMs): Promise<RawEntry[]> {
+    const { stream, group, consumer, batch } = this.#config;
+    const block = from === '>' ? ['BLOCK', blockMs] : [];
     try {
       const reply = await this.#reader.callBuffer(
         'XREADGROUP',
@@ -197,9 +208,10 @@ export class Consumer {
       if (summary.lastTsEpoch !== null) this.#state.lastTsEpoch = summary.lastTsEpoch;
       if (summary.retry > 0) {
         this.#state.lastErrorAt = Date.now();
-        // Entries that failed on their own stay pending; read them again after a pause.
-        this.#pendingCursor = '0';
-        await this.#backoff.wait(this.#abort.signal);
+        // Entries that failed on their own stay pending and are read again after a growing pause.
+        // New entries go on meanwhile: re-reading the PEL at once would deliver the same poison
+        // again and again and hold up everything behind it until it is dead-lettered.
+        this.#retryAt ??= Date.now() + this.#retryBackoff.next();
       }
     } catch (error) {
       this.#pendingCursor = '0';
