@@ -1,8 +1,11 @@
 -- order: how two decisions order for "latest only moves forward".
 -- A decision is (ts_epoch, stream id); ts_epoch first, the stream id breaks ties.
 
--- Compares two non-negative decimal strings without losing precision past 2^53.
+-- Compares two non-negative decimal strings without losing precision past 2^53. Leading zeros
+-- are dropped first: ts_epoch is copied verbatim, and "0999" must order before "1000".
 local function cmp_decimal(a, b)
+  a = (string.gsub(a, '^0+', ''))
+  b = (string.gsub(b, '^0+', ''))
   if #a ~= #b then return #a < #b and -1 or 1 end
   if a == b then return 0 end
   return a < b and -1 or 1
