@@ -1,19 +1,32 @@
 #!/usr/bin/env node
-// Command-line entry: `heat-bridge run` starts the service in the foreground; exit 2 on usage or config errors.
+// Command-line entry: `heat-bridge run` starts the service in the foreground; the operator commands
+// (inject, get, status, dlq, proof) live in src/commands/. Exit 0 ok, 1 failure, 2 usage or config errors.
 
-import { readFileSync } from 'node:fs';
 import { parseArgs } from 'node:util';
-import { type Config, ConfigError, loadConfig } from './config.js';
-import { EnvFileError, parseEnvFile } from './env-file.js';
+import type { Command } from './commands/command.js';
+import { dlq } from './commands/dlq.js';
+import { get } from './commands/get.js';
+import { inject } from './commands/inject.js';
+import { proof } from './commands/proof.js';
+import { runCommand } from './commands/run-command.js';
+import { status } from './commands/status.js';
+import { configFrom } from './config-from.js';
 import { createLogger } from './logger.js';
 import { type EmbeddedRedis, ensureRedis } from './redis/embedded-redis.js';
 import { Service } from './service.js';
 import { VERSION } from './version.js';
 
+const COMMANDS: readonly Command[] = [inject, get, status, dlq, proof];
+
 const USAGE = `Usage: heat-bridge <command> [options]
 
 Commands:
   run      start the service in the foreground
+${COMMANDS.map((c) => `  ${c.name.padEnd(8)} ${c.summary}`).join('\n')}
+
+Every command reads the service's settings (REDIS_*, P27_*) from the environment, or from
+--env-file PATH, and prints its own help with --help. Data goes to stdout, messages to stderr;
+exit status 0 ok, 1 failure, 2 usage or configuration error.
 
 Options for run:
   --env-file PATH     read KEY=VALUE settings from PATH (real environment variables win)
@@ -24,23 +37,6 @@ Options for run:
 
 class UsageError extends Error {
   override name = 'UsageError';
-}
-
-/** Reads config from the environment over an optional env file; exits 2 listing each problem. */
-export function configFrom(envFile: string | undefined, env: NodeJS.ProcessEnv = process.env): Config {
-  try {
-    const fileVars = envFile === undefined ? {} : parseEnvFile(readFileSync(envFile, 'utf8'), envFile);
-    return loadConfig({ ...fileVars, ...env });
-  } catch (error) {
-    if (error instanceof ConfigError) {
-      for (const problem of error.problems) process.stderr.write(`heat-bridge: config: ${problem}\n`);
-    } else if (error instanceof EnvFileError || (error as NodeJS.ErrnoException).code !== undefined) {
-      process.stderr.write(`heat-bridge: config: ${(error as Error).message}\n`);
-    } else {
-      throw error;
-    }
-    process.exit(2);
-  }
 }
 
 async function run(args: string[]): Promise<void> {
@@ -102,6 +98,12 @@ async function run(args: string[]): Promise<void> {
 
 async function main(argv: string[]): Promise<void> {
   const [command, ...rest] = argv;
+  const operatorCommand = COMMANDS.find((c) => c.name === command);
+  if (operatorCommand !== undefined) {
+    const ctx = { env: process.env, stdout: process.stdout, stderr: process.stderr };
+    process.exitCode = await runCommand(operatorCommand, rest, ctx);
+    return;
+  }
   switch (command) {
     case 'run':
       return run(rest);

@@ -39,3 +39,15 @@ export const latestPlanIdKey = (symbol: KeySafe): string => KEY_PREFIX.latestPla
  */
 export const latestPlanIdOrderKey = (symbol: KeySafe): string => `{${KEY_PREFIX.latestPlanId}${symbol}}:order`;
 export const dedupeKey = (planId: KeySafe): string => KEY_PREFIX.dedupe + planId;
+
+export type KeyFamily = keyof typeof KEY_PREFIX;
+
+/** SCAN MATCH pattern for every key of one family; the prefixes hold no glob characters to escape. */
+export const scanPattern = (family: KeyFamily): string => `${KEY_PREFIX[family]}*`;
+
+/** The plan_id or symbol a key of that family ends with; null for another family or an unsafe rest. */
+export function identifierOf(family: KeyFamily, key: string): KeySafe | null {
+  if (!key.startsWith(KEY_PREFIX[family])) return null;
+  const check = checkIdentifier(key.slice(KEY_PREFIX[family].length));
+  return check.ok ? check.value : null;
+}
