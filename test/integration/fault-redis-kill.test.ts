@@ -1,0 +1,200 @@
+// Fault injection: redis-server SIGKILLed under load and restarted from its AOF, a SIGTERM during an
+// outage, and a Redis that is not there when the service starts.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import { Redis } from 'ioredis';
+import { decision, flat } from '../support/decisions.js';
+import { RedisServer } from '../support/redis-server.js';
+import { type ChildService, startChild } from '../support/service.js';
+import { drained, pendingCount, STREAM } from '../support/stream-group.js';
+import { waitFor } from '../support/wait-for.js';
+
+// The spec's "within a few seconds", with room for a busy 2-core CI machine.
+const ERROR_WITHIN_MS = 6000;
+// A health answer slower than this would wedge a load balancer's check.
+const HEALTH_ANSWER_MS = 2000;
+
+interface Health {
+  readonly code: number;
+  readonly status: string;
+  readonly ms: number;
+}
+
+async function health(url: string): Promise<Health> {
+  const started = performance.now();
+  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
+  const body = (await response.json()) as { status: string };
+  return { code: response.status, status: body.status, ms: performance.now() - started };
+}
+
+/** XADDs one decision every few ms and remembers the plan_id of each entry Redis gave an id for. */
+class Producer {
+  readonly acknowledged: string[] = [];
+  failures = 0;
+  readonly #redis: Redis;
+  #running = true;
+  readonly #done: Promise<void>;
+
+  constructor(server: RedisServer) {
+    // No offline queue and no retries: an XADD either gets its id now or fails now.
+    this.#redis = new Redis({
+      host: server.host,
+      port: server.port,
+      enableOfflineQueue: false,
+      maxRetriesPerRequest: 0,
+      retryStrategy: () => 50,
+    });
+    this.#redis.on('error', () => {});
+    this.#done = this.#run();
+  }
+
+  async #run(): Promise<void> {
+    while (this.#running) {
+      const d = decision();
+      try {
+        const id = await this.#redis.xadd(STREAM, '*', ...flat(d));
+        if (id !== null) this.acknowledged.push(d.plan_id as string);
+      } catch {
+        this.failures += 1;
+      }
+      // Pacing of a steady load (about 150 entries a second), not a wait for a condition.
+      await sleep(5);
+    }
+  }
+
+  async stop(): Promise<void> {
+    this.#running = false;
+    await this.#done;
+    this.#redis.disconnect();
+  }
+}
+
+describe('Redis outages', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  const children: ChildService[] = [];
+  const producers: Producer[] = [];
+
+  before(async () => {
+    server = await RedisServer.start({ appendonly: true });
+    redis = server.client();
+  });
+  after(async () => {
+    for (const producer of producers) await producer.stop();
+    for (const child of children) await child.kill('SIGKILL');
+    await server.stop();
+  });
+
+  const start = async () => {
+    const child = await startChild({ ...server.env, P27_DEGRADED_WINDOW_MS: '1000' });
+    children.push(child);
+    return child;
+  };
+  const missingKeys = async (planIds: readonly string[]) => {
+    const pipeline = redis.pipeline();
+    for (const planId of planIds) pipeline.exists(`quantum:harvest:heat:by_plan:${planId}`);
+    const replies = (await pipeline.exec()) ?? [];
+    return planIds.filter((_, i) => replies[i]?.[1] !== 1);
+  };
+
+  test('survives a SIGKILL of Redis under load: 503 during the outage, every acknowledged entry bridged', async (t) => {
+    const bridge = await start();
+    let exited = false;
+    void bridge.exited.then(() => {
+      exited = true;
+    });
+    const producer = new Producer(server);
+    producers.push(producer);
+    await waitFor(
+      async () =>
+        producer.acknowledged.length >= 100 && (await missingKeys(producer.acknowledged.slice(0, 100))).length === 0,
+      {
+        timeoutMs: 20_000,
+        what: 'the first 100 entries bridged',
+      },
+    );
+    assert.equal((await health(bridge.healthUrl)).status, 'ok');
+
+    await server.kill('SIGKILL');
+    const killedAt = performance.now();
+    const during: Health[] = [];
+    const down = await waitFor(
+      async () => {
+        const h = await health(bridge.healthUrl);
+        during.push(h);
+        return h.code === 503 ? h : undefined;
+      },
+      { timeoutMs: ERROR_WITHIN_MS, what: '/health to report the outage' },
+    );
+    const detectedMs = performance.now() - killedAt;
+    assert.equal(down.status, 'error');
+    // Keep Redis down a while: the producer sees failures and health keeps answering "error", fast.
+    const failuresAtKill = producer.failures;
+    await waitFor(
+      async () => {
+        const h = await health(bridge.healthUrl);
+        during.push(h);
+        return h.code === 503 && producer.failures >= failuresAtKill + 300;
+      },
+      { timeoutMs: 10_000, what: 'the producer to see the outage' },
+    );
+    const slowest = Math.max(...during.map((h) => h.ms));
+    assert.ok(slowest < HEALTH_ANSWER_MS, `slowest /health answer during the outage: ${slowest} ms`);
+    assert.equal(exited, false);
+
+    await server.restart();
+    const before = producer.acknowledged.length;
+    await waitFor(() => producer.acknowledged.length >= before + 100, { timeoutMs: 20_000, what: 'load resumed' });
+    await producer.stop();
+
+    await waitFor(async () => (await missingKeys(producer.acknowledged)).length === 0 && (await drained(redis)), {
+      timeoutMs: 30_000,
+      intervalMs: 100,
+      what: 'every acknowledged entry bridged',
+    });
+    assert.deepEqual(await missingKeys(producer.acknowledged), []);
+    assert.equal(await pendingCount(redis), 0);
+    await waitFor(async () => (await health(bridge.healthUrl)).status === 'ok', { what: '/health ok again' });
+    assert.equal(exited, false);
+    t.diagnostic(
+      `${producer.acknowledged.length} acknowledged, ${producer.failures} failed XADDs, error after ${Math.round(detectedMs)} ms, slowest health ${Math.round(slowest)} ms`,
+    );
+    assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+  });
+
+  test('exits 0 within 10 s on SIGTERM during a Redis outage', async () => {
+    const bridge = await start();
+    await waitFor(async () => (await health(bridge.healthUrl)).status === 'ok', { timeoutMs: 20_000 });
+    await server.kill('SIGKILL');
+    await waitFor(async () => (await health(bridge.healthUrl)).code === 503, { timeoutMs: ERROR_WITHIN_MS });
+
+    const started = performance.now();
+    const exit = await bridge.kill('SIGTERM');
+    const tookMs = performance.now() - started;
+    assert.deepEqual(exit, { code: 0, signal: null });
+    assert.ok(tookMs < 10_000, `exit took ${tookMs} ms`);
+    await server.restart();
+  });
+
+  test('starts without Redis, reports error, and bridges once Redis comes up', async () => {
+    await server.kill('SIGKILL');
+    const bridge = await start();
+    const first = await waitFor(() => health(bridge.healthUrl).catch(() => undefined), { timeoutMs: 20_000 });
+    assert.equal(first.code, 503);
+    assert.equal(first.status, 'error');
+    assert.ok(first.ms < HEALTH_ANSWER_MS, `health answered in ${first.ms} ms`);
+
+    await server.restart();
+    const d = decision();
+    await redis.xadd(STREAM, '*', ...flat(d));
+    await waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${d.plan_id}`)) === 1, {
+      timeoutMs: 15_000,
+      what: 'the decision bridged after Redis came up',
+    });
+    await waitFor(async () => (await health(bridge.healthUrl)).status === 'ok', { what: '/health ok' });
+    assert.equal(bridge.child.exitCode, null);
+    assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+  });
+});

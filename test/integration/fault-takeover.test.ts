@@ -1,0 +1,162 @@
+// Fault injection: consumers that die holding pending entries, entries deleted while pending, and
+// two live consumers sharing one group.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { type DecisionFields, decision, flat } from '../support/decisions.js';
+import { RedisServer } from '../support/redis-server.js';
+import { type ChildService, metricValue, startChild } from '../support/service.js';
+import { drained, GROUP, pendingByConsumer, pendingCount, STREAM } from '../support/stream-group.js';
+import { waitFor } from '../support/wait-for.js';
+
+const CLAIM_IDLE_MS = 1000;
+const CLAIM_INTERVAL_MS = 500;
+// Child start-up, scheduling and the pipeline on a busy 2-core CI machine.
+const SLACK_MS = 5000;
+
+const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
+const claimed = async (child: ChildService, result: 'claimed' | 'deleted') =>
+  (await metricValue(child.metricsUrl, `p27_claimed_total{result="${result}"}`)) ?? Number.NaN;
+
+describe('dead consumers and takeover', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  const children: ChildService[] = [];
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+  });
+  after(async () => {
+    for (const child of children) await child.kill('SIGKILL');
+    await server.stop();
+  });
+
+  const start = async (env: Record<string, string>) => {
+    const child = await startChild({ ...server.env, ...env });
+    children.push(child);
+    return child;
+  };
+  const allWritten = async (planIds: readonly string[]) =>
+    (await redis.exists(...planIds.map(byPlan))) === planIds.length;
+
+  /** Adds the decisions in one transaction, so a blocked reader is served only after all of them. */
+  const addAtomically = async (decisions: readonly DecisionFields[], readAs?: string) => {
+    const multi = redis.multi();
+    for (const d of decisions) multi.xadd(STREAM, '*', ...flat(d));
+    if (readAs !== undefined) multi.xreadgroup('GROUP', GROUP, readAs, 'COUNT', 1000, 'STREAMS', STREAM, '>');
+    const replies = (await multi.exec()) ?? [];
+    return replies.slice(0, decisions.length).map(([, id]) => id as string);
+  };
+
+  test('takes over the entries of a SIGKILLed consumer after the idle time, within idle + interval', async () => {
+    const claimEnv = {
+      P27_CLAIM_IDLE_MS: String(CLAIM_IDLE_MS),
+      P27_CLAIM_INTERVAL_MS: String(CLAIM_INTERVAL_MS),
+    };
+    // A blocks in one long XREADGROUP; frozen there, it is first in Redis's queue of blocked readers.
+    const a = await start({ ...claimEnv, P27_CONSUMER: 'bridge_a', P27_BATCH: '100', P27_POLL_MS: '30000' });
+    await waitFor(
+      async () =>
+        ((await redis.client('LIST')) as string)
+          .split('\n')
+          .some((line) => line.includes(' flags=b ') && line.includes(' cmd=xreadgroup ')),
+      { timeoutMs: 20_000, what: 'consumer A blocked in XREADGROUP' },
+    );
+    a.child.kill('SIGSTOP');
+    const b = await start({ ...claimEnv, P27_CONSUMER: 'bridge_b' });
+    await waitFor(async () => ((await metricValue(b.metricsUrl, 'p27_loops_total')) ?? 0) >= 3, {
+      timeoutMs: 20_000,
+      what: 'consumer B running',
+    });
+
+    const decisions = Array.from({ length: 30 }, () => decision());
+    const planIds = decisions.map((d) => d.plan_id as string);
+    const sentAt = Date.now();
+    await addAtomically(decisions);
+    await waitFor(async () => (await pendingByConsumer(redis)).bridge_a === decisions.length, {
+      what: 'all entries delivered to the frozen consumer A',
+    });
+    assert.deepEqual(await pendingByConsumer(redis), { bridge_a: decisions.length });
+    assert.deepEqual(await a.kill('SIGKILL'), { code: null, signal: 'SIGKILL' });
+
+    await waitFor(() => allWritten(planIds), {
+      timeoutMs: CLAIM_IDLE_MS + CLAIM_INTERVAL_MS + SLACK_MS,
+      intervalMs: 10,
+      what: 'B to take over and apply every entry',
+    });
+    const elapsed = Date.now() - sentAt;
+    assert.ok(elapsed >= CLAIM_IDLE_MS, `taken over after ${elapsed} ms, before the idle time`);
+    await waitFor(async () => (await pendingCount(redis)) === 0, { what: 'nothing pending' });
+    assert.equal(await claimed(b, 'claimed'), decisions.length);
+    assert.equal(await claimed(b, 'deleted'), 0);
+    assert.equal(await metricValue(b.metricsUrl, 'p27_written_total{kind="by_plan"}'), decisions.length);
+    assert.equal(await metricValue(b.metricsUrl, 'p27_dedupe_skips_total'), 0);
+    assert.deepEqual(await b.kill('SIGTERM'), { code: 0, signal: null });
+  });
+
+  test('acks entries deleted while pending, counts them as deleted and never applies them', async () => {
+    // Pending at this consumer from a previous life (read on start) and at a dead one (claimed).
+    const own = [decision(), decision(), decision()];
+    const foreign = [decision(), decision(), decision()];
+    const ownIds = await addAtomically(own, 'bridge_e');
+    const foreignIds = await addAtomically(foreign, 'dead_1');
+    assert.deepEqual(await pendingByConsumer(redis), { bridge_e: 3, dead_1: 3 });
+    assert.equal(await redis.xdel(STREAM, ownIds[1] as string, foreignIds[1] as string), 2);
+
+    const e = await start({
+      P27_CONSUMER: 'bridge_e',
+      P27_CLAIM_IDLE_MS: String(CLAIM_IDLE_MS),
+      P27_CLAIM_INTERVAL_MS: String(CLAIM_INTERVAL_MS),
+    });
+    const kept = [own[0], own[2], foreign[0], foreign[2]].map((d) => d?.plan_id as string);
+    await waitFor(() => allWritten(kept), { timeoutMs: CLAIM_IDLE_MS + CLAIM_INTERVAL_MS + SLACK_MS });
+    await waitFor(async () => (await pendingCount(redis)) === 0, { what: 'nothing pending' });
+    await waitFor(async () => (await claimed(e, 'deleted')) === 2, { what: 'both deletions counted' });
+
+    assert.equal(await claimed(e, 'claimed'), 2);
+    for (const gone of [own[1], foreign[1]]) {
+      const planId = gone?.plan_id as string;
+      assert.equal(await redis.exists(byPlan(planId), `quantum:dedupe:p27:${planId}`), 0, planId);
+    }
+    assert.equal(await metricValue(e.metricsUrl, 'p27_written_total{kind="by_plan"}'), 4);
+    assert.deepEqual(await e.kill('SIGTERM'), { code: 0, signal: null });
+  });
+
+  test('two live consumers in one group apply every entry exactly once between them', async () => {
+    const [c, d] = await Promise.all([start({ P27_CONSUMER: 'bridge_c' }), start({ P27_CONSUMER: 'bridge_d' })]);
+    await Promise.all(
+      [c, d].map((child) =>
+        waitFor(async () => ((await metricValue(child.metricsUrl, 'p27_loops_total')) ?? 0) >= 3, {
+          timeoutMs: 20_000,
+        }),
+      ),
+    );
+    const decisions = Array.from({ length: 2000 }, () => decision());
+    for (let i = 0; i < decisions.length; i += 100) {
+      const pipeline = redis.pipeline();
+      for (const x of decisions.slice(i, i + 100)) pipeline.xadd(STREAM, '*', ...flat(x));
+      await pipeline.exec();
+    }
+    await waitFor(() => drained(redis), { timeoutMs: 60_000, what: 'the group drained' });
+    assert.equal(await allWritten(decisions.map((x) => x.plan_id as string)), true);
+
+    const written = await Promise.all(
+      [c, d].map(async (child) => (await metricValue(child.metricsUrl, 'p27_written_total{kind="by_plan"}')) ?? 0),
+    );
+    const deduped = await Promise.all(
+      [c, d].map(async (child) => (await metricValue(child.metricsUrl, 'p27_dedupe_skips_total')) ?? 0),
+    );
+    assert.equal((written[0] ?? 0) + (written[1] ?? 0), decisions.length, `written ${written}`);
+    assert.ok(
+      written.every((n) => n > 0),
+      `both consumers worked: ${written}`,
+    );
+    assert.deepEqual(deduped, [0, 0]);
+    assert.deepEqual(await Promise.all([c.kill('SIGTERM'), d.kill('SIGTERM')]), [
+      { code: 0, signal: null },
+      { code: 0, signal: null },
+    ]);
+  });
+});

@@ -1,0 +1,58 @@
+// Reads the state of the input stream's consumer group the way an operator would (XINFO, XPENDING).
+
+import type { Redis } from 'ioredis';
+
+export const STREAM = 'quantum:stream:harvest.heat.decision';
+export const GROUP = 'heat_bridge';
+export const DLQ = 'quantum:stream:harvest.heat.decision.dlq';
+
+export interface GroupInfo {
+  readonly pending: number;
+  /** Entries not yet delivered to the group; null when Redis cannot tell. */
+  readonly lag: number | null;
+}
+
+/** XINFO GROUPS for one group; undefined when the stream or the group does not exist. */
+export async function groupInfo(redis: Redis, stream = STREAM, group = GROUP): Promise<GroupInfo | undefined> {
+  let reply: unknown[];
+  try {
+    reply = (await redis.xinfo('GROUPS', stream)) as unknown[];
+  } catch (error) {
+    if (error instanceof Error && /no such key/i.test(error.message)) return undefined;
+    throw error;
+  }
+  for (const entry of reply as unknown[][]) {
+    const info = new Map<string, unknown>();
+    for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
+    if (info.get('name') !== group) continue;
+    const lag = info.get('lag');
+    return { pending: Number(info.get('pending')), lag: lag === null || lag === undefined ? null : Number(lag) };
+  }
+  return undefined;
+}
+
+/** True once every entry of the stream was delivered and acked. */
+export async function drained(redis: Redis, stream = STREAM, group = GROUP): Promise<boolean> {
+  const info = await groupInfo(redis, stream, group);
+  return info !== undefined && info.pending === 0 && info.lag === 0;
+}
+
+/** XPENDING summary count. */
+export async function pendingCount(redis: Redis, stream = STREAM, group = GROUP): Promise<number> {
+  return Number(((await redis.xpending(stream, group)) as [number | string])[0]);
+}
+
+/** Pending entries per consumer, from the XPENDING summary. */
+export async function pendingByConsumer(redis: Redis, stream = STREAM, group = GROUP): Promise<Record<string, number>> {
+  const [, , , consumers] = (await redis.xpending(stream, group)) as [unknown, unknown, unknown, [string, string][]];
+  return Object.fromEntries((consumers ?? []).map(([name, count]) => [name, Number(count)]));
+}
+
+/** Orders stream ids "ms-seq" numerically, as Redis does. */
+export function compareStreamIds(a: string, b: string): number {
+  const [ams = 0n, aseq = 0n] = a.split('-').map(BigInt);
+  const [bms = 0n, bseq = 0n] = b.split('-').map(BigInt);
+  if (ams !== bms) return ams < bms ? -1 : 1;
+  if (aseq !== bseq) return aseq < bseq ? -1 : 1;
+  return 0;
+}
