@@ -141,7 +141,7 @@ async function replay(
   ctx.stderr.write(
     replayed === 0
       ? `nothing to replay in ${config.dlqStream}\n`
-      : `replayed ${replayed} entries into ${config.stream}\n`,
+      : `replayed ${replayed} ${replayed === 1 ? 'entry' : 'entries'} into ${config.stream}\n`,
   );
   return 0;
 }

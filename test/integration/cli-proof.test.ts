@@ -1,0 +1,78 @@
+// `heat-bridge proof` against HeatBridge as a child process: exit 0 when A–E pass, 1 when the service is missing.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import { freePort } from '../support/free-port.js';
+import { RedisServer } from '../support/redis-server.js';
+import { runCli } from '../support/run-process.js';
+import { type ChildService, startChild } from '../support/service.js';
+import { waitFor } from '../support/wait-for.js';
+
+describe('heat-bridge proof', () => {
+  let server: RedisServer;
+  let child: ChildService;
+  let env: Record<string, string>;
+
+  before(async () => {
+    server = await RedisServer.start();
+    child = await startChild(server.env);
+    env = {
+      ...server.env,
+      P27_METRICS_PORT: new URL(child.metricsUrl).port,
+      P27_HEALTH_PORT: new URL(child.healthUrl).port,
+    };
+    await waitFor(async () => ((await (await fetch(child.healthUrl)).json()) as { status: string }).status === 'ok', {
+      timeoutMs: 20_000,
+      what: 'the service healthy',
+    });
+  });
+  after(async () => {
+    await child.kill();
+    await server.stop();
+  });
+
+  test('passes all ten checks against a running service and exits 0', async () => {
+    const result = await runCli(['proof'], env);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(result.stdout.match(/^✅ PASS: Test [A-E]: /gm)?.length, 10);
+    assert.match(result.stdout, /^✅ SUMMARY: PASS \(all tests passed\)$/m);
+  });
+
+  test('--json prints the results on stdout and the report on stderr', async () => {
+    const result = await runCli(['proof', '--json', '--symbol', 'JSONPROOF'], env);
+    assert.equal(result.code, 0, result.stderr);
+    const doc = JSON.parse(result.stdout) as { passed: boolean; results: { test: string; ok: boolean }[] };
+    assert.equal(doc.passed, true);
+    assert.deepEqual(
+      doc.results.map((r) => r.test),
+      ['A', 'A', 'A', 'A', 'B', 'C', 'C', 'D', 'D', 'E'],
+    );
+    assert.match(result.stderr, /P2\.7 HeatBridge Proof: Shadow Wiring Layer/);
+  });
+
+  test('exits 1 with failed checks when the service is not running', async () => {
+    const idle = await RedisServer.start();
+    try {
+      const result = await runCli(['proof', '--timeout', '1', '--json'], {
+        ...idle.env,
+        P27_METRICS_PORT: String(await freePort()),
+        P27_HEALTH_PORT: String(await freePort()),
+      });
+      assert.equal(result.code, 1);
+      const doc = JSON.parse(result.stdout) as { passed: boolean; results: { test: string; ok: boolean }[] };
+      assert.equal(doc.passed, false);
+      assert.ok(doc.results.every((r) => !r.ok));
+      assert.match(result.stderr, /^❌ SUMMARY: FAIL \(10 of 10 checks failed\)$/m);
+    } finally {
+      await idle.stop();
+    }
+  });
+
+  test('exits 1 with one failed check when Redis does not answer', async () => {
+    const port = await freePort();
+    const result = await runCli(['proof'], { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) });
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`^❌ FAIL: Test A: cannot reach Redis at 127\\.0\\.0\\.1:${port}: `, 'm'));
+    assert.match(result.stdout, /^❌ SUMMARY: FAIL \(1 of 1 checks failed\)$/m);
+  });
+});

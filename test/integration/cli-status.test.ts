@@ -1,0 +1,113 @@
+// `heat-bridge status` against a running HeatBridge: group, consumers, lag, lengths and latest per symbol.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { decision, flat } from '../support/decisions.js';
+import { RedisServer } from '../support/redis-server.js';
+import { runCli } from '../support/run-process.js';
+import { type InProcessService, startInProcess } from '../support/service.js';
+import { waitFor } from '../support/wait-for.js';
+
+const STREAM = 'quantum:stream:harvest.heat.decision';
+
+interface Status {
+  stream: { name: string; length: number };
+  group: { name: string; consumers: number; pending: number; lag: number; last_delivered_id: string } | null;
+  consumers: { name: string; pending: number; idle_ms: number }[];
+  dead_letter: { name: string; length: number };
+  latest_total: number;
+  latest: { symbol: string; plan_id: string; heat_level: string; ttl_sec: number }[];
+}
+
+describe('heat-bridge status', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let bridge: InProcessService;
+  const symbols = ['STAAUSDT', 'STBBUSDT', 'STCCUSDT'];
+  const decisions = symbols.map((symbol) => decision({ symbol }));
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+  });
+  after(async () => {
+    await bridge?.stop();
+    await server.stop();
+  });
+
+  const status = async (...args: string[]): Promise<Status> => {
+    const result = await runCli(['status', '--json', ...args], server.env);
+    assert.equal(result.code, 0, result.stderr);
+    return JSON.parse(result.stdout) as Status;
+  };
+
+  test('says the group is not created yet before the service ever ran', async () => {
+    const doc = await status();
+    assert.equal(doc.group, null);
+    assert.equal(doc.stream.length, 0);
+    const table = await runCli(['status'], server.env);
+    assert.match(table.stdout, /^group +heat_bridge +not created yet/m);
+  });
+
+  test('reports stream and dead-letter lengths, the group and the latest decision per symbol', async () => {
+    bridge = await startInProcess(server.env);
+    for (const d of decisions) await redis.xadd(STREAM, '*', ...flat(d));
+    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STAAUSDT', heat_score: 'boiling' })));
+    await waitFor(async () => (await redis.xlen('quantum:stream:harvest.heat.decision.dlq')) === 1, {
+      what: 'the invalid entry dead-lettered',
+    });
+    const doc = await status();
+    assert.equal(doc.stream.length, 4);
+    assert.equal(doc.dead_letter.length, 1);
+    assert.equal(doc.group?.name, 'heat_bridge');
+    assert.equal(doc.group?.pending, 0);
+    assert.equal(doc.group?.lag, 0);
+    assert.deepEqual(
+      doc.consumers.map((c) => [c.name, c.pending]),
+      [['heat_bridge_1', 0]],
+    );
+    assert.equal(doc.latest_total, 3);
+    assert.deepEqual(
+      doc.latest.map((r) => [r.symbol, r.plan_id]),
+      decisions.map((d) => [d.symbol, d.plan_id]),
+    );
+    assert.ok(doc.latest.every((r) => r.ttl_sec > 1700));
+  });
+
+  test('shows a stalled consumer with its pending entries and idle time', async () => {
+    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STDDUSDT' })));
+    await waitFor(async () => (await redis.exists('quantum:harvest:heat:latest:STDDUSDT')) === 1, {
+      what: 'the last entry applied before the service stops',
+    });
+    await bridge.stop();
+    // Another consumer reads an entry and never acks it; one more entry waits undelivered.
+    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STEEUSDT' })));
+    await redis.xreadgroup('GROUP', 'heat_bridge', 'stalled_1', 'COUNT', 1, 'STREAMS', STREAM, '>');
+    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STFFUSDT' })));
+    const doc = await status();
+    const stalled = doc.consumers.find((c) => c.name === 'stalled_1');
+    assert.equal(stalled?.pending, 1);
+    assert.equal(doc.group?.pending, 1);
+    assert.equal(doc.group?.lag, 1);
+    const table = await runCli(['status'], server.env);
+    assert.match(table.stdout, /^stalled_1 +1 +\d+(ms|\.\ds)$/m);
+    assert.match(table.stdout, /pending=1 lag=1 backlog=2/);
+  });
+
+  test('--limit caps the symbols shown and says how many there are', async () => {
+    const doc = await status('--limit', '2');
+    assert.equal(doc.latest.length, 2);
+    assert.ok(doc.latest_total >= 3);
+    const table = await runCli(['status', '--limit', '2'], server.env);
+    assert.match(table.stdout, new RegExp(`\\(2 of ${doc.latest_total} symbols; --limit N shows more\\)`));
+  });
+
+  test('finds symbols with SCAN and never calls KEYS', async () => {
+    await redis.config('RESETSTAT');
+    await status();
+    const stats = await redis.info('commandstats');
+    assert.match(stats, /^cmdstat_scan:/m);
+    assert.doesNotMatch(stats, /^cmdstat_keys:/m);
+  });
+});

@@ -1,0 +1,202 @@
+// scripts/proof_p27_heat_bridge.sh end to end against HeatBridge as a child process on a real redis-server,
+// and scripts/proof_p27_inject_heat_decision with the spec's flags.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { freePort } from '../support/free-port.js';
+import { RedisServer } from '../support/redis-server.js';
+import { ROOT, runCli, runProcess } from '../support/run-process.js';
+import { type ChildService, startChild } from '../support/service.js';
+import { waitFor } from '../support/wait-for.js';
+
+const PROOF = `${ROOT}scripts/proof_p27_heat_bridge.sh`;
+const INJECT = `${ROOT}scripts/proof_p27_inject_heat_decision`;
+const STREAM = 'quantum:stream:harvest.heat.decision';
+
+/** The spec's example run, with the waits as this implementation words them and variable values as <n>/<plan>. */
+const SPEC_REPORT = `
+====================================================================
+P2.7 HeatBridge Proof: Shadow Wiring Layer
+====================================================================
+
+[A] Test: Basic injection → lookup keys created
+   Waiting up to <n>s for processing...
+✅ PASS: Test A: by_plan key created with correct fields
+✅ PASS: Test A: by_plan key has TTL=<n>
+✅ PASS: Test A: latest_symbol key created with last_plan_id=<plan_a>
+✅ PASS: Test A: latest_plan_id pointer created with value=<plan_a>
+
+[B] Test: Deduplication → same plan_id not rewritten
+   Waiting up to <n>s for processing...
+✅ PASS: Test B: Deduplication working (p27_dedupe_skips_total=<n>)
+
+[C] Test: New plan_id for same symbol updates latest pointer
+   Waiting up to <n>s for processing...
+✅ PASS: Test C: latest_plan_id pointer updated to new plan_id=<plan_c>
+✅ PASS: Test C: latest_symbol key updated with last_plan_id=<plan_c>
+
+[D] Verify HeatBridge metrics
+✅ PASS: Test D: Metrics available (p27_in_messages_total=<n>)
+✅ PASS: Test D: p27_written_total metric found
+
+[E] Verify HeatBridge health endpoint
+✅ PASS: Test E: Health endpoint responds with status=ok
+
+====================================================================
+✅ SUMMARY: PASS (all tests passed)
+====================================================================
+`;
+
+const normalise = (report: string): string =>
+  report
+    .replace(/test_a_\d+_\d+/g, '<plan_a>')
+    .replace(/test_c_\d+_\d+/g, '<plan_c>')
+    .replace(/\d+/g, '<n>');
+
+/** Environment that points the proof at a child service. */
+function proofEnv(server: RedisServer, child: ChildService): Record<string, string> {
+  return {
+    ...server.env,
+    P27_METRICS_PORT: new URL(child.metricsUrl).port,
+    P27_HEALTH_PORT: new URL(child.healthUrl).port,
+  };
+}
+
+async function healthy(url: string): Promise<boolean> {
+  const response = await fetch(url);
+  return ((await response.json()) as { status: string }).status === 'ok';
+}
+
+describe('scripts/proof_p27_heat_bridge.sh', () => {
+  let server: RedisServer;
+  let child: ChildService;
+
+  before(async () => {
+    server = await RedisServer.start();
+    child = await startChild(server.env);
+    await waitFor(() => healthy(child.healthUrl), { timeoutMs: 20_000, what: 'the service healthy' });
+  });
+  after(async () => {
+    await child.kill();
+    await server.stop();
+  });
+
+  test("passes against a running service, printing the spec's report and exiting 0", async () => {
+    const result = await runProcess('bash', [PROOF], { env: proofEnv(server, child) });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal(normalise(result.stdout), normalise(SPEC_REPORT));
+    assert.equal(result.stderr, '');
+  });
+
+  test('prints the same report as heat-bridge proof', async () => {
+    const [script, cli] = [
+      await runProcess('bash', [PROOF], { env: proofEnv(server, child) }),
+      await runCli(['proof'], proofEnv(server, child)),
+    ];
+    assert.equal(script.code, 0, script.stdout);
+    assert.equal(cli.code, 0, cli.stdout + cli.stderr);
+    assert.equal(normalise(cli.stdout), normalise(script.stdout));
+  });
+
+  test('uses its own symbol, leaving traded symbols alone', async () => {
+    const redis = server.client();
+    await runProcess('bash', [PROOF], { env: proofEnv(server, child) });
+    assert.match((await redis.get('quantum:harvest:heat:latest_plan_id:PROOFUSDT')) ?? '', /^test_c_\d+_\d+$/);
+    assert.equal(await redis.exists('quantum:harvest:heat:latest:BTCUSDT'), 0);
+    const custom = await runProcess('bash', [PROOF], {
+      env: { ...proofEnv(server, child), P27_PROOF_SYMBOL: 'MYPROOF' },
+    });
+    assert.equal(custom.code, 0, custom.stdout);
+    assert.match((await redis.get('quantum:harvest:heat:latest_plan_id:MYPROOF')) ?? '', /^test_c_\d+_\d+$/);
+  });
+
+  test('fails with exit 1 and FAIL lines when no service consumes the stream', async () => {
+    const idle = await RedisServer.start();
+    try {
+      const env = {
+        ...idle.env,
+        P27_METRICS_PORT: String(await freePort()),
+        P27_HEALTH_PORT: String(await freePort()),
+        P27_PROOF_TIMEOUT_SEC: '1',
+      };
+      const result = await runProcess('bash', [PROOF], { env });
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stdout,
+        /^❌ FAIL: Test A: by_plan key quantum:harvest:heat:by_plan:test_a_\d+_\d+ not created$/m,
+      );
+      assert.match(
+        result.stdout,
+        /^❌ FAIL: Test E: Health endpoint not reachable at http:\/\/127\.0\.0\.1:\d+\/health$/m,
+      );
+      assert.match(result.stdout, /^❌ SUMMARY: FAIL \(10 of 10 checks failed\)$/m);
+      assert.doesNotMatch(result.stdout, /✅/);
+    } finally {
+      await idle.stop();
+    }
+  });
+
+  test('fails with exit 1 at once when Redis does not answer', async () => {
+    const port = await freePort();
+    const result = await runProcess('bash', [PROOF], { env: { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) } });
+    assert.equal(result.code, 1);
+    assert.match(
+      result.stdout,
+      new RegExp(`^❌ FAIL: Test A: Redis does not answer PING at 127\\.0\\.0\\.1:${port}$`, 'm'),
+    );
+    assert.match(result.stdout, /^❌ SUMMARY: FAIL \(1 of 1 checks failed\)$/m);
+  });
+});
+
+describe('scripts/proof_p27_inject_heat_decision', () => {
+  let server: RedisServer;
+  let redis: Redis;
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+  });
+  after(() => server.stop());
+
+  test("takes the spec's example flags and adds that decision to the stream", async () => {
+    const result = await runProcess(
+      INJECT,
+      [
+        '--symbol',
+        'BTCUSDT',
+        '--plan_id',
+        'test_plan_123',
+        '--heat_level',
+        'warm',
+        '--heat_action',
+        'DOWNGRADE_FULL_TO_PARTIAL',
+        '--out_action',
+        'PARTIAL_50_PROPOSED',
+        '--score',
+        '0.5',
+        '--partial',
+        '0.5',
+      ],
+      { env: server.env, cwd: '/' },
+    );
+    assert.equal(result.code, 0, result.stderr);
+    const id = /^id=(\S+) plan_id=test_plan_123 symbol=BTCUSDT$/m.exec(result.stdout)?.[1];
+    assert.ok(id, result.stdout);
+    const [[, fields]] = (await redis.xrange(STREAM, id, id)) as [[string, string[]]];
+    const get = (name: string) => fields[fields.indexOf(name) + 1];
+    assert.deepEqual(['heat_level', 'heat_action', 'out_action', 'heat_score', 'recommended_partial'].map(get), [
+      'warm',
+      'DOWNGRADE_FULL_TO_PARTIAL',
+      'PARTIAL_50_PROPOSED',
+      '0.5',
+      '0.5',
+    ]);
+  });
+
+  test('refuses an invalid flag value with exit 2', async () => {
+    const result = await runProcess(INJECT, ['--heat_action', 'PANIC'], { env: server.env });
+    assert.equal(result.code, 2);
+    assert.match(result.stderr, /--heat_action: expected one of NONE \| DOWNGRADE_FULL_TO_PARTIAL \| HOLD_CLOSE/);
+  });
+});
