@@ -59,14 +59,33 @@ export interface ChildService {
 }
 
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
+// Absolute, so the child finds tsx and the project's tsconfig from any working directory.
+const TSX = import.meta.resolve('tsx');
+const TSCONFIG = new URL('../../tsconfig.json', import.meta.url).pathname;
+
+export interface ChildOptions {
+  /** Working directory of the child (default: this process's), e.g. a temp dir for `.data/`. */
+  readonly cwd?: string;
+}
 
 /** Starts `heat-bridge run` (from source, through tsx) as a child process. */
-export async function startChild(env: Record<string, string>, args: readonly string[] = []): Promise<ChildService> {
+export async function startChild(
+  env: Record<string, string>,
+  args: readonly string[] = [],
+  options: ChildOptions = {},
+): Promise<ChildService> {
   const ports = await portsEnv();
-  const fullEnv: NodeJS.ProcessEnv = { ...process.env, P27_POLL_MS: '100', ...ports, ...env };
-  const child = spawn(process.execPath, ['--import', 'tsx', CLI, 'run', ...args], {
+  const fullEnv: NodeJS.ProcessEnv = {
+    ...process.env,
+    TSX_TSCONFIG_PATH: TSCONFIG,
+    P27_POLL_MS: '100',
+    ...ports,
+    ...env,
+  };
+  const child = spawn(process.execPath, ['--import', TSX, CLI, 'run', ...args], {
     env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
+    ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
   });
   const logs: LogLine[] = [];
   const stderr: string[] = [];

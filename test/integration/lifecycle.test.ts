@@ -1,0 +1,192 @@
+// The service as a real child process: signals and exit codes, Redis outages, a lost group, FLUSHALL, idle CPU.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, describe, test } from 'node:test';
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { decision, flat } from '../support/decisions.js';
+import { RedisServer } from '../support/redis-server.js';
+import { type ChildService, startChild } from '../support/service.js';
+import { waitFor } from '../support/wait-for.js';
+
+const STREAM = 'quantum:stream:harvest.heat.decision';
+const GROUP = 'heat_bridge';
+const WARN = 40;
+const CLOCK_TICKS_PER_SECOND = 100;
+
+async function healthStatus(url: string): Promise<{ code: number; status: unknown }> {
+  const res = await fetch(url);
+  const body = (await res.json()) as { status?: unknown };
+  return { code: res.status, status: body.status };
+}
+
+/** XINFO GROUPS of the stream as one record per group (RESP2 flat arrays). */
+async function groups(redis: Redis): Promise<Record<string, unknown>[]> {
+  const reply = (await redis.xinfo('GROUPS', STREAM)) as unknown[][];
+  return reply.map((flatInfo) => {
+    const info: Record<string, unknown> = {};
+    for (let i = 0; i + 1 < flatInfo.length; i += 2) info[String(flatInfo[i])] = flatInfo[i + 1];
+    return info;
+  });
+}
+
+async function pending(redis: Redis): Promise<number> {
+  return Number(((await redis.xpending(STREAM, GROUP)) as [number])[0]);
+}
+
+/** User plus system CPU time of a process, in seconds, from /proc/<pid>/stat. */
+function cpuSeconds(pid: number): number {
+  const stat = readFileSync(`/proc/${pid}/stat`, 'utf8');
+  const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
+  return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
+}
+
+const byPlan = (planId: string | undefined) => `quantum:harvest:heat:by_plan:${planId}`;
+
+describe('service lifecycle as a child process', () => {
+  const children: ChildService[] = [];
+  const servers: RedisServer[] = [];
+
+  const start = async (env: Record<string, string>): Promise<ChildService> => {
+    const child = await startChild(env);
+    children.push(child);
+    return child;
+  };
+  const redisServer = async (appendonly = false): Promise<RedisServer> => {
+    const server = await RedisServer.start({ appendonly });
+    servers.push(server);
+    return server;
+  };
+
+  after(async () => {
+    await Promise.all(children.map((c) => c.kill('SIGKILL')));
+    await Promise.all(servers.map((s) => s.stop()));
+  });
+
+  for (const signal of ['SIGTERM', 'SIGINT'] as const) {
+    test(`exits 0 within 10 s on ${signal} and leaves no delivered entry unacked`, async (t) => {
+      const server = await redisServer();
+      const redis = server.client();
+      const bridge = await start({ ...server.env, P27_BATCH: '10' });
+      await bridge.waitForLog((line) => line.msg === 'consumer group created');
+      const pipeline = redis.pipeline();
+      const decisions = Array.from({ length: 1000 }, () => decision());
+      for (const d of decisions) pipeline.xadd(STREAM, '*', ...flat(d));
+      await pipeline.exec();
+      // Signal while the service is busy with the stream.
+      await waitFor(async () => (await redis.exists(byPlan(decisions[0]?.plan_id))) === 1, {
+        what: 'first entry bridged',
+      });
+      const signalled = performance.now();
+      const exit = await bridge.kill(signal);
+      const tookMs = performance.now() - signalled;
+      assert.deepEqual(exit, { code: 0, signal: null });
+      assert.ok(tookMs < 10_000, `exit took ${Math.round(tookMs)} ms`);
+      assert.equal(await pending(redis), 0, 'no entry left pending in the group');
+      const [info] = await groups(redis);
+      const delivered = Number(info?.['entries-read']);
+      assert.ok(delivered > 0);
+      t.diagnostic(`${delivered} of ${decisions.length} entries delivered before the exit`);
+      const exists = await Promise.all(decisions.slice(0, delivered).map((d) => redis.exists(byPlan(d.plan_id))));
+      assert.equal(exists.filter((n) => n === 1).length, delivered, 'every delivered entry has its by_plan key');
+      assert.ok(bridge.logs.some((line) => line.msg === 'stopped'));
+    });
+  }
+
+  // The tests below follow one service through a series of Redis outages, in order.
+  let server: RedisServer;
+  let redis: Redis;
+  let bridge: ChildService;
+
+  const bridged = async (planId: string | undefined, what: string) =>
+    waitFor(async () => (await redis.exists(byPlan(planId))) === 1, { timeoutMs: 15_000, what });
+
+  test('stays up and reports error while nothing answers on the Redis port', async () => {
+    server = await redisServer(true);
+    await server.kill();
+    bridge = await start(server.env);
+    const health = await waitFor(
+      async () => {
+        const h = await healthStatus(bridge.healthUrl);
+        return h.status === 'error' ? h : undefined;
+      },
+      { what: 'health error' },
+    );
+    assert.equal(health.code, 503);
+    assert.equal(bridge.child.exitCode, null);
+  });
+
+  test('uses under 5 % of one core while Redis is down', async (t) => {
+    const pid = bridge.child.pid;
+    assert.ok(pid !== undefined);
+    const cpuBefore = cpuSeconds(pid);
+    const wallBefore = performance.now();
+    // A bounded measurement window, not a wait for a condition.
+    await sleep(3000);
+    const share = (cpuSeconds(pid) - cpuBefore) / ((performance.now() - wallBefore) / 1000);
+    t.diagnostic(`CPU share ${(share * 100).toFixed(2)} %`);
+    assert.ok(share < 0.05, `CPU share while Redis is down: ${(share * 100).toFixed(1)} %`);
+    assert.equal(bridge.child.exitCode, null);
+  });
+
+  test('bridges entries once redis-server comes up on that port', async () => {
+    await server.restart();
+    redis = server.client();
+    const d = decision({ symbol: 'BTCUSDT' });
+    await redis.xadd(STREAM, '*', ...flat(d));
+    await bridged(d.plan_id, 'first decision after Redis came up');
+    await waitFor(async () => (await healthStatus(bridge.healthUrl)).code === 200, { what: 'health 200' });
+  });
+
+  test('keeps running through a SIGKILL and restart of redis-server and bridges later entries', async () => {
+    const before = decision({ symbol: 'ETHUSDT' });
+    await redis.xadd(STREAM, '*', ...flat(before));
+    await bridged(before.plan_id, 'decision before the crash');
+    await server.restart();
+    assert.equal(bridge.child.exitCode, null);
+    const afterCrash = decision({ symbol: 'ETHUSDT' });
+    await redis.xadd(STREAM, '*', ...flat(afterCrash));
+    await bridged(afterCrash.plan_id, 'decision after the restart');
+    assert.equal(await redis.exists(byPlan(before.plan_id)), 1, 'the AOF kept the earlier keys');
+    assert.equal(await redis.get('quantum:harvest:heat:latest_plan_id:ETHUSDT'), afterCrash.plan_id);
+    await waitFor(async () => (await pending(redis)) === 0, { what: 'nothing pending' });
+    assert.equal(bridge.child.exitCode, null);
+  });
+
+  test('recreates the consumer group after XGROUP DESTROY and bridges new entries', async () => {
+    const created = bridge.logs.filter((line) => line.msg === 'consumer group created').length;
+    assert.equal(await redis.xgroup('DESTROY', STREAM, GROUP), 1);
+    const d = decision({ symbol: 'SOLUSDT' });
+    await redis.xadd(STREAM, '*', ...flat(d));
+    await bridged(d.plan_id, 'decision after the group was destroyed');
+    assert.deepEqual(
+      (await groups(redis)).map((g) => g.name),
+      [GROUP],
+    );
+    assert.ok(bridge.logs.filter((line) => line.msg === 'consumer group created').length > created);
+  });
+
+  test('bridges again after FLUSHALL with no more than a few warnings in the log', async (t) => {
+    const mark = bridge.logs.length;
+    await redis.flushall();
+    const d = decision({ symbol: 'ADAUSDT' });
+    await redis.xadd(STREAM, '*', ...flat(d));
+    await bridged(d.plan_id, 'decision after FLUSHALL');
+    // Let the loop turn a good many more times, so a storm would show.
+    const loops = async () => {
+      const text = await (await fetch(bridge.metricsUrl)).text();
+      return Number(/^p27_loops_total (\S+)$/m.exec(text)?.[1] ?? 0);
+    };
+    const base = await loops();
+    await waitFor(async () => (await loops()) >= base + 20, { what: '20 more loop turns' });
+    const warnings = bridge.logs.slice(mark).filter((line) => (line.level ?? 0) >= WARN);
+    t.diagnostic(`${warnings.length} warnings after FLUSHALL`);
+    assert.ok(warnings.length <= 3, `warnings after FLUSHALL:\n${warnings.map((w) => JSON.stringify(w)).join('\n')}`);
+    assert.equal(bridge.child.exitCode, null);
+  });
+
+  test('exits 0 on SIGTERM after all of that', async () => {
+    assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+  });
+});

@@ -1,0 +1,249 @@
+// The /metrics endpoint against a real redis-server: names, HELP/TYPE, zeroed labels, live values, promtool.
+
+import assert from 'node:assert/strict';
+import { spawn } from 'node:child_process';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { decision, flat } from '../support/decisions.js';
+import { RedisServer } from '../support/redis-server.js';
+import { type InProcessService, startInProcess } from '../support/service.js';
+import { waitFor } from '../support/wait-for.js';
+
+const STREAM = 'quantum:stream:harvest.heat.decision';
+const VERSION = (
+  JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
+).version;
+
+const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
+  // The spec's metrics.
+  p27_loops_total: 'counter',
+  p27_in_messages_total: 'counter',
+  p27_written_total: 'counter',
+  p27_dedupe_skips_total: 'counter',
+  p27_errors_total: 'counter',
+  p27_lag_ms: 'gauge',
+  p27_last_ts_epoch: 'gauge',
+  // Ours.
+  p27_stale_skips_total: 'counter',
+  p27_rejected_total: 'counter',
+  p27_claimed_total: 'counter',
+  p27_processing_seconds: 'histogram',
+  p27_backlog: 'gauge',
+  p27_build_info: 'gauge',
+  p27_redis_up: 'gauge',
+  // prom-client's default process metrics.
+  process_resident_memory_bytes: 'gauge',
+};
+
+interface Exposition {
+  readonly text: string;
+  readonly help: Map<string, string>;
+  readonly type: Map<string, string>;
+  /** Sample line without its value ('p27_written_total{kind="by_plan"}') → value. */
+  readonly samples: Map<string, number>;
+}
+
+function parseExposition(text: string): Exposition {
+  const help = new Map<string, string>();
+  const type = new Map<string, string>();
+  const samples = new Map<string, number>();
+  for (const line of text.split('\n')) {
+    const meta = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
+    if (meta !== null) {
+      const [, kind, name, rest] = meta as unknown as [string, string, string, string];
+      (kind === 'HELP' ? help : type).set(name, rest);
+      continue;
+    }
+    if (line === '' || line.startsWith('#')) continue;
+    const space = line.lastIndexOf(' ');
+    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
+  }
+  return { text, help, type, samples };
+}
+
+async function scrape(url: string): Promise<Exposition> {
+  const res = await fetch(url);
+  assert.equal(res.status, 200);
+  assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
+  return parseExposition(await res.text());
+}
+
+interface Health {
+  readonly status: string;
+  readonly last_ts_epoch: number;
+}
+
+async function health(url: string): Promise<Health> {
+  return (await (await fetch(url)).json()) as Health;
+}
+
+/** Runs `promtool check metrics` on the text; resolves with its combined output lines. */
+function promtoolProblems(text: string): Promise<string[]> {
+  return new Promise((resolve, reject) => {
+    const child = spawn('promtool', ['check', 'metrics'], { stdio: ['pipe', 'pipe', 'pipe'] });
+    let output = '';
+    child.stdout.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.stderr.on('data', (chunk: Buffer) => {
+      output += chunk.toString();
+    });
+    child.once('error', reject);
+    child.once('close', () => resolve(output.split('\n').filter((line) => line.trim() !== '')));
+    child.stdin.end(text);
+  });
+}
+
+describe('metrics endpoint', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let bridge: InProcessService;
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+    bridge = await startInProcess(server.env);
+  });
+  after(async () => {
+    await bridge.stop();
+    await server.stop();
+  });
+
+  test('exports every spec label value at 0 before any message arrives', async () => {
+    const m = await scrape(bridge.metricsUrl);
+    for (const sample of [
+      'p27_in_messages_total',
+      'p27_written_total{kind="by_plan"}',
+      'p27_written_total{kind="latest_symbol"}',
+      'p27_dedupe_skips_total',
+      'p27_stale_skips_total',
+      'p27_errors_total{stage="read"}',
+      'p27_errors_total{stage="write"}',
+      'p27_errors_total{stage="ack"}',
+      'p27_rejected_total{reason="invalid_plan_id"}',
+      'p27_claimed_total{result="claimed"}',
+      'p27_last_ts_epoch',
+      'p27_processing_seconds_count',
+    ]) {
+      assert.equal(m.samples.get(sample), 0, `${sample} in\n${m.text}`);
+    }
+  });
+
+  test('describes every p27_ metric and the process metrics with HELP and the right TYPE', async () => {
+    const m = await scrape(bridge.metricsUrl);
+    for (const [name, type] of Object.entries(EXPECTED_TYPES)) {
+      assert.equal(m.type.get(name), type, `# TYPE of ${name}`);
+      assert.ok((m.help.get(name) ?? '').length > 5, `# HELP of ${name}: ${m.help.get(name)}`);
+    }
+    // Any further p27_ metric is described too, and every sample belongs to a described metric.
+    for (const name of m.type.keys()) assert.ok((m.help.get(name) ?? '').length > 5, `# HELP of ${name}`);
+    for (const sample of m.samples.keys()) {
+      const name = sample.replace(/\{.*$/, '');
+      const family = [name, name.replace(/_(bucket|sum|count)$/, '')].find((n) => m.type.has(n));
+      assert.ok(family !== undefined, `# TYPE for sample ${sample}`);
+    }
+    assert.ok((m.samples.get('process_resident_memory_bytes') ?? 0) > 1_000_000, 'resident memory in bytes');
+    assert.equal(m.samples.get(`p27_build_info{version="${VERSION}",node_version="${process.version}"}`), 1);
+    // 0 until the first connection is made, which a loaded machine may take a moment for.
+    await waitFor(async () => (await scrape(bridge.metricsUrl)).samples.get('p27_redis_up') === 1, {
+      what: 'p27_redis_up 1',
+    });
+  });
+
+  test('counts loop turns as they happen', async () => {
+    const first = (await scrape(bridge.metricsUrl)).samples.get('p27_loops_total') ?? 0;
+    await waitFor(async () => ((await scrape(bridge.metricsUrl)).samples.get('p27_loops_total') ?? 0) > first, {
+      timeoutMs: 3000,
+      what: 'p27_loops_total to grow',
+    });
+  });
+
+  test('shows a processed decision in the very first scrape after the service recorded it', async () => {
+    const ts = 1_799_999_999;
+    const d = decision({ ts_epoch: String(ts), symbol: 'XRPUSDT' });
+    const id = await redis.xadd(STREAM, '*', ...flat(d));
+    assert.ok(id !== null);
+    // /health's last_ts_epoch is set after the batch's metrics are recorded; the next scrape must see them.
+    await waitFor(async () => (await health(bridge.healthUrl)).last_ts_epoch === ts, { what: 'decision applied' });
+    const m = await scrape(bridge.metricsUrl);
+    assert.equal(m.samples.get('p27_in_messages_total'), 1);
+    assert.equal(m.samples.get('p27_written_total{kind="by_plan"}'), 1);
+    assert.equal(m.samples.get('p27_written_total{kind="latest_symbol"}'), 1);
+    assert.equal(m.samples.get('p27_dedupe_skips_total'), 0);
+    assert.equal(m.samples.get('p27_last_ts_epoch'), ts);
+    assert.equal(m.samples.get('p27_processing_seconds_count'), 1);
+    const lag = m.samples.get('p27_lag_ms') ?? -1;
+    assert.ok(lag >= 0 && lag < 5000, `lag ${lag} ms from stream id ${id}`);
+    assert.equal(m.samples.get('p27_errors_total{stage="write"}'), 0);
+    assert.equal(await redis.hget(`quantum:harvest:heat:by_plan:${d.plan_id}`, 'ts_epoch'), String(ts));
+  });
+
+  test('counts a repeated plan_id as a dedupe skip in the next scrape', async () => {
+    const d = decision({ symbol: 'DOTUSDT', ts_epoch: '1800000100' });
+    await redis.xadd(STREAM, '*', ...flat(d));
+    await redis.xadd(STREAM, '*', ...flat({ ...d, ts_epoch: '1800000200' }));
+    await waitFor(async () => (await scrape(bridge.metricsUrl)).samples.get('p27_dedupe_skips_total') === 1, {
+      what: 'one dedupe skip',
+    });
+    const m = await scrape(bridge.metricsUrl);
+    assert.equal(m.samples.get('p27_in_messages_total'), 3);
+    assert.equal(m.samples.get('p27_written_total{kind="by_plan"}'), 2);
+    // The backlog probe may be answered from a cache a fraction of a second old.
+    await waitFor(async () => (await scrape(bridge.metricsUrl)).samples.get('p27_backlog') === 0, {
+      timeoutMs: 2000,
+      what: 'p27_backlog 0',
+    });
+  });
+
+  test('counts undelivered and unacked entries in p27_backlog while nothing consumes the group', async () => {
+    const stream = `${STREAM}.backlog-test`;
+    await redis.xgroup('CREATE', stream, 'heat_bridge', '0', 'MKSTREAM');
+    // An observer whose Redis user may not read the group: it serves metrics but never consumes.
+    await redis.call('ACL', 'SETUSER', 'observer', 'on', '>observer-pw', '~*', '&*', '+@all', '-xreadgroup', '-xgroup');
+    for (let i = 0; i < 3; i += 1) await redis.xadd(stream, '*', ...flat(decision({ symbol: 'LTCUSDT' })));
+    const observer = await startInProcess({
+      ...server.env,
+      REDIS_USERNAME: 'observer',
+      REDIS_PASSWORD: 'observer-pw',
+      P27_STREAM_IN: stream,
+      P27_DLQ_STREAM: `${stream}.dlq`,
+    });
+    const backlog = async () => (await scrape(observer.metricsUrl)).samples.get('p27_backlog');
+    try {
+      await waitFor(async () => (await backlog()) === 3, { what: 'backlog 3 (undelivered)' });
+      await redis.call('XREADGROUP', 'GROUP', 'heat_bridge', 'other', 'COUNT', '1', 'STREAMS', stream, '>');
+      // The oldest entry is the one just delivered.
+      const [oldest] = await redis.xrange(stream, '-', '+', 'COUNT', 1);
+      const deliveredId = oldest?.[0];
+      assert.ok(deliveredId !== undefined);
+      assert.equal(Number(((await redis.xpending(stream, 'heat_bridge')) as [number])[0]), 1);
+      await redis.xadd(stream, '*', ...flat(decision({ symbol: 'LTCUSDT' })));
+      await waitFor(async () => (await backlog()) === 4, { what: 'backlog 4 (1 pending + 3 undelivered)' });
+      await redis.xack(stream, 'heat_bridge', deliveredId);
+      await waitFor(async () => (await backlog()) === 3, { what: 'backlog 3 after XACK' });
+      const m = await scrape(observer.metricsUrl);
+      assert.equal(m.samples.get('p27_in_messages_total'), 0, 'the observer consumed nothing');
+      assert.equal(m.samples.get('p27_redis_up'), 1);
+    } finally {
+      await observer.stop();
+    }
+  });
+
+  test('passes promtool check metrics, apart from the spec-mandated name p27_lag_ms', async () => {
+    const { text } = await scrape(bridge.metricsUrl);
+    const problems = await promtoolProblems(text);
+    const aboutLag = problems.filter((line) => line.includes('p27_lag_ms'));
+    assert.equal(aboutLag.length, 1, `expected the one unit-name warning about p27_lag_ms: ${problems.join('\n')}`);
+    assert.deepEqual(
+      problems.filter((line) => line.startsWith('p27_') && !line.includes('p27_lag_ms')),
+      [],
+      'no problem with any other p27_ metric',
+    );
+    assert.deepEqual(
+      problems.filter((line) => !line.includes('p27_lag_ms')),
+      [],
+      'no problem with any metric of the live output',
+    );
+  });
+});
