@@ -37,6 +37,11 @@ export function createMetrics(live: LiveReadings, version: string, mode: RedisMo
   const registry = new Registry();
   const registers = [registry];
   collectDefaultMetrics({ register: registry });
+  // prom-client names these gauges *_total, which Prometheus reserves for counters (promtool flags
+  // them); the same facts are in nodejs_active_handles / nodejs_active_requests / _resources.
+  for (const name of ['nodejs_active_handles_total', 'nodejs_active_requests_total', 'nodejs_active_resources_total']) {
+    registry.removeSingleMetric(name);
+  }
 
   const counter = <L extends string>(name: string, help: string, labelNames: readonly L[] = []) =>
     new Counter<L>({ name, help, labelNames, registers });

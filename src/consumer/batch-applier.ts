@@ -27,6 +27,8 @@ export interface BatchSummary {
   readonly deleted: number;
   /** Entries left pending because their script failed for a reason that may pass (retry later). */
   readonly retry: number;
+  /** Entries whose write failed in this batch, whether retried or dead-lettered after it. */
+  readonly failed: number;
   /** ts_epoch of the last decision written in this batch, null when none was. */
   readonly lastTsEpoch: number | null;
 }
@@ -108,6 +110,7 @@ export class BatchApplier {
       rejected: 0,
       deleted: 0,
       retry: 0,
+      failed: 0,
       lastTsEpoch: null,
     };
     const poisoned: { entry: RawEntry; error: Error }[] = [];
@@ -118,6 +121,7 @@ export class BatchApplier {
         if (plan.kind === 'apply' && isEntryError(error)) poisoned.push({ entry: plan.entry, error });
         else transient ??= error;
         summary.retry += 1;
+        summary.failed += 1;
         continue;
       }
       this.#record(plan, result, summary);

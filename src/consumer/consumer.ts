@@ -206,8 +206,8 @@ export class Consumer {
     try {
       const summary = await this.#applier.apply(entries);
       if (summary.lastTsEpoch !== null) this.#state.lastTsEpoch = summary.lastTsEpoch;
+      if (summary.failed > 0) this.#state.lastErrorAt = Date.now();
       if (summary.retry > 0) {
-        this.#state.lastErrorAt = Date.now();
         // Entries that failed on their own stay pending and are read again after a growing pause.
         // New entries go on meanwhile: re-reading the PEL at once would deliver the same poison
         // again and again and hold up everything behind it until it is dead-lettered.

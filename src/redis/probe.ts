@@ -27,6 +27,7 @@ export class RedisProbe {
   readonly #group: string;
   readonly #timeoutMs: number;
   #inFlight: Promise<ProbeResult> | undefined;
+  #everReady = false;
   #last: { at: number; result: ProbeResult } | undefined;
 
   constructor(redis: RedisClient, stream: string, group: string, timeoutMs = 1000) {
@@ -34,6 +35,10 @@ export class RedisProbe {
     this.#stream = stream;
     this.#group = group;
     this.#timeoutMs = timeoutMs;
+    this.#everReady = redis.status === 'ready';
+    redis.once('ready', () => {
+      this.#everReady = true;
+    });
   }
 
   probe(maxAgeMs = 250): Promise<ProbeResult> {
@@ -63,6 +68,19 @@ export class RedisProbe {
   }
 
   async #xinfo(): Promise<unknown> {
+    // Right after start the first connection is still opening: wait for it rather than report an
+    // outage. Later, a client that is not ready means Redis is away, and the answer is immediate.
+    if (!this.#everReady && this.#redis.status !== 'ready') {
+      await new Promise<void>((resolve) => {
+        const done = () => {
+          clearTimeout(timer);
+          this.#redis.off('ready', done);
+          resolve();
+        };
+        const timer = setTimeout(done, this.#timeoutMs);
+        this.#redis.once('ready', done);
+      });
+    }
     try {
       return await this.#redis.xinfo('GROUPS', this.#stream);
     } catch (error) {

@@ -74,7 +74,7 @@ describe('lookup keys', () => {
     const older = decision({ symbol: 'ADAUSDT', ts_epoch: '1700000000' });
     await redis.xadd(STREAM, '*', ...flat(newer));
     await redis.xadd(STREAM, '*', ...flat(older));
-    await waitFor(() => redis.exists(`quantum:harvest:heat:by_plan:${older.plan_id}`));
+    await waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${older.plan_id}`)) === 1);
     assert.equal(await redis.get('quantum:harvest:heat:latest_plan_id:ADAUSDT'), newer.plan_id);
     assert.equal(await redis.hget('quantum:harvest:heat:latest:ADAUSDT', 'last_plan_id'), newer.plan_id);
     assert.ok(((await metricValue(bridge.metricsUrl, 'p27_stale_skips_total')) ?? 0) >= 1);

@@ -82,7 +82,7 @@ export async function startChild(
     ...ports,
     ...env,
   };
-  const child = spawn(process.execPath, ['--import', TSX, CLI, 'run', ...args], {
+  const child = spawn(process.execPath, ['--import', TSX, '--', CLI, 'run', ...args], {
     env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
     ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
