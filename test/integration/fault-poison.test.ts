@@ -68,6 +68,20 @@ async function rejectedCounts(metricsUrl: string): Promise<Record<RejectReason, 
 const delta = (after: Record<RejectReason, number>, before: Record<RejectReason, number>) =>
   Object.fromEntries(REJECT_REASONS.map((r) => [r, after[r] - before[r]]));
 
+/**
+ * p27_rejected_total per reason since `before`, once `total` rejections are counted: the service
+ * counts after its pipeline's replies arrive, a moment after Redis shows the entries acked.
+ */
+async function rejectedSince(metricsUrl: string, before: Record<RejectReason, number>, total: number) {
+  return waitFor(
+    async () => {
+      const counts = delta(await rejectedCounts(metricsUrl), before);
+      return Object.values(counts).reduce((a, b) => a + b, 0) >= total ? counts : undefined;
+    },
+    { what: `${total} rejections counted` },
+  );
+}
+
 // ---- The oracle: the validity rules of the issue, written independently of src/message.ts. ----
 
 // Whitespace, control and invisible format characters (zero-width, bidi, BOM), globs and braces.
@@ -352,8 +366,10 @@ describe('poison entries and the dead-letter stream', () => {
     const ids = await addAtomically(entries);
     await waitFor(() => drained(redis), { timeoutMs: 20_000, what: 'the batch applied' });
 
-    const batches = ((await samples(bridge.metricsUrl, 'p27_processing_seconds_count'))[''] ?? 0) - batchesBefore;
-    assert.equal(batches, 1, 'all entries were applied as one batch');
+    const rejected = await rejectedSince(bridge.metricsUrl, rejectedBefore, cases.length);
+    const batchCount = async () => (await samples(bridge.metricsUrl, 'p27_processing_seconds_count'))[''] ?? 0;
+    await waitFor(async () => (await batchCount()) > batchesBefore, { what: 'the batch timed' });
+    assert.equal((await batchCount()) - batchesBefore, 1, 'all entries were applied as one batch');
     for (const [i, d] of valid.entries()) {
       const expected = Object.fromEntries(DECISION_FIELDS.map((f) => [f, d[f] ?? '']));
       assert.deepEqual(await redis.hgetall(byPlan(d.plan_id as string)), expected, `valid entry ${i}`);
@@ -371,7 +387,7 @@ describe('poison entries and the dead-letter stream', () => {
     }
     const expectedCounts = Object.fromEntries(REJECT_REASONS.map((r) => [r, 0]));
     for (const c of cases) expectedCounts[c.reason] = (expectedCounts[c.reason] ?? 0) + 1;
-    assert.deepEqual(delta(await rejectedCounts(bridge.metricsUrl), rejectedBefore), expectedCounts);
+    assert.deepEqual(rejected, expectedCounts);
     assert.equal(await pendingCount(redis), 0);
     assert.equal(bridge.child.exitCode, null);
   });
@@ -394,6 +410,7 @@ describe('poison entries and the dead-letter stream', () => {
     assert.match(dead.error, /^max_deliveries: failed 5 deliveries, last error: WRONGTYPE/);
     assert.deepEqual(dead.fields, pairsOf(poison).flat().map(toBuffer));
     const ofPoison = (line: LogLine) => line.id === poisonId;
+    await bridge.waitForLog((l) => ofPoison(l) && l.msg === 'entry moved to the dead-letter stream');
     const retries = bridge.logs.filter((l) => ofPoison(l) && l.msg === 'entry failed to apply; will retry');
     assert.deepEqual(
       retries.map((l) => l.deliveries),
@@ -414,7 +431,7 @@ describe('poison entries and the dead-letter stream', () => {
       ),
       0,
     );
-    assert.deepEqual(delta(await rejectedCounts(bridge.metricsUrl), rejectedBefore), {
+    assert.deepEqual(await rejectedSince(bridge.metricsUrl, rejectedBefore, 1), {
       ...Object.fromEntries(REJECT_REASONS.map((r) => [r, 0])),
       max_deliveries: 1,
     });
@@ -491,7 +508,7 @@ describe('poison entries and the dead-letter stream', () => {
       }
       assert.deepEqual(mismatches, []);
       const invalid = maps.filter((pairs) => oracle(pairs).size > 0).length;
-      const counts = delta(await rejectedCounts(bridge.metricsUrl), rejectedBefore);
+      const counts = await rejectedSince(bridge.metricsUrl, rejectedBefore, invalid);
       assert.equal(
         Object.values(counts).reduce((a, b) => a + b, 0),
         invalid,

@@ -16,6 +16,11 @@ const CLAIM_INTERVAL_MS = 500;
 const SLACK_MS = 5000;
 
 const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
+const byPlanWritten = async (child: ChildService) =>
+  (await metricValue(child.metricsUrl, 'p27_written_total{kind="by_plan"}')) ?? Number.NaN;
+/** The service counts after its pipeline's replies arrive, a moment after Redis shows the keys. */
+const settled = (child: ChildService, expected: number) =>
+  waitFor(async () => (await byPlanWritten(child)) >= expected, { what: `${expected} writes counted` });
 const claimed = async (child: ChildService, result: 'claimed' | 'deleted') =>
   (await metricValue(child.metricsUrl, `p27_claimed_total{result="${result}"}`)) ?? Number.NaN;
 
@@ -91,7 +96,8 @@ describe('dead consumers and takeover', () => {
     await waitFor(async () => (await pendingCount(redis)) === 0, { what: 'nothing pending' });
     assert.equal(await claimed(b, 'claimed'), decisions.length);
     assert.equal(await claimed(b, 'deleted'), 0);
-    assert.equal(await metricValue(b.metricsUrl, 'p27_written_total{kind="by_plan"}'), decisions.length);
+    await settled(b, decisions.length);
+    assert.equal(await byPlanWritten(b), decisions.length);
     assert.equal(await metricValue(b.metricsUrl, 'p27_dedupe_skips_total'), 0);
     assert.deepEqual(await b.kill('SIGTERM'), { code: 0, signal: null });
   });
@@ -120,7 +126,8 @@ describe('dead consumers and takeover', () => {
       const planId = gone?.plan_id as string;
       assert.equal(await redis.exists(byPlan(planId), `quantum:dedupe:p27:${planId}`), 0, planId);
     }
-    assert.equal(await metricValue(e.metricsUrl, 'p27_written_total{kind="by_plan"}'), 4);
+    await settled(e, 4);
+    assert.equal(await byPlanWritten(e), 4);
     assert.deepEqual(await e.kill('SIGTERM'), { code: 0, signal: null });
   });
 
@@ -142,9 +149,9 @@ describe('dead consumers and takeover', () => {
     await waitFor(() => drained(redis), { timeoutMs: 60_000, what: 'the group drained' });
     assert.equal(await allWritten(decisions.map((x) => x.plan_id as string)), true);
 
-    const written = await Promise.all(
-      [c, d].map(async (child) => (await metricValue(child.metricsUrl, 'p27_written_total{kind="by_plan"}')) ?? 0),
-    );
+    const bothWritten = async () => (await byPlanWritten(c)) + (await byPlanWritten(d));
+    await waitFor(async () => (await bothWritten()) >= decisions.length, { what: 'all writes counted' });
+    const written = await Promise.all([byPlanWritten(c), byPlanWritten(d)]);
     const deduped = await Promise.all(
       [c, d].map(async (child) => (await metricValue(child.metricsUrl, 'p27_dedupe_skips_total')) ?? 0),
     );
