@@ -4,8 +4,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
-import { type ChildService, metricValue, startChild } from '../support/service.js';
+import { type ChildService, metricValue } from '../support/service.js';
 import { compareStreamIds, drained, GROUP, groupInfo, pendingCount, STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -54,7 +55,7 @@ describe('a service killed mid-drain', () => {
     }
 
     const env = { ...server.env, P27_BATCH: '100' };
-    const first = await startChild(env);
+    const first = await startReadyChild(env);
     children.push(first);
     await waitFor(
       async () => ((await metricValue(first.metricsUrl, 'p27_written_total{kind="by_plan"}')) ?? 0) >= 1000,
@@ -67,7 +68,7 @@ describe('a service killed mid-drain', () => {
     assert.ok(unfinished > 0 && unfinished < TOTAL, `killed mid-drain: ${JSON.stringify(atKill)}`);
     t.diagnostic(`at SIGKILL: ${JSON.stringify(atKill)}`);
 
-    const second = await startChild(env);
+    const second = await startReadyChild(env);
     children.push(second);
     await waitFor(() => drained(redis), { timeoutMs: 60_000, intervalMs: 100, what: 'the backlog drained' });
 

@@ -5,8 +5,9 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
-import { type ChildService, type LogLine, metricValue, startChild } from '../support/service.js';
+import { type ChildService, type LogLine, metricValue } from '../support/service.js';
 import { drained, groupInfo, STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -22,7 +23,7 @@ describe('FLUSHALL while running', () => {
   before(async () => {
     server = await RedisServer.start();
     redis = server.client();
-    bridge = await startChild(server.env);
+    bridge = await startReadyChild(server.env);
   });
   after(async () => {
     await bridge.kill('SIGKILL');

@@ -8,8 +8,9 @@ import type { Redis } from 'ioredis';
 import { DECISION_FIELDS } from '../../src/decision.js';
 import { REJECT_REASONS, type RejectReason } from '../../src/message.js';
 import { decision } from '../support/decisions.js';
+import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
-import { type ChildService, type LogLine, startChild } from '../support/service.js';
+import type { ChildService, LogLine } from '../support/service.js';
 import { DLQ, drained, pendingCount, STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -251,7 +252,7 @@ describe('poison entries and the dead-letter stream', () => {
   before(async () => {
     server = await RedisServer.start();
     redis = server.client();
-    bridge = await startChild({ ...server.env, P27_BATCH: '500' });
+    bridge = await startReadyChild({ ...server.env, P27_BATCH: '500' });
     await waitFor(async () => (await redis.exists(STREAM)) === 1, {
       timeoutMs: 20_000,
       what: 'the service to create the group',
@@ -441,7 +442,7 @@ describe('poison entries and the dead-letter stream', () => {
   test('bridges new entries while a poison entry is still being retried, and applies it once fixed', async () => {
     // A stream of its own, with a limit the poison never reaches during the test.
     const stream = 'test:stream:head-of-line';
-    const child = await startChild({
+    const child = await startReadyChild({
       ...server.env,
       P27_STREAM_IN: stream,
       P27_DLQ_STREAM: 'test:stream:head-of-line.dlq',

@@ -6,8 +6,9 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
-import { type ChildService, startChild } from '../support/service.js';
+import type { ChildService } from '../support/service.js';
 import { drained, pendingCount, STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -88,7 +89,7 @@ describe('Redis outages', () => {
   });
 
   const start = async () => {
-    const child = await startChild({ ...server.env, P27_DEGRADED_WINDOW_MS: '1000' });
+    const child = await startReadyChild({ ...server.env, P27_DEGRADED_WINDOW_MS: '1000' });
     children.push(child);
     return child;
   };

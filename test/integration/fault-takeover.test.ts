@@ -5,8 +5,9 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { type DecisionFields, decision, flat } from '../support/decisions.js';
+import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
-import { type ChildService, metricValue, startChild } from '../support/service.js';
+import { type ChildService, metricValue } from '../support/service.js';
 import { drained, GROUP, pendingByConsumer, pendingCount, STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -39,7 +40,7 @@ describe('dead consumers and takeover', () => {
   });
 
   const start = async (env: Record<string, string>) => {
-    const child = await startChild({ ...server.env, ...env });
+    const child = await startReadyChild({ ...server.env, ...env });
     children.push(child);
     return child;
   };
@@ -146,7 +147,10 @@ describe('dead consumers and takeover', () => {
       for (const x of decisions.slice(i, i + 100)) pipeline.xadd(STREAM, '*', ...flat(x));
       await pipeline.exec();
     }
-    await waitFor(() => drained(redis), { timeoutMs: 60_000, what: 'the group drained' });
+    await waitFor(() => drained(redis), { timeoutMs: 60_000, what: 'the group drained' }).catch(async (error) => {
+      const state = { pending: await pendingByConsumer(redis), exits: [c, d].map((x) => x.child.exitCode) };
+      throw new Error(`${(error as Error).message}; ${JSON.stringify(state)}`, { cause: error });
+    });
     assert.equal(await allWritten(decisions.map((x) => x.plan_id as string)), true);
 
     const bothWritten = async () => (await byPlanWritten(c)) + (await byPlanWritten(d));
