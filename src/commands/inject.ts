@@ -99,15 +99,19 @@ async function send(
   const runId = randomBytes(4).toString('hex');
   const decisionAt = (index: number): DecisionFields =>
     buildDecision(request, index, { nowSec: Math.floor(Date.now() / 1000), runId, random: Math.random });
-  const startedAt = performance.now();
+  // Paced entries are due at fixed times after the first one was acknowledged, so the spacing holds
+  // however long the first round trip took.
+  let firstAckedAt: number | null = null;
   let index = 0;
   while (index < request.count) {
     if (request.ratePerSec !== null) {
-      const due = startedAt + (index * 1000) / request.ratePerSec;
-      const wait = due - performance.now();
-      if (wait > 0) await sleep(wait);
+      if (firstAckedAt !== null) {
+        const wait = firstAckedAt + (index * 1000) / request.ratePerSec - performance.now();
+        if (wait > 0) await sleep(wait);
+      }
       const d = decisionAt(index);
       const id = (await redis.xadd(stream, '*', ...streamFields(d))) as string;
+      firstAckedAt ??= performance.now();
       print({ id, plan_id: d.plan_id, symbol: d.symbol });
       index += 1;
       continue;
