@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { DECISION_FIELDS } from '../../src/decision.js';
@@ -130,6 +131,11 @@ function abbreviate(pairs: readonly (readonly [Buffer, Buffer])[]): string {
     return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…(${b.length} bytes)` : text);
   };
   return pairs.map(([n, v]) => `${show(n)}=${show(v)}`).join(' ');
+}
+
+/** The (last) value of a field, as UTF-8 text; undefined when the field is absent. */
+function fieldValue(pairs: readonly (readonly [Buffer, Buffer])[], field: string): string | undefined {
+  return pairs.findLast(([name]) => name.toString() === field)?.[1].toString();
 }
 
 // ---- Generators for the property test. ----
@@ -478,6 +484,8 @@ describe('poison entries and the dead-letter stream', () => {
   });
 
   test('dead-letters exactly what an independent oracle calls invalid, over 1,000 random field maps', async () => {
+    /** How often each plan_id was drawn, over all runs. */
+    const drawn = new Map<string, number>();
     const property = fc.asyncProperty(fc.array(fieldMapArb, { minLength: 250, maxLength: 250 }), async (maps) => {
       const rejectedBefore = await rejectedCounts(bridge.metricsUrl);
       const pipeline = redis.pipeline();
@@ -489,6 +497,10 @@ describe('poison entries and the dead-letter stream', () => {
       await waitFor(() => drained(redis), { timeoutMs: 30_000, what: 'the random entries applied' });
 
       const dlq = await deadLetters(redis);
+      for (const pairs of maps) {
+        const planId = fieldValue(pairs, 'plan_id');
+        if (planId !== undefined) drawn.set(planId, (drawn.get(planId) ?? 0) + 1);
+      }
       const mismatches: string[] = [];
       for (const [i, id] of ids.entries()) {
         const pairs = maps[i] as [Buffer, Buffer][];
@@ -502,9 +514,19 @@ describe('poison entries and the dead-letter stream', () => {
           mismatches.push(`rejected as ${reason}, oracle says ${[...verdict]}: ${abbreviate(pairs)}`);
         }
         if (verdict.size === 0 && dead === undefined) {
-          const planId = pairs.find(([n]) => n.toString() === 'plan_id')?.[1].toString() as string;
-          if ((await redis.exists(byPlan(planId))) !== 1)
-            mismatches.push(`valid, no by_plan key: ${abbreviate(pairs)}`);
+          const planId = fieldValue(pairs, 'plan_id') as string;
+          const stored = await redis.hgetall(byPlan(planId));
+          // A plan_id drawn twice is deduped: only a unique one must hold exactly its own values.
+          const expected = Object.fromEntries(DECISION_FIELDS.map((f) => [f, fieldValue(pairs, f) ?? '']));
+          if (Object.keys(stored).length === 0) mismatches.push(`valid, no by_plan key: ${abbreviate(pairs)}`);
+          else if (drawn.get(planId) === 1 && !isDeepStrictEqual(stored, expected)) {
+            mismatches.push(`by_plan ${JSON.stringify(stored).slice(0, 200)} differs from ${abbreviate(pairs)}`);
+          }
+        }
+        if (dead !== undefined) {
+          const copied = pairs.flat().map((b) => (b.length > MAX_FIELD_BYTES ? b.subarray(0, MAX_FIELD_BYTES) : b));
+          if (!isDeepStrictEqual(dead.fields, copied))
+            mismatches.push(`dead-letter copy differs: ${abbreviate(pairs)}`);
         }
       }
       assert.deepEqual(mismatches, []);
