@@ -12,6 +12,7 @@ import {
   readFileSync,
   rmSync,
   statSync,
+  symlinkSync,
   writeFileSync,
 } from 'node:fs';
 import { tmpdir } from 'node:os';
@@ -240,6 +241,28 @@ describe('scripts/install.sh', () => {
     ]);
     assert.equal(proof.code, 0, proof.stdout + proof.stderr);
     assert.match(proof.stdout, /✅ SUMMARY: PASS \(all tests passed\)/);
+  });
+
+  test('a downstream service imports HeatDecisionReader from the installed package by name', async () => {
+    // What `npm install /opt/quantum/heat-bridge` gives a consumer: node_modules/heat-bridge → the app.
+    const consumer = join(target, 'consumer');
+    mkdirSync(join(consumer, 'node_modules'), { recursive: true });
+    symlinkSync(app(), join(consumer, 'node_modules/heat-bridge'));
+    // Reached through the installed package's own ioredis, as a consumer without its own would.
+    writeFileSync(
+      join(consumer, 'read.mjs'),
+      `import { HeatDecisionReader } from 'heat-bridge';
+import { createRequire } from 'node:module';
+const { Redis } = createRequire(import.meta.resolve('heat-bridge'))('ioredis');
+const redis = new Redis({ host: '127.0.0.1', port: ${server.port} });
+const reader = new HeatDecisionReader(redis);
+console.log(JSON.stringify({ planId: await reader.latestPlanId('INSTUSDT'), many: [...(await reader.latestMany(['INSTUSDT'])).keys()] }));
+redis.disconnect();
+`,
+    );
+    const result = await runProcess(process.execPath, [join(consumer, 'read.mjs')], { cwd: consumer });
+    assert.equal(result.code, 0, result.stderr);
+    assert.deepEqual(JSON.parse(result.stdout), { planId: 'installed_1', many: ['INSTUSDT'] });
   });
 });
 
