@@ -66,6 +66,7 @@ export class RedisServer {
     const child = spawn('redis-server', args, { stdio: 'ignore' });
     this.#child = child;
     const probe = new Redis({ host: this.host, port: this.#port, lazyConnect: true, retryStrategy: () => null });
+    probe.on('error', () => {}); // refused connections are expected until the server listens
     try {
       await waitFor(
         async () => {

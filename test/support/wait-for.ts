@@ -1,4 +1,5 @@
-// Polls a condition until it holds or a deadline passes; tests wait with this, never with fixed sleeps.
+// Polls a condition until it holds (a value other than undefined, null, false or 0) or a deadline
+// passes; tests wait with this, never with fixed sleeps.
 
 import { setTimeout as sleep } from 'node:timers/promises';
 
@@ -15,7 +16,8 @@ export async function waitFor<T>(
   for (;;) {
     try {
       const value = await probe();
-      if (value !== undefined && value !== null && value !== false) return value as NonNullable<T>;
+      // 0 is not success: EXISTS, XLEN and counters answer 0 for "not yet".
+      if (value !== undefined && value !== null && value !== false && value !== 0) return value as NonNullable<T>;
       last = value;
     } catch (error) {
       last = error;
