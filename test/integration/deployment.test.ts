@@ -207,7 +207,7 @@ describe('scripts/install.sh', () => {
       .replace(/^P27_HEALTH_PORT=.*$/m, `P27_HEALTH_PORT=${ports.health}`);
     writeFileSync(envPath(), config);
     // Start it the way the unit does, from any directory, with only the env file.
-    const child = spawn(process.execPath, [join(app(), 'dist/cli.js'), 'run', '--env-file', envPath()], {
+    const child = spawn(process.execPath, ['--', join(app(), 'dist/cli.js'), 'run', '--env-file', envPath()], {
       cwd: '/',
       env: cleanEnv(),
       stdio: 'ignore',

@@ -62,5 +62,5 @@ export function runProcess(command: string, args: readonly string[], options: Ru
 
 /** `heat-bridge <args>` from source, through tsx. */
 export function runCli(args: readonly string[], env: Record<string, string> = {}, options: RunOptions = {}) {
-  return runProcess(process.execPath, ['--import', TSX, CLI, ...args], { ...options, env });
+  return runProcess(process.execPath, ['--import', TSX, '--', CLI, ...args], { ...options, env });
 }
