@@ -1,0 +1,176 @@
+// Several instances in one consumer group on one standalone Redis: work is spread, nothing is
+// applied twice, and a consumer name shared by two live instances is reported in the log.
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { decision, flat } from '../support/decisions.js';
+import { RedisServer } from '../support/redis-server.js';
+import { type InProcessService, type LogLine, metricValue, startInProcess } from '../support/service.js';
+import { waitFor } from '../support/wait-for.js';
+
+const STREAM = 'quantum:stream:harvest.heat.decision';
+const GROUP = 'heat_bridge';
+const TOTAL = 2000;
+
+async function drained(redis: Redis): Promise<boolean> {
+  const groups = (await redis.xinfo('GROUPS', STREAM)) as unknown[][];
+  for (const entry of groups) {
+    const info = new Map<string, unknown>();
+    for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
+    if (info.get('name') === GROUP) return Number(info.get('pending')) === 0 && Number(info.get('lag')) === 0;
+  }
+  return false;
+}
+
+/** A warning that another live instance uses this consumer name. */
+const isNameClash =
+  (consumer: string) =>
+  (line: LogLine): boolean =>
+    line.level === 40 &&
+    line.consumer === consumer &&
+    /consumer/i.test(line.msg ?? '') &&
+    /live|share|same|another/i.test(line.msg ?? '');
+
+const sample = async (bridge: InProcessService, name: string): Promise<number> =>
+  (await metricValue(bridge.metricsUrl, name)) ?? 0;
+
+describe('two instances with their own consumer names', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let one: InProcessService;
+  let two: InProcessService;
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+    [one, two] = await Promise.all([
+      startInProcess({ ...server.env, P27_CONSUMER: 'instance_1' }),
+      startInProcess({ ...server.env, P27_CONSUMER: 'instance_2' }),
+    ]);
+  });
+  after(async () => {
+    await Promise.all([one.stop(), two.stop()]);
+    await server.stop();
+  });
+
+  test('spreads the entries over both consumers and applies each exactly once', async (t) => {
+    const planIds: string[] = [];
+    for (let start = 0; start < TOTAL; start += 100) {
+      const pipeline = redis.pipeline();
+      for (let i = start; i < start + 100; i += 1) {
+        const d = decision({ symbol: `INST${i % 10}USDT`, plan_id: `instances_${i}` });
+        pipeline.xadd(STREAM, '*', ...flat(d));
+        planIds.push(d.plan_id as string);
+      }
+      for (const [error] of (await pipeline.exec()) ?? []) assert.equal(error, null);
+    }
+    await waitFor(() => drained(redis), { timeoutMs: 60_000, intervalMs: 50, what: 'all entries acked' });
+
+    const [in1, in2, written1, written2, deduped1, deduped2] = await Promise.all([
+      sample(one, 'p27_in_messages_total'),
+      sample(two, 'p27_in_messages_total'),
+      sample(one, 'p27_written_total{kind="by_plan"}'),
+      sample(two, 'p27_written_total{kind="by_plan"}'),
+      sample(one, 'p27_dedupe_skips_total'),
+      sample(two, 'p27_dedupe_skips_total'),
+    ]);
+    t.diagnostic(`instance_1 read ${in1}, instance_2 read ${in2}`);
+    assert.ok(in1 > 0 && in2 > 0, `both instances read entries: ${in1} and ${in2}`);
+    assert.equal(in1 + in2, TOTAL);
+    assert.equal(written1 + written2, TOTAL);
+    assert.equal(deduped1 + deduped2, 0);
+
+    const consumers = ((await redis.xinfo('CONSUMERS', STREAM, GROUP)) as unknown[][]).map((entry) =>
+      String(entry[entry.indexOf('name') + 1]),
+    );
+    assert.deepEqual(consumers.sort(), ['instance_1', 'instance_2']);
+    const pipeline = redis.pipeline();
+    for (const planId of planIds) pipeline.exists(`quantum:harvest:heat:by_plan:${planId}`);
+    const missing = ((await pipeline.exec()) ?? []).filter(([, n]) => n !== 1).length;
+    assert.equal(missing, 0);
+  });
+
+  test('does not warn about a shared consumer name when every instance has its own', () => {
+    assert.deepEqual(one.logs.filter(isNameClash('instance_1')), []);
+    assert.deepEqual(two.logs.filter(isNameClash('instance_2')), []);
+  });
+
+  test('reports standalone mode in /health and in p27_redis_mode', async () => {
+    const health = (await (await fetch(one.healthUrl)).json()) as Record<string, unknown>;
+    assert.equal(health.mode, 'standalone');
+    assert.equal(await metricValue(one.metricsUrl, 'p27_redis_mode{mode="standalone"}'), 1);
+    assert.equal(await metricValue(one.metricsUrl, 'p27_redis_mode{mode="cluster"}'), 0);
+  });
+});
+
+/** Instances on their own Redis, started and stopped by the test; the last one's logs are checked. */
+function sharedNameSuite(title: string, body: (ctx: SharedNameContext) => Promise<void>): void {
+  describe(title, () => {
+    let server: RedisServer;
+    let redis: Redis;
+    const running: InProcessService[] = [];
+
+    before(async () => {
+      server = await RedisServer.start();
+      redis = server.client();
+    });
+    after(async () => {
+      await Promise.all(running.map((b) => b.stop()));
+      await server.stop();
+    });
+
+    test(title, () =>
+      body({
+        start: async (consumer) => {
+          const bridge = await startInProcess({ ...server.env, P27_CONSUMER: consumer });
+          running.push(bridge);
+          return bridge;
+        },
+        // XADDs one decision and waits until it is bridged: every running instance has then checked the group.
+        bridgeOne: async () => {
+          const d = decision({ symbol: 'SHAREDUSDT' });
+          await redis.xadd(STREAM, '*', ...flat(d));
+          await waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${d.plan_id}`)) === 1, {
+            what: 'the decision bridged',
+          });
+        },
+        waitForConnectionsClosed: async () => {
+          await waitFor(async () => !/ name=heat-bridge/.test(String(await redis.client('LIST'))), {
+            what: "the stopped instance's connections closed",
+          });
+        },
+      }),
+    );
+  });
+}
+
+interface SharedNameContext {
+  start(consumer: string): Promise<InProcessService>;
+  bridgeOne(): Promise<void>;
+  /** Resolves once Redis no longer lists any connection of a stopped instance. */
+  waitForConnectionsClosed(): Promise<void>;
+}
+
+sharedNameSuite('logs a warning when a second live instance starts under the same consumer name', async (ctx) => {
+  const first = await ctx.start('shared_name');
+  await ctx.bridgeOne();
+  const second = await ctx.start('shared_name');
+  await ctx.bridgeOne();
+  const warning = await waitFor(() => [...first.logs, ...second.logs].find(isNameClash('shared_name')), {
+    timeoutMs: 15_000,
+    what: 'a warning about the shared consumer name',
+  });
+  assert.equal(warning.consumer, 'shared_name');
+});
+
+sharedNameSuite('does not warn when an instance restarts under the name of one that has stopped', async (ctx) => {
+  const first = await ctx.start('restarted_name');
+  await ctx.bridgeOne();
+  await first.stop();
+  await ctx.waitForConnectionsClosed();
+  const again = await ctx.start('restarted_name');
+  await ctx.bridgeOne();
+  assert.equal(await sample(again, 'p27_in_messages_total'), 1);
+  assert.deepEqual([...first.logs, ...again.logs].filter(isNameClash('restarted_name')), []);
+});
