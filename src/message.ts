@@ -54,6 +54,15 @@ export function streamIdMs(id: string): number {
   return Number(dash === -1 ? id : id.slice(0, dash));
 }
 
+/** Orders two stream ids ("ms-seq"): negative, zero or positive, exactly, at any size. */
+export function compareStreamIds(a: string, b: string): number {
+  const [ams = '0', aseq = '0'] = a.split('-');
+  const [bms = '0', bseq = '0'] = b.split('-');
+  const byMs = BigInt(ams) - BigInt(bms);
+  const diff = byMs !== 0n ? byMs : BigInt(aseq) - BigInt(bseq);
+  return diff < 0n ? -1 : diff > 0n ? 1 : 0;
+}
+
 /**
  * Validates and maps a raw entry (field/value byte strings, as XREADGROUP returns them).
  * Unknown fields are ignored but still bounded in size and checked for UTF-8.

@@ -1,6 +1,7 @@
 // Composition root: wires config → redis → scripts → metrics → consumer + HTTP, with idempotent start/stop.
 
 import type { Logger } from 'pino';
+import { Backoff } from './backoff.js';
 import { type Config, describeRedis } from './config.js';
 import { Consumer } from './consumer/consumer.js';
 import { healthDocument } from './http/health.js';
@@ -141,14 +142,24 @@ export class Service {
   }
 
   #connection(role: Role): RedisClient {
-    const redis = createRedis(this.#config.redis, role, this.#config.pollMs);
+    const redis = createRedis(this.#config.redis, role, this.#config.pollMs, this.#config.consumer);
     let down = false;
     redis.on('error', (error: Error) => {
       // ioredis reports every failed reconnect; one line per outage is enough.
       if (!down) this.#log.warn({ role, err: error.message }, 'redis connection lost; reconnecting');
       down = true;
     });
+    // ioredis gives up on a client only when told to, or when a Sentinel failover races a
+    // reconnect; the service must never stay disconnected, so it starts over with backoff.
+    const backoff = new Backoff(100, 2000);
+    redis.on('end', () => {
+      if (this.#stopped !== undefined) return;
+      setTimeout(() => {
+        if (this.#stopped === undefined && redis.status === 'end') redis.connect().catch(() => {});
+      }, backoff.next()).unref();
+    });
     redis.on('ready', () => {
+      backoff.reset();
       if (down) this.#log.info({ role }, 'redis connection restored');
       down = false;
       if (role === 'writer') this.#loadScripts();

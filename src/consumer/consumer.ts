@@ -1,11 +1,12 @@
 // The consumer loop: creates the group, reads its own pending entries first, then new ones, takes
 // over idle entries of dead consumers, and never dies: every failure is logged, counted and retried.
 
+import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
 import { Backoff } from '../backoff.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import type { RedisClient } from '../redis/connection.js';
+import { connectionName, type RedisClient } from '../redis/connection.js';
 import { createWriter } from '../redis/decision-writer.js';
 import { BatchApplier, StageError } from './batch-applier.js';
 import { entriesFromReadGroup, pageFromAutoClaim, type RawEntry } from './stream-reply.js';
@@ -156,24 +157,27 @@ export class Consumer {
   }
 
   /**
-   * Before this process reads for the first time, a consumer of its name that was active moments
-   * ago is another live instance: both would share one pending list and take each other's entries.
+   * Two live processes under one P27_CONSUMER share one pending list and take each other's
+   * entries. Every reader connection is named after its consumer, so more than one such
+   * connection on a node means another live instance. (A restart of the same instance is not
+   * one: its old connections are gone.) Without CLIENT LIST permission the check is skipped.
    */
   async #warnOnNameClash(): Promise<void> {
-    const { stream, group, consumer, pollMs } = this.#config;
-    const reply = (await this.#writer.xinfo('CONSUMERS', stream, group).catch(() => [])) as unknown[];
     this.#checkedName = true;
-    for (const entry of reply) {
-      if (!Array.isArray(entry)) continue;
-      const info = new Map<string, unknown>();
-      for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
-      const idle = Number(info.get('idle'));
-      if (info.get('name') === consumer && idle < Math.max(5000, 3 * pollMs)) {
-        this.#log.warn(
-          { consumer, group, idle_ms: idle },
-          'another live consumer uses this P27_CONSUMER name; give every instance its own name',
-        );
-      }
+    const { consumer, group } = this.#config;
+    const name = connectionName('reader', consumer);
+    const nodes = this.#writer instanceof Cluster ? this.#writer.nodes('master') : [this.#writer];
+    let most = 0;
+    for (const node of nodes) {
+      const list = await node.client('LIST').catch(() => null);
+      if (typeof list !== 'string') return;
+      most = Math.max(most, list.split('\n').filter((line) => line.includes(` name=${name} `)).length);
+    }
+    if (most > 1) {
+      this.#log.warn(
+        { consumer, group, connections: most },
+        'another live consumer uses this P27_CONSUMER name; give every instance its own name',
+      );
     }
   }
 

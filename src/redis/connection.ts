@@ -17,12 +17,17 @@ const reconnectDelay = (attempt: number): number => jitteredDelay(attempt, 100, 
 // drop the connection so Sentinel (or the cluster map) leads to the new primary. Nothing is resent.
 const reconnectOnError = (error: Error): boolean => /^(?:READONLY|UNBLOCKED)\b/.test(error.message);
 
+/** The CLIENT LIST name of a service connection: how a second live instance of a consumer is spotted. */
+export function connectionName(role: Role, consumer: string): string {
+  return consumer === '' ? `heat-bridge:${role}` : `heat-bridge:${role}:${consumer}`;
+}
+
 /** Options shared by every connection to a data node, whatever the topology. */
-function nodeOptions(config: RedisConfig, role: Role, pollMs: number): RedisOptions {
+function nodeOptions(config: RedisConfig, role: Role, pollMs: number, consumer: string): RedisOptions {
   return {
     db: config.db,
     protocol: 2,
-    connectionName: `heat-bridge:${role}`,
+    connectionName: connectionName(role, consumer),
     maxRetriesPerRequest: 1,
     connectTimeout: 2000,
     reconnectOnError,
@@ -41,9 +46,9 @@ function nodeOptions(config: RedisConfig, role: Role, pollMs: number): RedisOpti
   };
 }
 
-export function redisOptions(config: RedisConfig, role: Role, pollMs: number): RedisOptions {
+export function redisOptions(config: RedisConfig, role: Role, pollMs: number, consumer = ''): RedisOptions {
   const options: RedisOptions = {
-    ...nodeOptions(config, role, pollMs),
+    ...nodeOptions(config, role, pollMs, consumer),
     lazyConnect: true,
     enableOfflineQueue: false,
     retryStrategy: reconnectDelay,
@@ -54,7 +59,9 @@ export function redisOptions(config: RedisConfig, role: Role, pollMs: number): R
       ...options,
       sentinels: topology.sentinels.map((a) => ({ host: a.host, port: a.port })),
       name: topology.name,
-      failoverDetector: true,
+      // No failoverDetector: it can end a client that is reconnecting through the sentinels (the
+      // client then stays closed). A lost primary drops the connection and READONLY/UNBLOCKED drop
+      // it on demotion; either way the reconnect asks the sentinels for the current primary.
       sentinelRetryStrategy: reconnectDelay,
       ...(topology.sentinelPassword === undefined ? {} : { sentinelPassword: topology.sentinelPassword }),
     };
@@ -64,8 +71,13 @@ export function redisOptions(config: RedisConfig, role: Role, pollMs: number): R
 
 type ClusterConstructorOptions = NonNullable<ConstructorParameters<typeof Cluster>[1]>;
 
-export function clusterOptions(config: RedisConfig, role: Role, pollMs: number): ClusterConstructorOptions {
-  const { db: _db, ...node } = nodeOptions(config, role, pollMs);
+export function clusterOptions(
+  config: RedisConfig,
+  role: Role,
+  pollMs: number,
+  consumer = '',
+): ClusterConstructorOptions {
+  const { db: _db, ...node } = nodeOptions(config, role, pollMs, consumer);
   return {
     redisOptions: node,
     lazyConnect: true,
@@ -77,13 +89,13 @@ export function clusterOptions(config: RedisConfig, role: Role, pollMs: number):
   } as ClusterConstructorOptions;
 }
 
-export function createRedis(config: RedisConfig, role: Role, pollMs: number): RedisClient {
+export function createRedis(config: RedisConfig, role: Role, pollMs: number, consumer = ''): RedisClient {
   if (config.topology.kind === 'cluster') {
     return new Cluster(
       config.topology.nodes.map((a) => ({ host: a.host, port: a.port })),
-      clusterOptions(config, role, pollMs),
+      clusterOptions(config, role, pollMs, consumer),
     );
   }
   // ioredis's own option types do not satisfy exactOptionalPropertyTypes (replyMapping?: … | undefined).
-  return new Redis(redisOptions(config, role, pollMs) as RedisOptions & { replyMapping?: 'legacy' });
+  return new Redis(redisOptions(config, role, pollMs, consumer) as RedisOptions & { replyMapping?: 'legacy' });
 }

@@ -1,21 +1,35 @@
 // Asks Redis, with a short deadline, whether it answers and how large the group's backlog is.
 
+import { compareStreamIds } from '../message.js';
 import type { RedisClient } from './connection.js';
 
 export type ProbeResult =
   | { readonly kind: 'up'; readonly backlog: number; readonly pending: number; readonly undelivered: number }
   | { readonly kind: 'down'; readonly error: string };
 
-/** Pure: reads pending and lag of one group out of an XINFO GROUPS reply (RESP2 flat arrays). */
-export function backlogFromXinfo(reply: unknown, group: string): { pending: number; undelivered: number } {
+/**
+ * Pure: reads pending and lag of one group out of an XINFO GROUPS reply (RESP2 flat arrays).
+ * lastEntryId, the stream's newest id, overrides lag when the group has delivered it: a promoted
+ * replica of Redis 7.0 keeps a stale read counter (redis/redis#12898) and reports lag forever.
+ */
+export function backlogFromXinfo(
+  reply: unknown,
+  group: string,
+  lastEntryId?: string,
+): { pending: number; undelivered: number } {
   if (!Array.isArray(reply)) return { pending: 0, undelivered: 0 };
   for (const entry of reply) {
     if (!Array.isArray(entry)) continue;
     const info = new Map<string, unknown>();
     for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
     if (info.get('name') !== group) continue;
+    const pending = Number(info.get('pending') ?? 0);
+    const delivered = info.get('last-delivered-id');
+    if (lastEntryId !== undefined && typeof delivered === 'string' && compareStreamIds(delivered, lastEntryId) >= 0) {
+      return { pending, undelivered: 0 };
+    }
     // lag is nil when Redis cannot tell (entries deleted in the middle); count it as unknown = 0.
-    return { pending: Number(info.get('pending') ?? 0), undelivered: Number(info.get('lag') ?? 0) };
+    return { pending, undelivered: Number(info.get('lag') ?? 0) };
   }
   return { pending: 0, undelivered: 0 };
 }
@@ -57,8 +71,8 @@ export class RedisProbe {
       timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
     });
     try {
-      const reply = await Promise.race([this.#xinfo(), deadline]);
-      const { pending, undelivered } = backlogFromXinfo(reply, this.#group);
+      const [reply, lastEntryId] = await Promise.race([this.#xinfo(), deadline]);
+      const { pending, undelivered } = backlogFromXinfo(reply, this.#group, lastEntryId);
       return { kind: 'up', backlog: pending + undelivered, pending, undelivered };
     } catch (error) {
       return { kind: 'down', error: error instanceof Error ? error.message : String(error) };
@@ -67,7 +81,8 @@ export class RedisProbe {
     }
   }
 
-  async #xinfo(): Promise<unknown> {
+  /** XINFO GROUPS and the stream's newest entry id (undefined when the stream is empty or gone). */
+  async #xinfo(): Promise<[unknown, string | undefined]> {
     // Right after start the first connection is still opening: wait for it rather than report an
     // outage. Later, a client that is not ready means Redis is away, and the answer is immediate.
     if (!this.#everReady && this.#redis.status !== 'ready') {
@@ -82,10 +97,14 @@ export class RedisProbe {
       });
     }
     try {
-      return await this.#redis.xinfo('GROUPS', this.#stream);
+      const [groups, newest] = await Promise.all([
+        this.#redis.xinfo('GROUPS', this.#stream),
+        this.#redis.xrevrange(this.#stream, '+', '-', 'COUNT', 1),
+      ]);
+      return [groups, newest[0]?.[0]];
     } catch (error) {
       // A missing stream is an empty backlog, not an outage.
-      if (error instanceof Error && /no such key/i.test(error.message)) return [];
+      if (error instanceof Error && /no such key/i.test(error.message)) return [[], undefined];
       throw error;
     }
   }

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { DECISION_FIELDS } from '../../src/decision.js';
-import { type ParseResult, parseEntry, type RejectReason, streamIdMs } from '../../src/message.js';
+import { compareStreamIds, type ParseResult, parseEntry, type RejectReason, streamIdMs } from '../../src/message.js';
 
 const ID = '1735689600000-0';
 const LIMIT = 65_536;
@@ -251,5 +251,16 @@ describe('streamIdMs', () => {
 
   test('returns NaN for something that is not a stream id', () => {
     assert.ok(Number.isNaN(streamIdMs('abc-1')));
+  });
+});
+
+describe('compareStreamIds', () => {
+  test('orders by milliseconds, then by sequence, exactly past 2^53', () => {
+    assert.equal(compareStreamIds('1-0', '2-0'), -1);
+    assert.equal(compareStreamIds('10-0', '9-99'), 1);
+    assert.equal(compareStreamIds('5-10', '5-9'), 1);
+    assert.equal(compareStreamIds('5-3', '5-3'), 0);
+    assert.equal(compareStreamIds('9007199254740993-0', '9007199254740992-0'), 1);
+    assert.equal(compareStreamIds('1-9007199254740993', '1-9007199254740992'), 1);
   });
 });

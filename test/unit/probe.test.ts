@@ -46,6 +46,19 @@ describe('backlogFromXinfo', () => {
     assert.deepEqual(backlogFromXinfo(null, 'heat_bridge'), { pending: 0, undelivered: 0 });
   });
 
+  test('counts nothing undelivered once the group has delivered the newest entry, whatever lag says', () => {
+    // A promoted Redis 7.0 replica keeps reporting lag after everything was delivered.
+    const reply = [group('heat_bridge', 0, 103)];
+    assert.deepEqual(backlogFromXinfo(reply, 'heat_bridge', '1735689600000-4'), { pending: 0, undelivered: 0 });
+    assert.deepEqual(backlogFromXinfo(reply, 'heat_bridge', '1735689600000-3'), { pending: 0, undelivered: 0 });
+  });
+
+  test('trusts lag while the newest entry is still undelivered', () => {
+    const reply = [group('heat_bridge', 1, 2)];
+    assert.deepEqual(backlogFromXinfo(reply, 'heat_bridge', '1735689600000-10'), { pending: 1, undelivered: 2 });
+    assert.deepEqual(backlogFromXinfo(reply, 'heat_bridge', '1735689600001-0'), { pending: 1, undelivered: 2 });
+  });
+
   test('does not match a group whose name only starts with the wanted one', () => {
     const reply = [group('heat_bridge_old', 9, 9), group('heat_bridge', 1, 2)];
     assert.deepEqual(backlogFromXinfo(reply, 'heat_bridge'), { pending: 1, undelivered: 2 });
