@@ -2,7 +2,7 @@
 // and is always closed by withRedis.
 
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
-import type { RedisConfig } from '../config.js';
+import { describeRedis, type RedisConfig } from '../config.js';
 import { clusterOptions, type RedisClient, redisOptions } from './connection.js';
 
 export class RedisUnreachableError extends Error {
@@ -11,13 +11,6 @@ export class RedisUnreachableError extends Error {
 
 const CONNECT_DEADLINE_MS = 5000;
 const noRetry = (): null => null;
-
-function where(config: RedisConfig): string {
-  const t = config.topology;
-  if (t.kind === 'cluster') return `cluster ${t.nodes.map((n) => `${n.host}:${n.port}`).join(',')}`;
-  if (t.kind === 'sentinel') return `sentinel master ${JSON.stringify(t.name)}`;
-  return `${config.host}:${config.port}`;
-}
 
 function create(config: RedisConfig): RedisClient {
   const topology = config.topology;
@@ -56,7 +49,7 @@ export async function connectOnce(config: RedisConfig): Promise<RedisClient> {
     ]);
   } catch (error) {
     client.disconnect();
-    throw new RedisUnreachableError(`cannot reach Redis at ${where(config)}: ${(error as Error).message}`, {
+    throw new RedisUnreachableError(`cannot reach Redis at ${describeRedis(config)}: ${(error as Error).message}`, {
       cause: error,
     });
   } finally {
