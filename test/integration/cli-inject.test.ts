@@ -163,7 +163,10 @@ describe('heat-bridge inject', () => {
     const port = await freePort();
     const result = await runCli(['inject'], { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) });
     assert.equal(result.code, 1);
-    assert.match(result.stderr, new RegExp(`^heat-bridge inject: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0: `));
+    assert.match(
+      result.stderr,
+      new RegExp(`^heat-bridge inject: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0: `),
+    );
   });
 
   test('reads the Redis address from --env-file, and exits 2 on a bad setting there', async () => {

@@ -72,7 +72,10 @@ describe('heat-bridge proof', () => {
     const port = await freePort();
     const result = await runCli(['proof'], { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) });
     assert.equal(result.code, 1);
-    assert.match(result.stdout, new RegExp(`^❌ FAIL: Test A: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0: `, 'm'));
+    assert.match(
+      result.stdout,
+      new RegExp(`^❌ FAIL: Test A: cannot reach Redis at redis://127\\.0\\.0\\.1:${port}/0: `, 'm'),
+    );
     assert.match(result.stdout, /^❌ SUMMARY: FAIL \(1 of 1 checks failed\)$/m);
   });
 });
