@@ -1,0 +1,170 @@
+// Drain: a pre-filled backlog, the service started on it, timed until the group has nothing left; then verified.
+
+import { setTimeout as sleep } from 'node:timers/promises';
+import type { Redis } from 'ioredis';
+import { DECISION_FIELDS } from '../src/decision.js';
+import { RedisServer } from '../test/support/redis-server.js';
+import { BridgeProcess, optional } from './bridge-process.js';
+import { cpuSeconds } from './proc-stat.js';
+import { commandUsec, groupState, usedMemory } from './redis-info.js';
+import { using } from './resources.js';
+import { decisionAt, expectedLatest, prefill } from './workload.js';
+
+export const STREAM = 'quantum:stream:harvest.heat.decision';
+export const GROUP = 'heat_bridge';
+const BY_PLAN = 'quantum:harvest:heat:by_plan:';
+
+export interface Verification {
+  /** by_plan keys that do not exist. */
+  readonly missing: number;
+  /** Sampled by_plan hashes (every 97th decision) whose fields differ from the decision. */
+  readonly wrongFields: number;
+  readonly sampled: number;
+  /** Symbols whose latest hash or pointer is not the expected newest decision. */
+  readonly latestWrong: number;
+}
+
+export interface DrainResult {
+  readonly batch: number;
+  readonly count: number;
+  /** From spawning the service until the group has lag 0 and pending 0. */
+  readonly seconds: number;
+  readonly msgPerSec: number;
+  /** From spawning the service until the first entry was delivered (process start, connect, group). */
+  readonly startupMs: number;
+  readonly serviceCpuSec: number | undefined;
+  readonly redisCpuSec: number | undefined;
+  /** Time Redis spent executing the service's commands (EVALSHA, XREADGROUP), per message (INFO commandstats). */
+  readonly redisUsecPerMsg: number;
+  /** The same per command, nested calls of the script included under their own names. */
+  readonly redisUsecByCommand: Record<string, number>;
+  readonly peakRssBytes: number | undefined;
+  /** used_memory after minus before the drain, per decision (lookup and dedupe keys). */
+  readonly bytesPerDecision: number;
+  readonly byPlanBytes: number;
+  readonly byPlanEncoding: string;
+  readonly dedupeBytes: number;
+  readonly verify: Verification;
+}
+
+export interface DrainOptions {
+  readonly count: number;
+  readonly batch: number;
+  readonly redisArgs?: readonly string[];
+  readonly cpuProfDir?: string;
+  readonly pollIntervalMs?: number;
+  /** The service's cli.js to run (default dist/cli.js). */
+  readonly cli?: string | undefined;
+}
+
+/** Polls the group until lag and pending are 0; returns when the first delivery and the end were seen. */
+async function waitDrained(redis: Redis, bridge: BridgeProcess, count: number, intervalMs: number) {
+  const deadline = performance.now() + 60_000 + count;
+  let firstDelivery: number | undefined;
+  for (;;) {
+    bridge.assertRunning();
+    const state = await groupState(redis, STREAM, GROUP);
+    const now = performance.now();
+    if (state !== undefined && state.entriesRead > 0) firstDelivery ??= now;
+    if (state !== undefined && state.pending === 0 && state.lag === 0 && state.entriesRead >= count) {
+      return { firstDelivery: firstDelivery ?? now, done: now };
+    }
+    if (now > deadline) throw new Error(`drain of ${count} did not finish; group ${JSON.stringify(state)}`);
+    await sleep(intervalMs);
+  }
+}
+
+export async function verifyKeys(redis: Redis, count: number): Promise<Verification> {
+  let missing = 0;
+  for (let start = 0; start < count; start += 5000) {
+    const pipeline = redis.pipeline();
+    for (let i = start; i < Math.min(count, start + 5000); i++) pipeline.exists(BY_PLAN + decisionAt(i).plan_id);
+    for (const [error, exists] of (await pipeline.exec()) ?? []) if (error !== null || exists !== 1) missing += 1;
+  }
+  let wrongFields = 0;
+  let sampled = 0;
+  for (let i = 0; i < count; i += 97) {
+    const d = decisionAt(i);
+    const stored = await redis.hgetall(BY_PLAN + d.plan_id);
+    sampled += 1;
+    if (DECISION_FIELDS.some((f) => stored[f] !== d[f]) || Object.keys(stored).length !== DECISION_FIELDS.length) {
+      wrongFields += 1;
+    }
+  }
+  let latestWrong = 0;
+  for (const [symbol, { planId }] of expectedLatest(count)) {
+    const [last, pointer] = await Promise.all([
+      redis.hget(`quantum:harvest:heat:latest:${symbol}`, 'last_plan_id'),
+      redis.get(`quantum:harvest:heat:latest_plan_id:${symbol}`),
+    ]);
+    if (last !== planId || pointer !== planId) latestWrong += 1;
+  }
+  return { missing, wrongFields, sampled, latestWrong };
+}
+
+// Commands the service sends itself; the script's nested calls (hset, expire, …) are counted by Redis
+// under their own names as well as inside evalsha, so only these add up to Redis's time.
+export const TOP_LEVEL_COMMANDS = new Set(['evalsha', 'eval', 'xreadgroup', 'xautoclaim', 'xpending']);
+
+export async function runDrain(options: DrainOptions): Promise<DrainResult> {
+  const { count, batch } = options;
+  return using(
+    () => RedisServer.start({ extraArgs: options.redisArgs ?? [] }),
+    async (server) => {
+      const redis = server.client();
+      await prefill(redis, STREAM, count);
+      await redis.config('RESETSTAT');
+      const memoryBefore = await usedMemory(redis);
+      const redisCpuBefore = cpuSeconds(server.pid);
+      const env = { P27_BATCH: String(batch) };
+      const { timing, stats } = await using(
+        () =>
+          BridgeProcess.start({
+            redisPort: server.port,
+            env,
+            ...optional('cpuProfDir', options.cpuProfDir),
+            ...optional('cli', options.cli),
+          }),
+        async (bridge) => {
+          const seen = await waitDrained(redis, bridge, count, options.pollIntervalMs ?? 20);
+          return { timing: { ...seen, spawnedAt: bridge.spawnedAt }, stats: await bridge.stop() };
+        },
+      );
+      const redisCpuAfter = cpuSeconds(server.pid);
+      const commands = await commandUsec(redis);
+      const memoryAfter = await usedMemory(redis);
+      const sample = decisionAt(Math.floor(count / 2));
+      const byPlanBytes = Number(await redis.memory('USAGE', BY_PLAN + sample.plan_id, 'SAMPLES', '0'));
+      const dedupeBytes = Number(await redis.memory('USAGE', `quantum:dedupe:p27:${sample.plan_id}`));
+      const byPlanEncoding = String(await redis.object('ENCODING', BY_PLAN + sample.plan_id));
+      const verify = await verifyKeys(redis, count);
+
+      const seconds = (timing.done - timing.spawnedAt) / 1000;
+      const byCommand: Record<string, number> = {};
+      let busy = 0;
+      for (const [name, { usec }] of commands) {
+        if (/^(?:xinfo|info|config|client|script|xgroup)/.test(name)) continue;
+        byCommand[name] = usec / count;
+        if (TOP_LEVEL_COMMANDS.has(name)) busy += usec;
+      }
+      return {
+        batch,
+        count,
+        seconds,
+        msgPerSec: count / seconds,
+        startupMs: timing.firstDelivery - timing.spawnedAt,
+        serviceCpuSec: stats.cpuSeconds,
+        redisCpuSec:
+          redisCpuBefore === undefined || redisCpuAfter === undefined ? undefined : redisCpuAfter - redisCpuBefore,
+        redisUsecPerMsg: busy / count,
+        redisUsecByCommand: byCommand,
+        peakRssBytes: stats.peakRssBytes,
+        bytesPerDecision: (memoryAfter - memoryBefore) / count,
+        byPlanBytes,
+        byPlanEncoding,
+        dedupeBytes,
+        verify,
+      };
+    },
+  );
+}
