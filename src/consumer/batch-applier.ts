@@ -31,6 +31,8 @@ export interface BatchSummary {
   readonly failed: number;
   /** ts_epoch of the last decision written in this batch, null when none was. */
   readonly lastTsEpoch: number | null;
+  /** Stream id of that decision, for p27_lag_ms. */
+  readonly lastId: string | null;
 }
 
 // Replies that say "Redis cannot take writes right now", as opposed to "this entry cannot be applied".
@@ -112,6 +114,7 @@ export class BatchApplier {
       retry: 0,
       failed: 0,
       lastTsEpoch: null,
+      lastId: null,
     };
     const poisoned: { entry: RawEntry; error: Error }[] = [];
     let transient: Error | undefined;
@@ -127,6 +130,7 @@ export class BatchApplier {
       this.#record(plan, result, summary);
     }
 
+    this.#count(summary);
     if (poisoned.length > 0) summary.retry -= await this.#handlePoisoned(poisoned);
     this.#metrics.processing.observe((performance.now() - started) / 1000);
     if (transient !== undefined) {
@@ -135,18 +139,28 @@ export class BatchApplier {
     return summary;
   }
 
-  #record(plan: Planned, result: unknown, summary: Mutable<BatchSummary>): void {
+  /** Counters move once per batch, not once per entry: label look-ups are not free on the hot path. */
+  #count(summary: BatchSummary): void {
     const m = this.#metrics;
+    if (summary.deduped > 0) m.dedupeSkips.inc(summary.deduped);
+    if (summary.written + summary.stale > 0) m.written.inc({ kind: 'by_plan' }, summary.written + summary.stale);
+    if (summary.written > 0) m.written.inc({ kind: 'latest_symbol' }, summary.written);
+    if (summary.stale > 0) m.staleSkips.inc(summary.stale);
+    if (summary.deleted > 0) m.claimed.inc({ result: 'deleted' }, summary.deleted);
+    if (summary.lastTsEpoch !== null) m.lastTsEpoch.set(summary.lastTsEpoch);
+    if (summary.lastId !== null) m.lagMs.set(Math.max(0, Date.now() - streamIdMs(summary.lastId)));
+  }
+
+  #record(plan: Planned, result: unknown, summary: Mutable<BatchSummary>): void {
     const id = plan.entry.id;
     switch (plan.kind) {
       case 'deleted':
         summary.deleted += 1;
-        m.claimed.inc({ result: 'deleted' });
         this.#log.warn({ id }, 'pending entry was deleted from the stream; acked without applying');
         return;
       case 'reject':
         summary.rejected += 1;
-        m.rejected.inc({ reason: plan.reason });
+        this.#metrics.rejected.inc({ reason: plan.reason });
         this.#log.warn(
           { id, reason: plan.reason, detail: plan.detail },
           'invalid entry moved to the dead-letter stream',
@@ -155,24 +169,19 @@ export class BatchApplier {
       case 'apply':
         if (result === APPLY_RESULT.deduped) {
           summary.deduped += 1;
-          m.dedupeSkips.inc();
           return;
         }
-        m.written.inc({ kind: 'by_plan' });
         if (result === APPLY_RESULT.latest) {
           summary.written += 1;
-          m.written.inc({ kind: 'latest_symbol' });
         } else {
           summary.stale += 1;
-          m.staleSkips.inc();
           this.#log.debug(
             { id, plan_id: plan.planId, symbol: plan.symbol },
             'older than the stored latest; kept latest',
           );
         }
         summary.lastTsEpoch = plan.ts;
-        m.lastTsEpoch.set(plan.ts);
-        m.lagMs.set(Math.max(0, Date.now() - streamIdMs(id)));
+        summary.lastId = id;
         return;
     }
   }

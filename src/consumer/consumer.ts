@@ -36,6 +36,10 @@ export class Consumer {
   /** When entries that failed on their own are due to be read again from our PEL; null when none are. */
   #retryAt: number | null = null;
   readonly #retryBackoff = new Backoff(100, 2000);
+  /** A read of new entries in flight while the previous batch is written; only during a backlog. */
+  #ahead: Promise<RawEntry[]> | null = null;
+  /** The batch being written while the next one is read and parsed; at most one. */
+  #applying: Promise<void> | null = null;
   #nextClaimAt = 0;
   #failures = 0;
   #checkedName = false;
@@ -91,12 +95,15 @@ export class Consumer {
       this.#state.lastLoopAt = Date.now();
       this.#state.lastLoopMs = performance.now() - started;
     }
+    await this.#settleApplying().catch((error: Error) => this.#onError(error));
+    await this.#finishAhead();
   }
 
   async #turn(): Promise<void> {
     await this.#connected();
     if (this.#needGroup) await this.#ensureGroup();
     if (Date.now() >= this.#nextClaimAt) {
+      await this.#settleApplying();
       await this.#claimIdle();
       this.#nextClaimAt = Date.now() + this.#config.claimIntervalMs;
       return;
@@ -106,6 +113,9 @@ export class Consumer {
       this.#pendingCursor = '0';
     }
     if (this.#pendingCursor !== null) {
+      // Whatever a read-ahead delivered is in our PEL now, and this sweep reads it from there.
+      await this.#settleApplying();
+      await this.#dropAhead();
       const entries = await this.#read(this.#pendingCursor);
       this.#pendingCursor = entries.length === 0 ? null : (entries.at(-1) as RawEntry).id;
       await this.#apply(entries);
@@ -115,7 +125,51 @@ export class Consumer {
     }
     // Wake up in time for a due retry rather than a whole poll period later.
     const untilRetry = this.#retryAt === null ? Number.POSITIVE_INFINITY : this.#retryAt - Date.now();
-    await this.#apply(await this.#read('>', Math.max(1, Math.min(this.#config.pollMs, untilRetry))));
+    const blockMs = Math.max(1, Math.min(this.#config.pollMs, untilRetry));
+    const ahead = this.#ahead;
+    this.#ahead = null;
+    const entries = ahead === null ? await this.#read('>', blockMs) : await ahead;
+    // A full batch means more is waiting: read the next one while this one is written, so the
+    // reader's round trip overlaps the writer's instead of adding to it.
+    const backlog = entries.length === this.#config.batch;
+    if (backlog && this.#retryAt === null && Date.now() < this.#nextClaimAt) {
+      this.#ahead = this.#read('>', blockMs);
+      this.#ahead.catch(() => {}); // its failure is reported where it is awaited
+    }
+    // During a backlog this batch is written while the next is read and parsed: one write in
+    // flight at most, on one connection, so Redis still applies batches in stream order.
+    const previous = this.#applying;
+    this.#applying = entries.length === 0 ? null : this.#apply(entries);
+    this.#applying?.catch(() => {}); // its failure is reported where it is settled
+    if (previous !== null) await previous;
+    if (!backlog) await this.#settleApplying();
+  }
+
+  /** Waits for the batch being written; rethrows its failure. */
+  async #settleApplying(): Promise<void> {
+    const applying = this.#applying;
+    this.#applying = null;
+    if (applying !== null) await applying;
+  }
+
+  /** Lets a read-ahead settle and forgets it; its entries, if any, wait in our PEL. */
+  async #dropAhead(): Promise<void> {
+    const ahead = this.#ahead;
+    this.#ahead = null;
+    if (ahead !== null) await ahead.catch(() => []);
+  }
+
+  /** On stop: a read-ahead that delivered entries is the batch in hand, so it is applied too. */
+  async #finishAhead(): Promise<void> {
+    const ahead = this.#ahead;
+    this.#ahead = null;
+    const entries = ahead === null ? [] : await ahead.catch(() => []);
+    if (entries.length === 0) return;
+    try {
+      await this.#apply(entries);
+    } catch (error) {
+      this.#log.warn({ err: (error as Error).message, count: entries.length }, 'left pending at stop');
+    }
   }
 
   /** Waits briefly for both connections, so a normal start or reconnect is not counted as an error. */

@@ -12,7 +12,7 @@ import {
   clusterWriteByPlan,
   type DeadLetterSettings,
   deadLetterFields,
-  queueApplyDecision,
+  queueApplyBatch,
   queueDeadLetter,
 } from './scripts.js';
 
@@ -42,15 +42,28 @@ export class PipelineWriter implements DecisionWriter {
     this.#settings = settings;
   }
 
+  /** One pipeline: all decisions in one apply-batch call, then any dead-letters and bare acks. */
   async write(requests: readonly WriteRequest[]): Promise<WriteResult[]> {
     const s = this.#settings;
     const pipeline = this.#redis.pipeline();
+    const decisions = requests.flatMap((r) => (r.kind === 'apply' ? [r.decision] : []));
+    if (decisions.length > 0) queueApplyBatch(pipeline, s, decisions);
     for (const r of requests) {
-      if (r.kind === 'apply') queueApplyDecision(pipeline, s, r.decision);
-      else if (r.kind === 'reject') queueDeadLetter(pipeline, s, r.id, r.error, r.fields);
-      else pipeline.xack(s.stream, s.group, r.id);
+      if (r.kind === 'reject') queueDeadLetter(pipeline, s, r.id, r.error, r.fields);
+      else if (r.kind === 'ack') pipeline.xack(s.stream, s.group, r.id);
     }
-    return (await pipeline.exec()) ?? [];
+    const replies: WriteResult[] = (await pipeline.exec()) ?? [];
+    const [batchError, batchReply] =
+      decisions.length > 0 ? (replies.shift() ?? [new Error('no reply'), null]) : [null, []];
+    const perDecision = Array.isArray(batchReply) ? (batchReply as unknown[]) : [];
+    let nextDecision = 0;
+    return requests.map((r): WriteResult => {
+      if (r.kind !== 'apply') return replies.shift() ?? [new Error('no reply'), null];
+      const result = perDecision[nextDecision++];
+      if (batchError !== null) return [batchError, null];
+      // A decision that could not be applied comes back as an error in its own place.
+      return result instanceof Error ? [result, null] : [null, result];
+    });
   }
 
   deadLetter(id: string, error: string, fields: readonly Buffer[]): Promise<unknown> {

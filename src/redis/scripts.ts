@@ -17,6 +17,8 @@ export function loadLua(file: string): string {
 
 export const SCRIPTS = {
   applyDecision: { lua: loadLua('apply-decision.lua'), numberOfKeys: 5 },
+  // Variable key count: the caller passes it first (see queueApplyBatch).
+  applyBatch: { lua: loadLua('apply-batch.lua'), numberOfKeys: undefined },
   deadLetter: { lua: loadLua('dead-letter.lua'), numberOfKeys: 2 },
   clusterWriteHash: { lua: loadLua('cluster-write-hash.lua'), numberOfKeys: 1 },
   clusterForwardLatest: { lua: loadLua('cluster-forward-latest.lua'), numberOfKeys: 1 },
@@ -35,7 +37,7 @@ export class ScriptLoadError extends Error {
 /** Registers the scripts on a client (EVALSHA with NOSCRIPT fallback) and on its pipelines. */
 export function defineScripts(redis: RedisClient): void {
   for (const [name, { lua, numberOfKeys }] of Object.entries(SCRIPTS)) {
-    redis.defineCommand(name, { lua, numberOfKeys });
+    redis.defineCommand(name, numberOfKeys === undefined ? { lua } : { lua, numberOfKeys });
   }
 }
 
@@ -85,6 +87,20 @@ export function queueApplyDecision(target: Target, s: ApplySettings, d: Decision
     s.ttlSymbolSec,
     ...d.values,
   );
+}
+
+/**
+ * The whole batch's decisions in one call of apply-batch.lua; its reply holds one result (or one
+ * error) per decision, in order.
+ */
+export function queueApplyBatch(target: Target, s: ApplySettings, decisions: readonly Decision[]): unknown {
+  const keys: string[] = [s.stream];
+  const args: (string | number)[] = [s.group, s.dedupeTtlSec, s.ttlPlanSec, s.ttlSymbolSec];
+  for (const d of decisions) {
+    keys.push(dedupeKey(d.planId), byPlanKey(d.planId), latestKey(d.symbol), latestPlanIdKey(d.symbol));
+    args.push(d.id, ...d.values);
+  }
+  return caller(target, 'applyBatch')(keys.length, ...keys, ...args);
 }
 
 export interface DeadLetterSettings {

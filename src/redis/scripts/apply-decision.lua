@@ -28,45 +28,6 @@
 
 --- @include "order"
 --- @include "types"
+--- @include "apply-one"
 
-local FIELDS = {'ts_epoch', 'symbol', 'plan_id', 'in_action', 'out_action', 'heat_level',
-  'heat_score', 'heat_action', 'recommended_partial', 'reason', 'inputs_age_sec', 'mode', 'debug_json'}
-local EXPECTED = {'string', 'hash', 'hash', 'string'}
-
-for i = 1, 4 do
-  local err = wrong_type(KEYS[i], EXPECTED[i])
-  if err then return err end
-end
-
-local stream, group, id = KEYS[5], ARGV[1], ARGV[2]
-
-if not redis.call('SET', KEYS[1], '1', 'NX', 'EX', ARGV[3]) then
-  redis.call('XACK', stream, group, id)
-  return 0
-end
-
-local hash = {}
-for i = 1, 13 do
-  hash[2 * i - 1] = FIELDS[i]
-  hash[2 * i] = ARGV[5 + i]
-end
-redis.call('HSET', KEYS[2], unpack(hash))
-redis.call('EXPIRE', KEYS[2], ARGV[4])
-
-local stored = redis.call('HMGET', KEYS[3], 'ts_epoch', 'last_stream_id')
-local newer = cmp_order(ARGV[6], id, stored[1], stored[2]) > 0
-
-local result = 2
-if newer then
-  hash[27] = 'last_plan_id'
-  hash[28] = ARGV[8]
-  hash[29] = 'last_stream_id'
-  hash[30] = id
-  redis.call('HSET', KEYS[3], unpack(hash))
-  redis.call('EXPIRE', KEYS[3], ARGV[5])
-  redis.call('SET', KEYS[4], ARGV[8], 'EX', ARGV[5])
-  result = 1
-end
-
-redis.call('XACK', stream, group, id)
-return result
+return apply_one(KEYS[5], ARGV[1], ARGV[2], ARGV[3], ARGV[4], ARGV[5], {KEYS[1], KEYS[2], KEYS[3], KEYS[4]}, 6)
