@@ -8,6 +8,7 @@ import { healthDocument } from './http/health.js';
 import { HttpEndpoint } from './http/http-server.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createRedis, type RedisClient, type Role } from './redis/connection.js';
+import { memoryAdvice } from './redis/memory-advice.js';
 import { RedisProbe } from './redis/probe.js';
 import { defineScripts, loadScripts, ScriptLoadError } from './redis/scripts.js';
 import { VERSION } from './version.js';
@@ -162,9 +163,23 @@ export class Service {
       backoff.reset();
       if (down) this.#log.info({ role }, 'redis connection restored');
       down = false;
-      if (role === 'writer') this.#loadScripts();
+      if (role === 'writer') {
+        this.#loadScripts();
+        this.#adviseOnMemory();
+      }
     });
     return redis;
+  }
+
+  #advisedOnMemory = false;
+
+  /** Once per process: say so when Redis stores decisions in its expensive hash encoding. */
+  #adviseOnMemory(): void {
+    if (this.#advisedOnMemory || this.#config.redis.topology.kind === 'cluster') return;
+    this.#advisedOnMemory = true;
+    void memoryAdvice(this.#writer).then((advice) => {
+      if (advice !== null) this.#log.warn(advice);
+    });
   }
 
   #loadScripts(): void {

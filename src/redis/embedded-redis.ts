@@ -6,6 +6,7 @@ import { connect } from 'node:net';
 import { resolve } from 'node:path';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
+import { RECOMMENDED_LISTPACK_VALUE } from './memory-advice.js';
 
 export class EmbeddedRedisError extends Error {
   override name = 'EmbeddedRedisError';
@@ -44,6 +45,8 @@ export async function ensureRedis(host: string, port: number, dataDir: string, l
   mkdirSync(dir, { recursive: true });
   const bind = host === '::1' ? '::1' : '127.0.0.1';
   const args = ['--port', String(port), '--bind', bind, '--dir', dir, '--appendonly', 'yes', '--save', ''];
+  // The README's memory recommendation: keep decision hashes in the compact encoding.
+  args.push('--hash-max-listpack-value', String(RECOMMENDED_LISTPACK_VALUE));
   const child = spawn('redis-server', [...args, '--logfile', 'redis.log'], { stdio: 'ignore' });
   const spawnError = new Promise<Error>((resolveError) => child.once('error', resolveError));
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
