@@ -2,7 +2,7 @@
 
 import type { CeilingResult } from './ceiling.js';
 import type { DrainResult, Verification } from './drain.js';
-import type { LatencyResult } from './latency.js';
+import type { FloorResult, LatencyResult } from './latency.js';
 import type { ProfileSummary } from './profile-summary.js';
 import { round, type Spread, spread } from './stats.js';
 
@@ -10,6 +10,7 @@ export interface RawResults {
   readonly drain: DrainResult[];
   readonly ceiling: CeilingResult[];
   readonly latency: LatencyResult[];
+  readonly floor: FloorResult[];
   readonly memory: { readonly default: DrainResult[]; readonly recommended: DrainResult[] };
 }
 
@@ -117,8 +118,9 @@ export function buildReport(raw: RawResults, meta: Meta, profiles: readonly Prof
       lost: spread(runs.map((r) => r.lost)),
       sent: spread(runs.map((r) => r.sent)),
       achievedRate: spread(runs.map((r) => r.achievedRate)),
-      floorP50Ms: spread(runs.map((r) => r.floorP50Ms)),
-      floorP99Ms: spread(runs.map((r) => r.floorP99Ms)),
+      floorP50Ms: spread(raw.floor.filter((f) => f.rate === rate).map((f) => f.p50Ms)),
+      floorP99Ms: spread(raw.floor.filter((f) => f.rate === rate).map((f) => f.p99Ms)),
+      floorRuns: raw.floor.filter((f) => f.rate === rate),
       maxScheduleSlipMs: spread(runs.map((r) => r.maxScheduleSlipMs)),
       runs,
     };
@@ -218,8 +220,10 @@ export function markdownTable(r: BenchReport): string {
     row(`${at}: p99, ms`, l.p99Ms, 2, p99);
     row(`${at}: max, ms`, l.maxMs, 1);
     row(`${at}: never arrived (of ${fmt(l.sent.median)})`, l.lost, 0, '0');
-    row(`${at}: harness floor p50 (XADD → stream notification, no service), ms`, l.floorP50Ms, 2);
-    row(`${at}: harness floor p99, ms`, l.floorP99Ms, 2);
+    if (l.floorP99Ms.values.length > 0) {
+      row(`${at}: harness floor p50 (XADD → stream notification, no service), ms`, l.floorP50Ms, 2);
+      row(`${at}: harness floor p99, ms`, l.floorP99Ms, 2);
+    }
   }
   if (r.memory !== undefined) {
     const { default: d, recommended: rec } = r.memory;

@@ -8,7 +8,7 @@ import { dirname, join } from 'node:path';
 import { checkBuild } from './bridge-process.js';
 import { runCeiling } from './ceiling.js';
 import { type DrainResult, runDrain } from './drain.js';
-import { runLatency } from './latency.js';
+import { runFloor, runLatency } from './latency.js';
 import { parseOptions, USAGE, UsageError } from './options.js';
 import { type ProfileSummary, summarizeProfile } from './profile-summary.js';
 import { buildReport, markdownTable, type RawResults, targetLines } from './report.js';
@@ -130,7 +130,13 @@ async function main(): Promise<void> {
     log(`warning: ${stale}`);
   }
   const { count, runs, only, cli } = options;
-  const raw: RawResults = { drain: [], ceiling: [], latency: [], memory: { default: [], recommended: [] } };
+  const raw: RawResults = {
+    drain: [],
+    ceiling: [],
+    latency: [],
+    floor: [],
+    memory: { default: [], recommended: [] },
+  };
   // Rounds, not phases, on the outside: machine noise then hits every figure alike, and run i of
   // drain and of the ceiling are neighbours in time (their ratio is taken per round).
   for (let run = 1; run <= runs; run++) {
@@ -161,10 +167,17 @@ async function main(): Promise<void> {
           cli,
         });
         raw.latency.push(r);
+        // The floor runs alone, so its extra notifications do not load the measured run.
+        const floor = await runFloor({
+          rate,
+          durationSec: Math.min(options.durationSec, 5),
+          warmupSec: options.warmupSec,
+        });
+        raw.floor.push(floor);
         log(
           `${tag} latency ${rate} msg/s: p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
             `max ${r.maxMs.toFixed(1)} ms, ${r.lost} of ${r.sent} never arrived ` +
-            `(harness floor p99 ${r.floorP99Ms.toFixed(2)} ms), ${load()}`,
+            `(harness floor p99 ${floor.p99Ms.toFixed(2)} ms), ${load()}`,
         );
       }
     }
