@@ -1,13 +1,15 @@
 // Ceiling: no service; the apply script called straight from a pipelined client over the same backlog.
 // Reads with XREADGROUP COUNT 1000 on one connection while the previous batch runs on another, so
-// Redis never waits for the client: this is the Redis-side limit on this machine.
+// Redis never waits for the client: this is the Redis-side limit on this machine. Two variants: one
+// apply-decision call per decision (the definition), and apply-batch with the service's
+// default 10 decisions per call (the call the service itself makes).
 
 import { Redis } from 'ioredis';
 import { loadConfig } from '../src/config.js';
 import { DECISION_FIELDS } from '../src/decision.js';
 import type { Decision } from '../src/message.js';
 import { checkIdentifier } from '../src/redis/keys.js';
-import { defineScripts, loadScripts, queueApplyDecision } from '../src/redis/scripts.js';
+import { defineScripts, loadScripts, queueApplyBatch, queueApplyDecision } from '../src/redis/scripts.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import { GROUP, STREAM, TOP_LEVEL_COMMANDS, type Verification, verifyKeys } from './drain.js';
 import { cpuSeconds } from './proc-stat.js';
@@ -15,7 +17,12 @@ import { commandUsec } from './redis-info.js';
 import { using } from './resources.js';
 import { prefill } from './workload.js';
 
+export type CeilingScript = 'decision' | 'batch';
+
 export interface CeilingResult {
+  readonly script: CeilingScript;
+  /** Decisions per script call. */
+  readonly perCall: number;
   readonly count: number;
   readonly seconds: number;
   readonly msgPerSec: number;
@@ -41,7 +48,21 @@ function toDecision(id: string, fields: string[]): Decision {
   return { id, planId: planId.value, symbol: symbol.value, tsEpoch: Number(values[0]), values };
 }
 
-export async function runCeiling(count: number): Promise<CeilingResult> {
+/** Counts error replies, including a batch call's per-decision errors. */
+function errorsIn(replies: [Error | null, unknown][] | null): number {
+  let errors = 0;
+  for (const [error, result] of replies ?? []) {
+    if (error !== null) errors += 1;
+    else if (Array.isArray(result)) errors += result.filter((r) => r instanceof Error).length;
+  }
+  return errors;
+}
+
+export async function runCeiling(
+  count: number,
+  script: CeilingScript = 'decision',
+  perCall = 10,
+): Promise<CeilingResult> {
   return using(
     () => RedisServer.start(),
     async (server) => {
@@ -76,11 +97,16 @@ export async function runCeiling(count: number): Promise<CeilingResult> {
           const entries = reply?.[0]?.[1] ?? [];
           if (entries.length === 0) break;
           const pipeline = writer.pipeline();
-          for (const [id, fields] of entries) queueApplyDecision(pipeline, settings, toDecision(id, fields));
+          const decisions = entries.map(([id, fields]) => toDecision(id, fields));
+          if (script === 'decision') for (const d of decisions) queueApplyDecision(pipeline, settings, d);
+          else
+            for (let i = 0; i < decisions.length; i += perCall) {
+              queueApplyBatch(pipeline, settings, decisions.slice(i, i + perCall));
+            }
           applied += entries.length;
           const previous = inFlight;
           inFlight = pipeline.exec().then((replies) => {
-            for (const [error] of replies ?? []) if (error !== null) errors += 1;
+            errors += errorsIn(replies);
           });
           await previous;
         }
@@ -90,6 +116,8 @@ export async function runCeiling(count: number): Promise<CeilingResult> {
         let busy = 0;
         for (const [name, { usec }] of await commandUsec(admin)) if (TOP_LEVEL_COMMANDS.has(name)) busy += usec;
         return {
+          script,
+          perCall: script === 'decision' ? 1 : perCall,
           count: applied,
           seconds,
           msgPerSec: applied / seconds,

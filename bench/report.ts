@@ -8,7 +8,10 @@ import { round, type Spread, spread } from './stats.js';
 
 export interface RawResults {
   readonly drain: DrainResult[];
+  /** apply-decision, one call per decision: the issue's ceiling. */
   readonly ceiling: CeilingResult[];
+  /** apply-batch, the service's own call (P27_BATCH decisions per call). */
+  readonly ceilingBatch: CeilingResult[];
   readonly latency: LatencyResult[];
   readonly floor: FloorResult[];
   readonly memory: { readonly default: DrainResult[]; readonly recommended: DrainResult[] };
@@ -72,40 +75,43 @@ function drainSummary(runs: readonly DrainResult[]) {
   };
 }
 
+function ceilingSummary(runs: readonly CeilingResult[]) {
+  if (runs.length === 0) return undefined;
+  return {
+    perCall: runs[0]?.perCall ?? 1,
+    msgPerSec: spread(runs.map((r) => r.msgPerSec)),
+    redisUsecPerMsg: spread(runs.map((r) => r.redisUsecPerMsg)),
+    redisBusy: spread(defined(runs.map((r) => (r.redisCpuSec === undefined ? undefined : r.redisCpuSec / r.seconds)))),
+    /** What Redis alone could do if the client cost nothing: 1 s / Redis CPU per message. */
+    redisOnlyMsgPerSec: spread(
+      defined(
+        runs.map((r) => (r.redisCpuSec === undefined || r.redisCpuSec === 0 ? undefined : r.count / r.redisCpuSec)),
+      ),
+    ),
+    errors: runs.reduce((sum, r) => sum + r.errors, 0),
+    verified: runs.every((r) => okVerify(r.verify)),
+    runs,
+  };
+}
+
 export function buildReport(raw: RawResults, meta: Meta, profiles: readonly ProfileSummary[]) {
   const batches = [...new Set(raw.drain.map((r) => r.batch))];
   const drain = batches.map((batch) => ({ batch, ...drainSummary(raw.drain.filter((r) => r.batch === batch)) }));
-  const ceiling =
-    raw.ceiling.length === 0
-      ? undefined
-      : {
-          msgPerSec: spread(raw.ceiling.map((r) => r.msgPerSec)),
-          redisUsecPerMsg: spread(raw.ceiling.map((r) => r.redisUsecPerMsg)),
-          redisBusy: spread(
-            defined(raw.ceiling.map((r) => (r.redisCpuSec === undefined ? undefined : r.redisCpuSec / r.seconds))),
-          ),
-          /** What Redis alone could do if the client cost nothing: 1 s / Redis CPU per message. */
-          redisOnlyMsgPerSec: spread(
-            defined(
-              raw.ceiling.map((r) =>
-                r.redisCpuSec === undefined || r.redisCpuSec === 0 ? undefined : r.count / r.redisCpuSec,
-              ),
-            ),
-          ),
-          errors: raw.ceiling.reduce((sum, r) => sum + r.errors, 0),
-          verified: raw.ceiling.every((r) => okVerify(r.verify)),
-          runs: raw.ceiling,
-        };
+  const ceiling = ceilingSummary(raw.ceiling);
+  const ceilingBatch = ceilingSummary(raw.ceilingBatch);
   // Run i of drain is paired with run i of the ceiling: both ran in the same round, on the same noise.
-  const ratio = drain.map(({ batch, runs }) => ({
-    batch,
-    value: spread(
-      runs.flatMap((r, i) => {
-        const c = raw.ceiling[i];
-        return c === undefined ? [] : [r.msgPerSec / c.msgPerSec];
-      }),
-    ),
-  }));
+  const ratioTo = (ceilings: readonly CeilingResult[]) =>
+    drain.map(({ batch, runs }) => ({
+      batch,
+      value: spread(
+        runs.flatMap((r, i) => {
+          const c = ceilings[i];
+          return c === undefined ? [] : [r.msgPerSec / c.msgPerSec];
+        }),
+      ),
+    }));
+  const ratio = ratioTo(raw.ceiling);
+  const ratioToBatchCeiling = ratioTo(raw.ceilingBatch);
   const rates = [...new Set(raw.latency.map((r) => r.rate))];
   const latency = rates.map((rate) => {
     const runs = raw.latency.filter((r) => r.rate === rate);
@@ -135,7 +141,18 @@ export function buildReport(raw: RawResults, meta: Meta, profiles: readonly Prof
             defined([...raw.memory.default, ...raw.memory.recommended].map((r) => r.peakRssBytes)).map((b) => b / MB),
           ),
         };
-  const report = { meta, drain, ceiling, ratio, latency, memory, profiles, targets: [] as Target[] };
+  const report = {
+    meta,
+    drain,
+    ceiling,
+    ceilingBatch,
+    ratio,
+    ratioToBatchCeiling,
+    latency,
+    memory,
+    profiles,
+    targets: [] as Target[],
+  };
   report.targets = targets(report);
   return report;
 }
@@ -196,12 +213,21 @@ export function markdownTable(r: BenchReport): string {
       r.ceiling.msgPerSec,
       0,
     );
+  const cb = r.ceilingBatch;
+  if (cb !== undefined)
+    row(`ceiling, apply-batch ${cb.perCall} per call: msg/s${cb.verified ? '' : ' — VERIFY FAILED'}`, cb.msgPerSec, 0);
   for (const q of r.ratio)
     if (q.value.values.length > 0)
       row(`drain / ceiling, P27_BATCH=${q.batch}`, q.value, 2, q === r.ratio[0] ? '≥ 0.75' : '');
-  if (r.ceiling !== undefined) {
-    row('ceiling: Redis CPU busy, share of one core', r.ceiling.redisBusy, 2);
-    row('Redis-only limit (1 s / Redis CPU per msg in ceiling): msg/s', r.ceiling.redisOnlyMsgPerSec, 0);
+  for (const q of r.ratioToBatchCeiling)
+    if (q.value.values.length > 0) row(`drain / apply-batch ceiling, P27_BATCH=${q.batch}`, q.value, 2);
+  for (const [name, c] of [
+    ['ceiling', r.ceiling],
+    ['apply-batch ceiling', cb],
+  ] as const) {
+    if (c === undefined) continue;
+    row(`${name}: Redis CPU busy, share of one core`, c.redisBusy, 2);
+    row(`${name}: Redis-only limit (1 s / Redis CPU per msg), msg/s`, c.redisOnlyMsgPerSec, 0);
   }
   for (const d of r.drain) {
     const b = `drain P27_BATCH=${d.batch}`;
@@ -213,6 +239,7 @@ export function markdownTable(r: BenchReport): string {
   }
   if (r.drain[0] !== undefined) row('drain: start-up (spawn → first delivery), ms', r.drain[0].startupMs, 0);
   if (r.ceiling !== undefined) row('ceiling: Redis command time per msg, µs', r.ceiling.redisUsecPerMsg, 1);
+  if (cb !== undefined) row('apply-batch ceiling: Redis command time per msg, µs', cb.redisUsecPerMsg, 1);
   for (const l of r.latency) {
     const p99 = l.rate <= 1000 ? '≤ 2' : l.rate <= 5000 ? '≤ 6' : '';
     const at = `latency ${l.rate} msg/s${l.batch === 10 ? '' : ` (P27_BATCH=${l.batch})`}`;

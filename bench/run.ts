@@ -133,6 +133,7 @@ async function main(): Promise<void> {
   const raw: RawResults = {
     drain: [],
     ceiling: [],
+    ceilingBatch: [],
     latency: [],
     floor: [],
     memory: { default: [], recommended: [] },
@@ -151,10 +152,13 @@ async function main(): Promise<void> {
       }
     }
     if (only.includes('ceiling')) {
-      const result = await runCeiling(count);
+      const result = await runCeiling(count, 'decision');
       raw.ceiling.push(result);
+      const batched = await runCeiling(count, 'batch', 10);
+      raw.ceilingBatch.push(batched);
       log(
-        `${tag} ceiling: ${fmt(result.msgPerSec)} msg/s (${result.seconds.toFixed(2)} s, ${result.errors} errors), ${load()}`,
+        `${tag} ceiling: ${fmt(result.msgPerSec)} msg/s one call per decision, ${fmt(batched.msgPerSec)} msg/s ` +
+          `apply-batch 10 per call (${result.errors + batched.errors} errors), ${load()}`,
       );
     }
     if (only.includes('latency')) {
@@ -218,9 +222,11 @@ async function main(): Promise<void> {
       `load average (1 min) ${report.meta.loadAverage.start[0]} at start, ${report.meta.loadAverage.end[0]} at end\n\n` +
       `${markdownTable(report)}\n\n${targetLines(report).join('\n')}\n${profileText(profiles)}\n\nJSON: ${options.out}\n`,
   );
-  const unverified = [...report.drain, ...(report.ceiling === undefined ? [] : [report.ceiling])].some(
-    (d) => !d.verified,
-  );
+  const unverified = [
+    ...report.drain,
+    ...(report.ceiling === undefined ? [] : [report.ceiling]),
+    ...(report.ceilingBatch === undefined ? [] : [report.ceilingBatch]),
+  ].some((d) => !d.verified);
   if (unverified) {
     log('some keys were missing or wrong after a drain: see "verify" in the JSON');
     process.exitCode = 1;

@@ -67,6 +67,10 @@ describe('bench smoke run', () => {
     assert.equal(report.ceiling.errors, 0);
     assert.equal(report.ceiling.verified, true);
     positive(report.ratio[0]?.value.median ?? 0, 'drain / ceiling');
+    assert.ok(report.ceilingBatch, 'no apply-batch ceiling');
+    positive(report.ceilingBatch.msgPerSec.median, 'apply-batch ceiling msg/s');
+    assert.equal(report.ceilingBatch.errors, 0);
+    assert.equal(report.ceilingBatch.verified, true);
   });
 
   test('measures latency at both offered loads with nothing lost', () => {
