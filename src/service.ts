@@ -61,28 +61,40 @@ export class Service {
       config.redis.topology.kind,
     );
     this.#consumer = new Consumer(this.#reader, this.#writer, config, this.#metrics, log);
-    this.#metricsHttp = new HttpEndpoint('/metrics', async () => ({
-      status: 200,
-      contentType: this.#metrics.registry.contentType,
-      body: await this.#metrics.registry.metrics(),
-    }));
-    this.#healthHttp = new HttpEndpoint('/health', async () => {
-      const doc = healthDocument({
-        now: Date.now(),
-        startedAt: this.#startedAt,
-        state: this.#consumer.state,
-        probe: await this.#probe.probe(),
-        pollMs: config.pollMs,
-        degradedWindowMs: config.degradedWindowMs,
-        version: VERSION,
-        mode: config.redis.topology.kind,
-      });
-      return {
-        status: doc.status === 'error' ? 503 : 200,
-        contentType: 'application/json',
-        body: `${JSON.stringify(doc)}\n`,
-      };
-    });
+    this.#metricsHttp = new HttpEndpoint(
+      '/metrics',
+      async () => ({
+        status: 200,
+        contentType: this.#metrics.registry.contentType,
+        body: await this.#metrics.registry.metrics(),
+      }),
+      this.#onHttpError('metrics'),
+    );
+    this.#healthHttp = new HttpEndpoint(
+      '/health',
+      async () => {
+        const doc = healthDocument({
+          now: Date.now(),
+          startedAt: this.#startedAt,
+          state: this.#consumer.state,
+          probe: await this.#probe.probe(),
+          pollMs: config.pollMs,
+          degradedWindowMs: config.degradedWindowMs,
+          version: VERSION,
+          mode: config.redis.topology.kind,
+        });
+        return {
+          status: doc.status === 'error' ? 503 : 200,
+          contentType: 'application/json',
+          body: `${JSON.stringify(doc)}\n`,
+        };
+      },
+      this.#onHttpError('health'),
+    );
+  }
+
+  #onHttpError(endpoint: string): (error: Error) => void {
+    return (error) => this.#log.error({ endpoint, err: error.message }, 'http server error');
   }
 
   get metrics(): Metrics {

@@ -72,6 +72,9 @@ export class Consumer {
   /** Stops reading, finishes the batch in hand and resolves when the loop has exited. */
   async stop(): Promise<void> {
     this.#abort.abort();
+    // A read blocked for up to P27_POLL_MS must not hold up the stop; whatever it would have
+    // delivered stays pending and is read again at the next start.
+    this.#reader.disconnect();
     await this.#loop;
   }
 
@@ -88,6 +91,8 @@ export class Consumer {
         this.#failures = 0;
         this.#backoff.reset();
       } catch (error) {
+        // A read cut short by stop() is not an error.
+        if (this.#stopping) break;
         this.#onError(error);
         await this.#backoff.wait(this.#abort.signal);
       }
@@ -103,7 +108,10 @@ export class Consumer {
     await this.#connected();
     if (this.#needGroup) await this.#ensureGroup();
     if (Date.now() >= this.#nextClaimAt) {
+      // Entries read ahead are ours but unapplied: apply them first, or a long claim pass
+      // could find them idle, claim them from ourselves and apply them twice.
       await this.#settleApplying();
+      await this.#applyAhead();
       await this.#claimIdle();
       this.#nextClaimAt = Date.now() + this.#config.claimIntervalMs;
       return;
@@ -159,16 +167,19 @@ export class Consumer {
     if (ahead !== null) await ahead.catch(() => []);
   }
 
-  /** On stop: a read-ahead that delivered entries is the batch in hand, so it is applied too. */
-  async #finishAhead(): Promise<void> {
+  /** Applies what a read-ahead delivered, if anything; rethrows the read's or the write's failure. */
+  async #applyAhead(): Promise<void> {
     const ahead = this.#ahead;
     this.#ahead = null;
-    const entries = ahead === null ? [] : await ahead.catch(() => []);
-    if (entries.length === 0) return;
+    if (ahead !== null) await this.#apply(await ahead);
+  }
+
+  /** On stop: a read-ahead that delivered entries is the batch in hand, so it is applied too. */
+  async #finishAhead(): Promise<void> {
     try {
-      await this.#apply(entries);
+      await this.#applyAhead();
     } catch (error) {
-      this.#log.warn({ err: (error as Error).message, count: entries.length }, 'left pending at stop');
+      this.#log.warn({ err: (error as Error).message }, 'read-ahead entries left pending at stop');
     }
   }
 
@@ -239,6 +250,7 @@ export class Consumer {
   async #read(from: string, blockMs = this.#config.pollMs): Promise<RawEntry[]> {
     const { stream, group, consumer, batch } = this.#config;
     const block = from === '>' ? ['BLOCK', blockMs] : [];
+    const started = performance.now();
     try {
       const reply = await this.#reader.callBuffer(
         'XREADGROUP',
@@ -252,6 +264,15 @@ export class Consumer {
         stream,
         from,
       );
+      if (reply === null && from !== '>') {
+        // Only ioredis's client-side timeout answers null to a read of our PEL.
+        throw new StageError('read', 'reading our pending entries timed out');
+      }
+      if (reply === null && performance.now() - started >= blockMs + 2000) {
+        // The client gave up on a blocked read that Redis may still answer: entries it delivers
+        // then go to our PEL unseen, so read the PEL before new entries.
+        this.#pendingCursor = '0';
+      }
       return entriesFromReadGroup(reply);
     } catch (error) {
       if (error instanceof Error && error.message.startsWith('NOGROUP')) this.#needGroup = true;

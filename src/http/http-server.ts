@@ -21,7 +21,8 @@ export class HttpEndpoint {
   readonly #path: string;
   readonly #handler: RouteHandler;
 
-  constructor(path: string, handler: RouteHandler) {
+  /** onError hears what the server reports after it listens (a failed accept, e.g. out of file descriptors). */
+  constructor(path: string, handler: RouteHandler, onError: (error: Error) => void) {
     this.#path = path;
     this.#handler = handler;
     this.#server = createServer((req, res) => {
@@ -38,6 +39,8 @@ export class HttpEndpoint {
     });
     // Keep-alive sockets from scrapers must not hold up a graceful stop.
     this.#server.keepAliveTimeout = 5000;
+    // Without a listener, an 'error' after listen() would be an uncaught exception.
+    this.#server.on('error', onError);
   }
 
   listen(port: number, host: string): Promise<AddressInfo> {

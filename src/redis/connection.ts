@@ -39,10 +39,20 @@ function nodeOptions(config: RedisConfig, role: Role, pollMs: number, consumer: 
           // A blocked XREADGROUP must never be replayed on a new socket (it would deliver entries
           // nobody waits for), and must never wait forever on a half-open one.
           autoResendUnfulfilledCommands: false,
+          // A BLOCK n read gives up client-side after n + grace; a read without BLOCK (our own
+          // pending entries) after blockingTimeout. A late reply is lost, so the consumer treats
+          // such a give-up as a fault and re-reads its PEL. The grace rides out Redis stalls.
           blockingTimeout: pollMs + 1000,
+          blockingTimeoutGrace: 2000,
           socketTimeout: pollMs + 5000,
         }
-      : { commandTimeout: 5000 }),
+      : {
+          commandTimeout: 5000,
+          // A batch whose reply was lost is not sent again on the new connection: its entries
+          // are still pending and the consumer re-reads them (a blind resend would count them
+          // as duplicates).
+          autoResendUnfulfilledCommands: false,
+        }),
   };
 }
 
