@@ -1,14 +1,18 @@
 // Pure: reads a dead-letter entry (its original fields plus error and source_id) and restores the original.
 
+import { TRUNCATED_FIELD } from '../redis/scripts.js';
+
 export interface DeadLetter {
   readonly id: string;
   readonly error: string | null;
   readonly source_id: string | null;
+  /** The copy was cut (a value over P27_MAX_FIELD_BYTES): only the input stream holds the whole entry. */
+  readonly truncated: boolean;
   /** The original entry's field/value pairs, without what the dead-letter script added. */
   readonly original: readonly Buffer[];
 }
 
-const ADDED = new Set(['error', 'source_id']);
+const ADDED = new Set(['error', 'source_id', TRUNCATED_FIELD]);
 
 /**
  * The dead-letter script appends error and source_id after the entry's own fields, so the last
@@ -28,7 +32,13 @@ export function readDeadLetter(id: string, fields: readonly Buffer[]): DeadLette
     const i = last.get(name);
     return i === undefined ? null : (fields[2 * i + 1] as Buffer).toString('utf8');
   };
-  return { id, error: value('error'), source_id: value('source_id'), original };
+  return {
+    id,
+    error: value('error'),
+    source_id: value('source_id'),
+    truncated: value(TRUNCATED_FIELD) === '1',
+    original,
+  };
 }
 
 /** The original fields as text for display; bytes that are not UTF-8 show as U+FFFD. */

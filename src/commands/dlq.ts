@@ -146,8 +146,26 @@ async function replay(
   return 0;
 }
 
+/** A cut copy is never replayed: the whole entry comes from the input stream, while it is still there. */
+async function untruncated(redis: RedisClient, config: Config, entry: DeadLetter): Promise<DeadLetter> {
+  const source = entry.source_id;
+  const found =
+    source === null
+      ? []
+      : ((await redis.xrangeBuffer(config.stream, source, source)) as unknown as [Buffer, Buffer[]][]);
+  const fields = found[0]?.[1];
+  if (fields === undefined) {
+    throw new CommandFailure(
+      `dead-letter entry ${entry.id} was cut to P27_MAX_FIELD_BYTES and its original ${source ?? '(unknown)'} ` +
+        `is no longer in ${config.stream}; not replayed`,
+    );
+  }
+  return { ...entry, truncated: false, original: fields };
+}
+
 /** XADD the original fields and XDEL the dead letter: one transaction, except on a cluster (two slots). */
-async function replayEntry(redis: RedisClient, config: Config, entry: DeadLetter): Promise<string> {
+async function replayEntry(redis: RedisClient, config: Config, dead: DeadLetter): Promise<string> {
+  const entry = dead.truncated ? await untruncated(redis, config, dead) : dead;
   if (entry.original.length === 0) throw new CommandFailure(`dead-letter entry ${entry.id} has no fields to replay`);
   if (redis instanceof Cluster) {
     // At least once: a crash between the two leaves the dead letter, and a second replay is deduped.

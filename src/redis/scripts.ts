@@ -114,12 +114,23 @@ export interface DeadLetterSettings {
 // Lua's unpack() is limited to a few thousand values; an entry wider than this is cut in its copy.
 const MAX_DLQ_FIELDS = 2000;
 
+/** Added to a dead-letter copy that was cut, so nobody replays the cut copy as if it were the entry. */
+export const TRUNCATED_FIELD = 'truncated';
+
 /**
  * The entry's fields as the dead-letter stream keeps them: oversized values cut to the limit so the
- * stream stays bounded in bytes too (the original stays in the input stream under source_id).
+ * stream stays bounded in bytes too (the original stays in the input stream under source_id), and
+ * then marked `truncated 1`.
  */
 export function deadLetterFields(fields: readonly Buffer[], maxFieldBytes: number): Buffer[] {
-  return fields.slice(0, MAX_DLQ_FIELDS).map((f) => (f.length > maxFieldBytes ? f.subarray(0, maxFieldBytes) : f));
+  let cut = fields.length > MAX_DLQ_FIELDS;
+  const copy = fields.slice(0, MAX_DLQ_FIELDS).map((f) => {
+    if (f.length <= maxFieldBytes) return f;
+    cut = true;
+    return f.subarray(0, maxFieldBytes);
+  });
+  if (cut) copy.push(Buffer.from(TRUNCATED_FIELD), Buffer.from('1'));
+  return copy;
 }
 
 export function queueDeadLetter(

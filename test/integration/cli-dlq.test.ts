@@ -123,4 +123,39 @@ describe('heat-bridge dlq', () => {
     assert.equal(result.stdout, '');
     assert.equal(result.stderr, `nothing to replay in ${DLQ}\n`);
   });
+
+  test('replays a cut dead letter from its original in the input stream, never from the cut copy', async () => {
+    const big = decision({ symbol: 'DLQBIGUSDT', debug_json: `{"pad":"${'x'.repeat(100_000)}"}` });
+    await reject(big);
+    const [dlqId] = (await dlqIds()).slice(-1) as [string];
+    const copy = await redis.xrange(DLQ, dlqId, dlqId);
+    const copied = Object.fromEntries(
+      (copy[0]?.[1] ?? []).flatMap((v, i, all) => (i % 2 === 0 ? [[v, all[i + 1]]] : [])),
+    );
+    assert.equal(copied.truncated, '1');
+    assert.equal(copied.debug_json?.length, 65_536);
+
+    const lastBefore = (await redis.xrevrange(STREAM, '+', '-', 'COUNT', 1))[0]?.[0];
+    const replayed = await runCli(['dlq', 'replay', '--id', dlqId], server.env);
+    assert.equal(replayed.code, 0, replayed.stderr);
+    const [newest] = await redis.xrevrange(STREAM, '+', '-', 'COUNT', 1);
+    assert.notEqual(newest?.[0], lastBefore);
+    const fields = newest?.[1] ?? [];
+    assert.equal(fields[fields.indexOf('debug_json') + 1], big.debug_json);
+    assert.ok(!fields.includes('truncated'));
+  });
+
+  test('refuses to replay a cut dead letter whose original is gone from the input stream', async () => {
+    const big = decision({ symbol: 'DLQGONEUSDT', debug_json: 'y'.repeat(70_000) });
+    const sourceId = await reject(big);
+    const [dlqId] = (await dlqIds()).slice(-1) as [string];
+    await redis.xdel(STREAM, sourceId);
+    const replayed = await runCli(['dlq', 'replay', '--id', dlqId], server.env);
+    assert.equal(replayed.code, 1);
+    assert.match(replayed.stderr, /was cut to P27_MAX_FIELD_BYTES .* no longer in/);
+    assert.deepEqual(
+      (await redis.xrange(DLQ, dlqId, dlqId)).map(([id]) => id),
+      [dlqId],
+    );
+  });
 });

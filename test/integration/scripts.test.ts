@@ -227,7 +227,7 @@ describe('apply-decision and dead-letter scripts', () => {
     }
   });
 
-  test('dead-letters the fields with error and source_id, byte for byte, cut to the limit, and acks', async () => {
+  test('dead-letters the fields with error and source_id, byte for byte, cut to the limit and marked so, and acks', async () => {
     await redis.xgroup('CREATE', STREAM, GROUP, '0', 'MKSTREAM');
     const fields = [
       Buffer.from('plan_id'),
@@ -246,6 +246,8 @@ describe('apply-decision and dead-letter scripts', () => {
     assert.deepEqual(copied, [
       ...fields.slice(0, 5),
       Buffer.from('x'.repeat(64)),
+      Buffer.from('truncated'),
+      Buffer.from('1'),
       Buffer.from('error'),
       Buffer.from('invalid_plan_id: bad'),
       Buffer.from('source_id'),
