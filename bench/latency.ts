@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { RedisServer } from '../test/support/redis-server.js';
 import { BridgeProcess, optional } from './bridge-process.js';
 import { GROUP, STREAM } from './drain.js';
+import { cpuSeconds } from './proc-stat.js';
 import { groupState } from './redis-info.js';
 import { using } from './resources.js';
 import { percentile } from './stats.js';
@@ -28,6 +29,8 @@ export interface LatencyResult {
   /** How late the generator issued its most delayed XADD against the schedule (its own noise). */
   readonly maxScheduleSlipMs: number;
   readonly peakRssBytes: number | undefined;
+  /** The service's CPU over the measured window, as a share of one core. */
+  readonly serviceCpuShare: number | undefined;
 }
 
 /** XADD to the stream's own keyspace notification at the same offered load, no service running. */
@@ -47,6 +50,8 @@ export interface LatencyOptions {
   /** P27_BATCH of the service (default 10, the spec's). */
   readonly batch?: number;
   readonly cli?: string | undefined;
+  /** Profile the service (node --cpu-prof) into this directory. */
+  readonly cpuProfDir?: string;
 }
 
 const HSET_EVENTS = '__keyevent@0__:hset';
@@ -118,6 +123,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
             redisPort: server.port,
             env: { P27_BATCH: String(batch) },
             ...optional('cli', options.cli),
+            ...optional('cpuProfDir', options.cpuProfDir),
           }),
         async (bridge) => {
           for (let i = 0; (await groupState(admin, STREAM, GROUP)) === undefined; i++) {
@@ -140,13 +146,17 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
             if (i >= warmup) latencies[received++] = now - (sentAt[i] as number);
           });
           await subscriber.subscribe(HSET_EVENTS);
+          let cpuAtStart: number | undefined;
           const errors = await offer(producer, rate, total, (i, planId, at, slip) => {
+            if (i === warmup) cpuAtStart = cpuSeconds(bridge.pid);
             sentAt[i] = at;
             indexOf.set(planId, i);
             if (i >= warmup) maxSlip = Math.max(maxSlip, slip);
           });
           const measuredStart = sentAt[warmup] ?? 0;
           const measuredEnd = sentAt[total - 1] ?? 0;
+          const cpuAtEnd = cpuSeconds(bridge.pid);
+          const windowSec = (performance.now() - measuredStart) / 1000;
           await waitArrivals(admin, () => indexOf.size, options.graceMs ?? 5000);
           await subscriber.unsubscribe(HSET_EVENTS);
           const stats = await bridge.stop();
@@ -167,6 +177,8 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
             maxMs: percentile(sorted, 100),
             maxScheduleSlipMs: maxSlip,
             peakRssBytes: stats.peakRssBytes,
+            serviceCpuShare:
+              cpuAtStart === undefined || cpuAtEnd === undefined ? undefined : (cpuAtEnd - cpuAtStart) / windowSec,
           };
         },
       );

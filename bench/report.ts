@@ -128,6 +128,7 @@ export function buildReport(raw: RawResults, meta: Meta, profiles: readonly Prof
       floorP99Ms: spread(raw.floor.filter((f) => f.rate === rate).map((f) => f.p99Ms)),
       floorRuns: raw.floor.filter((f) => f.rate === rate),
       maxScheduleSlipMs: spread(runs.map((r) => r.maxScheduleSlipMs)),
+      serviceCpuShare: spread(defined(runs.map((r) => r.serviceCpuShare))),
       runs,
     };
   });
@@ -247,6 +248,7 @@ export function markdownTable(r: BenchReport): string {
     row(`${at}: p99, ms`, l.p99Ms, 2, p99);
     row(`${at}: max, ms`, l.maxMs, 1);
     row(`${at}: never arrived (of ${fmt(l.sent.median)})`, l.lost, 0, '0');
+    row(`${at}: service CPU, share of one core`, l.serviceCpuShare, 3);
     if (l.floorP99Ms.values.length > 0) {
       row(`${at}: harness floor p50 (XADD → stream notification, no service), ms`, l.floorP50Ms, 2);
       row(`${at}: harness floor p99, ms`, l.floorP99Ms, 2);
