@@ -6,7 +6,7 @@ import type { Logger } from 'pino';
 import { Backoff } from '../backoff.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
-import { connectionName, type RedisClient } from '../redis/connection.js';
+import { connectionName, type RedisClient, whenReady } from '../redis/connection.js';
 import { createWriter } from '../redis/decision-writer.js';
 import { BatchApplier, StageError } from './batch-applier.js';
 import { entriesFromReadGroup, pageFromAutoClaim, type RawEntry } from './stream-reply.js';
@@ -189,20 +189,9 @@ export class Consumer {
       [this.#reader, 'read'],
       [this.#writer, 'write'],
     ] as const) {
-      if (client.status === 'ready') continue;
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          client.off('ready', done);
-          this.#abort.signal.removeEventListener('abort', done);
-          resolve();
-        };
-        const timer = setTimeout(done, 1000);
-        client.once('ready', done);
-        this.#abort.signal.addEventListener('abort', done);
-      });
-      if ((client.status as string) !== 'ready')
+      if (!(await whenReady(client, 1000, this.#abort.signal))) {
         throw new StageError(stage, `redis ${stage === 'read' ? 'reader' : 'writer'} not connected (${client.status})`);
+      }
     }
   }
 

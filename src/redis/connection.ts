@@ -109,3 +109,22 @@ export function createRedis(config: RedisConfig, role: Role, pollMs: number, con
   // ioredis's own option types do not satisfy exactOptionalPropertyTypes (replyMapping?: … | undefined).
   return new Redis(redisOptions(config, role, pollMs, consumer) as RedisOptions & { replyMapping?: 'legacy' });
 }
+
+/**
+ * Resolves true once the client is ready, or false after timeoutMs or on abort, whichever comes
+ * first; never rejects and leaves no listener or timer behind.
+ */
+export function whenReady(client: RedisClient, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
+  if (client.status === 'ready') return Promise.resolve(true);
+  return new Promise((resolve) => {
+    const done = () => {
+      clearTimeout(timer);
+      client.off('ready', done);
+      signal?.removeEventListener('abort', done);
+      resolve(client.status === 'ready');
+    };
+    const timer = setTimeout(done, timeoutMs);
+    client.once('ready', done);
+    signal?.addEventListener('abort', done);
+  });
+}

@@ -1,7 +1,7 @@
 // Asks Redis, with a short deadline, whether it answers and how large the group's backlog is.
 
 import { compareStreamIds } from '../message.js';
-import type { RedisClient } from './connection.js';
+import { type RedisClient, whenReady } from './connection.js';
 
 export type ProbeResult =
   | { readonly kind: 'up'; readonly backlog: number; readonly pending: number; readonly undelivered: number }
@@ -85,17 +85,7 @@ export class RedisProbe {
   async #xinfo(): Promise<[unknown, string | undefined]> {
     // Right after start the first connection is still opening: wait for it rather than report an
     // outage. Later, a client that is not ready means Redis is away, and the answer is immediate.
-    if (!this.#everReady && this.#redis.status !== 'ready') {
-      await new Promise<void>((resolve) => {
-        const done = () => {
-          clearTimeout(timer);
-          this.#redis.off('ready', done);
-          resolve();
-        };
-        const timer = setTimeout(done, this.#timeoutMs);
-        this.#redis.once('ready', done);
-      });
-    }
+    if (!this.#everReady) await whenReady(this.#redis, this.#timeoutMs);
     try {
       const [groups, newest] = await Promise.all([
         this.#redis.xinfo('GROUPS', this.#stream),
