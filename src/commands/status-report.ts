@@ -1,21 +1,7 @@
 // Pure: reads XINFO replies into a status report and renders it as a compact table.
 
+import type { ConsumerInfo, GroupInfo } from '../redis/xinfo.js';
 import { renderTable } from './table.js';
-
-export interface GroupInfo {
-  readonly name: string;
-  readonly consumers: number;
-  readonly pending: number;
-  /** Entries not yet delivered to the group; null when Redis cannot tell. */
-  readonly lag: number | null;
-  readonly last_delivered_id: string;
-}
-
-export interface ConsumerInfo {
-  readonly name: string;
-  readonly pending: number;
-  readonly idle_ms: number;
-}
 
 export interface LatestRow {
   readonly symbol: string;
@@ -37,41 +23,6 @@ export interface StatusReport {
   /** Symbols with a latest key, in total, and the first ones by name with their decision. */
   readonly latest_total: number;
   readonly latest: readonly LatestRow[];
-}
-
-/** A RESP2 flat [name, value, name, value, …] array as a record. */
-export function pairs(reply: unknown): Record<string, unknown> {
-  const record: Record<string, unknown> = {};
-  if (!Array.isArray(reply)) return record;
-  for (let i = 0; i + 1 < reply.length; i += 2) record[String(reply[i])] = reply[i + 1];
-  return record;
-}
-
-const num = (value: unknown): number => (value === null || value === undefined ? 0 : Number(value));
-
-/** The named group from XINFO GROUPS, or null when it is not there. */
-export function groupFromXinfo(reply: unknown, name: string): GroupInfo | null {
-  if (!Array.isArray(reply)) return null;
-  for (const entry of reply) {
-    const info = pairs(entry);
-    if (String(info.name) !== name) continue;
-    return {
-      name,
-      consumers: num(info.consumers),
-      pending: num(info.pending),
-      lag: info.lag === null || info.lag === undefined ? null : Number(info.lag),
-      last_delivered_id: String(info['last-delivered-id'] ?? ''),
-    };
-  }
-  return null;
-}
-
-export function consumersFromXinfo(reply: unknown): ConsumerInfo[] {
-  if (!Array.isArray(reply)) return [];
-  return reply.map((entry) => {
-    const info = pairs(entry);
-    return { name: String(info.name), pending: num(info.pending), idle_ms: num(info.idle) };
-  });
 }
 
 /** 850ms, 12.3s, 5m3s, 2h1m, 3d4h: short enough for a table column. */

@@ -5,15 +5,10 @@ import { readConfig } from '../config-from.js';
 import { withRedis } from '../redis/cli-connection.js';
 import type { RedisClient } from '../redis/connection.js';
 import { identifierOf, latestKey, scanPattern } from '../redis/keys.js';
+import { consumersFromXinfo, groupFromXinfo } from '../redis/xinfo.js';
 import { type Command, type CommandContext, type ExitCode, UsageError } from './command.js';
 import { COMMON_OPTIONS, COMMON_USAGE, parseCommandArgs } from './command-args.js';
-import {
-  consumersFromXinfo,
-  groupFromXinfo,
-  type LatestRow,
-  renderStatus,
-  type StatusReport,
-} from './status-report.js';
+import { type LatestRow, renderStatus, type StatusReport } from './status-report.js';
 
 const USAGE = `Usage: heat-bridge status [options]
 

@@ -2,6 +2,7 @@
 
 import { compareStreamIds } from '../message.js';
 import { type RedisClient, whenReady } from './connection.js';
+import { groupFromXinfo } from './xinfo.js';
 
 export type ProbeResult =
   | { readonly kind: 'up'; readonly backlog: number; readonly pending: number; readonly undelivered: number }
@@ -17,21 +18,14 @@ export function backlogFromXinfo(
   group: string,
   lastEntryId?: string,
 ): { pending: number; undelivered: number } {
-  if (!Array.isArray(reply)) return { pending: 0, undelivered: 0 };
-  for (const entry of reply) {
-    if (!Array.isArray(entry)) continue;
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
-    if (info.get('name') !== group) continue;
-    const pending = Number(info.get('pending') ?? 0);
-    const delivered = info.get('last-delivered-id');
-    if (lastEntryId !== undefined && typeof delivered === 'string' && compareStreamIds(delivered, lastEntryId) >= 0) {
-      return { pending, undelivered: 0 };
-    }
-    // lag is nil when Redis cannot tell (entries deleted in the middle); count it as unknown = 0.
-    return { pending, undelivered: Number(info.get('lag') ?? 0) };
+  const info = groupFromXinfo(reply, group);
+  if (info === null) return { pending: 0, undelivered: 0 };
+  const delivered = info.last_delivered_id;
+  if (lastEntryId !== undefined && delivered !== '' && compareStreamIds(delivered, lastEntryId) >= 0) {
+    return { pending: info.pending, undelivered: 0 };
   }
-  return { pending: 0, undelivered: 0 };
+  // lag is nil when Redis cannot tell (entries deleted in the middle); count it as unknown = 0.
+  return { pending: info.pending, undelivered: info.lag ?? 0 };
 }
 
 /** Caches one answer briefly so a scrape and a health check in the same instant cost one round trip. */

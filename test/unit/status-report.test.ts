@@ -2,14 +2,9 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import {
-  consumersFromXinfo,
-  formatDuration,
-  groupFromXinfo,
-  renderStatus,
-  type StatusReport,
-} from '../../src/commands/status-report.js';
+import { formatDuration, renderStatus, type StatusReport } from '../../src/commands/status-report.js';
 import { renderTable } from '../../src/commands/table.js';
+import { consumersFromXinfo, groupFromXinfo } from '../../src/redis/xinfo.js';
 
 // XINFO GROUPS as Redis 7 answers it in RESP2.
 const groups = [
