@@ -9,7 +9,7 @@ import { loadConfig } from '../src/config.js';
 import { DECISION_FIELDS } from '../src/decision.js';
 import type { Decision } from '../src/message.js';
 import { checkIdentifier } from '../src/redis/keys.js';
-import { defineScripts, loadScripts, queueApplyBatch, queueApplyDecision } from '../src/redis/scripts.js';
+import { defineScripts, loadScripts, queueApplyBatch } from '../src/redis/scripts.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import { GROUP, STREAM, TOP_LEVEL_COMMANDS, type Verification, verifyKeys } from './drain.js';
 import { cpuSeconds } from './proc-stat.js';
@@ -98,7 +98,7 @@ export async function runCeiling(
           if (entries.length === 0) break;
           const pipeline = writer.pipeline();
           const decisions = entries.map(([id, fields]) => toDecision(id, fields));
-          if (script === 'decision') for (const d of decisions) queueApplyDecision(pipeline, settings, d);
+          if (script === 'decision') for (const d of decisions) queueApplyBatch(pipeline, settings, [d]);
           else
             for (let i = 0; i < decisions.length; i += perCall) {
               queueApplyBatch(pipeline, settings, decisions.slice(i, i + perCall));

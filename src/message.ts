@@ -64,7 +64,8 @@ export function compareStreamIds(a: string, b: string): number {
 }
 
 /**
- * Validates and maps a raw entry (field/value byte strings, as XREADGROUP returns them).
+ * Validates and maps a raw entry (field/value byte strings, as XREADGROUP returns them): the byte
+ * rules (size, UTF-8; read-entries.lua applies the same ones inside Redis), then parseValues.
  * Unknown fields are ignored but still bounded in size and checked for UTF-8.
  */
 export function parseEntry(id: string, raw: readonly Buffer[], maxFieldBytes: number): ParseResult {
@@ -79,6 +80,14 @@ export function parseEntry(id: string, raw: readonly Buffer[], maxFieldBytes: nu
     const index = FIELD_INDEX.get(name.toString('utf8'));
     if (index !== undefined) values[index] = value.toString('utf8');
   }
+  return parseValues(id, values);
+}
+
+/**
+ * Validates the 13 schema values of an entry whose bytes passed (DECISION_FIELDS order, '' for a
+ * missing field) and maps them to a decision or a reject reason (spec: message schema).
+ */
+export function parseValues(id: string, values: readonly string[]): ParseResult {
   const get = (field: DecisionField): string => values[FIELD_INDEX.get(field) as number] as string;
 
   const planId = checkIdentifier(get('plan_id'));

@@ -31,6 +31,7 @@ export interface Metrics {
   readonly lagMs: Gauge;
   readonly lastTsEpoch: Gauge;
   readonly processing: Histogram;
+  readonly aside: Gauge;
 }
 
 export function createMetrics(live: LiveReadings, version: string, mode: RedisMode): Metrics {
@@ -68,6 +69,11 @@ export function createMetrics(live: LiveReadings, version: string, mode: RedisMo
       name: 'p27_processing_seconds',
       help: 'Time to apply one batch read from the stream, from read to last ack',
       buckets: [0.0005, 0.001, 0.0025, 0.005, 0.01, 0.025, 0.05, 0.1, 0.25, 0.5, 1, 2.5],
+      registers,
+    }),
+    aside: new Gauge({
+      name: 'p27_entries_aside',
+      help: 'Entries that failed and wait in the pending list for a retry with backoff (issue 9: never hold up the stream)',
       registers,
     }),
   };

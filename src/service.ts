@@ -38,7 +38,8 @@ export class Service {
   readonly #consumer: Consumer;
   readonly #metricsHttp: HttpEndpoint;
   readonly #healthHttp: HttpEndpoint;
-  readonly #startedAt = Date.now();
+  /** Monotonic, like every interval the service measures (issue 9 §4). */
+  readonly #startedAt = performance.now();
   #started: Promise<Listening> | undefined;
   #stopped: Promise<void> | undefined;
 
@@ -74,7 +75,7 @@ export class Service {
       '/health',
       async () => {
         const doc = healthDocument({
-          now: Date.now(),
+          now: performance.now(),
           startedAt: this.#startedAt,
           state: this.#consumer.state,
           probe: await this.#probe.probe(),

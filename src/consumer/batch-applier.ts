@@ -1,223 +1,142 @@
-// Applies one batch of stream entries through the DecisionWriter: valid ones to their lookup keys,
-// invalid ones to the dead-letter stream, and reports every outcome to metrics and the log.
+// Applies one batch of read entries: plan, one write, tally; then metrics, one log line per event,
+// and the entries that failed set aside or, when they failed on their own too often, dead-lettered.
 
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { parseEntry, type RejectReason, streamIdMs } from '../message.js';
+import { streamIdMs } from '../message.js';
 import type { Metrics } from '../metrics.js';
-import type { RedisClient } from '../redis/connection.js';
-import type { DecisionWriter, WriteRequest, WriteResult } from '../redis/decision-writer.js';
-import { APPLY_RESULT } from '../redis/scripts.js';
-import type { RawEntry } from './stream-reply.js';
+import type { DecisionWriter } from '../redis/decision-writer.js';
+import { describeFailure, type Failure } from '../redis/redis-failure.js';
+import type { ReadEntry } from '../redis/scripts.js';
+import type { AsideEntries } from './aside.js';
+import { type BatchTally, type FailedEntry, planBatch, tallyBatch } from './batch-plan.js';
+import type { FailureLog } from './failure-log.js';
 
-export class StageError extends Error {
-  override name = 'StageError';
-  readonly stage: 'read' | 'write' | 'ack' | 'claim';
-  constructor(stage: StageError['stage'], message: string, options?: ErrorOptions) {
-    super(message, options);
-    this.stage = stage;
-  }
+export interface BatchOutcome {
+  readonly tally: BatchTally;
+  /** Entries of this batch that failed and wait aside (pending) afterwards. */
+  readonly leftPending: number;
+  /** The first failure of the deployment's (or a bug) in this batch, for /health; null when none. */
+  readonly problem: Failure | null;
 }
-
-export interface BatchSummary {
-  readonly written: number;
-  readonly deduped: number;
-  readonly stale: number;
-  readonly rejected: number;
-  readonly deleted: number;
-  /** Entries left pending because their script failed for a reason that may pass (retry later). */
-  readonly retry: number;
-  /** Entries whose write failed in this batch, whether retried or dead-lettered after it. */
-  readonly failed: number;
-  /** ts_epoch of the last decision written in this batch, null when none was. */
-  readonly lastTsEpoch: number | null;
-  /** Stream id of that decision, for p27_lag_ms. */
-  readonly lastId: string | null;
-}
-
-// Replies that say "Redis cannot take writes right now", as opposed to "this entry cannot be applied".
-const TRANSIENT_REPLY = /^(?:OOM|READONLY|LOADING|BUSY|MASTERDOWN|CLUSTERDOWN|TRYAGAIN|NOSCRIPT|UNBLOCKED)\b/;
-
-/** An entry whose script fails with anything but a transient reply is a poison candidate. */
-export function isEntryError(error: Error): boolean {
-  return error.name === 'ReplyError' && !TRANSIENT_REPLY.test(error.message);
-}
-
-type Mutable<T> = { -readonly [K in keyof T]: T[K] };
-
-type Planned =
-  | {
-      readonly kind: 'apply';
-      readonly entry: RawEntry;
-      readonly symbol: string;
-      readonly planId: string;
-      readonly ts: number;
-    }
-  | { readonly kind: 'reject'; readonly entry: RawEntry; readonly reason: RejectReason; readonly detail: string }
-  | { readonly kind: 'deleted'; readonly entry: RawEntry };
 
 export class BatchApplier {
   readonly #writer: DecisionWriter;
-  readonly #redis: RedisClient;
   readonly #config: Config;
   readonly #metrics: Metrics;
   readonly #log: Logger;
+  readonly #aside: AsideEntries;
+  readonly #failures: FailureLog;
 
-  constructor(writer: DecisionWriter, redis: RedisClient, config: Config, metrics: Metrics, log: Logger) {
+  constructor(
+    writer: DecisionWriter,
+    config: Config,
+    metrics: Metrics,
+    log: Logger,
+    aside: AsideEntries,
+    failures: FailureLog,
+  ) {
     this.#writer = writer;
-    this.#redis = redis;
     this.#config = config;
     this.#metrics = metrics;
     this.#log = log;
+    this.#aside = aside;
+    this.#failures = failures;
   }
 
   /**
-   * Applies the entries; throws StageError('write') when Redis could not take the batch, after
-   * recording what did succeed. Entries not applied stay pending and are read again later.
+   * Applies the entries. Rejects only when the write as a whole could not be sent (every entry then
+   * stays pending); a failure of single entries is an outcome, never an exception.
    */
-  async apply(entries: readonly RawEntry[]): Promise<BatchSummary> {
+  async apply(entries: readonly ReadEntry[]): Promise<BatchOutcome> {
     const started = performance.now();
-    const planned: Planned[] = [];
-    const requests: WriteRequest[] = [];
-    for (const entry of entries) {
-      if (entry.fields === null) {
-        requests.push({ kind: 'ack', id: entry.id });
-        planned.push({ kind: 'deleted', entry });
-        continue;
-      }
-      const parsed = parseEntry(entry.id, entry.fields, this.#config.maxFieldBytes);
-      if (parsed.kind === 'valid') {
-        const d = parsed.decision;
-        requests.push({ kind: 'apply', decision: d });
-        planned.push({ kind: 'apply', entry, symbol: d.symbol, planId: d.planId, ts: d.tsEpoch });
-      } else {
-        const error = `${parsed.reason}: ${parsed.detail}`;
-        requests.push({ kind: 'reject', id: entry.id, error, fields: entry.fields });
-        planned.push({ kind: 'reject', entry, reason: parsed.reason, detail: parsed.detail });
-      }
+    const plan = planBatch(entries, this.#config.maxFieldBytes);
+    const results = plan.requests.length === 0 ? [] : await this.#writer.write(plan.requests);
+    const tally = tallyBatch(plan, results);
+    const failedIds = new Set(tally.failed.map((f) => f.entry.id));
+    for (const entry of plan.entries) {
+      if (entry.kind === 'later' || failedIds.has(entry.id)) this.#aside.seen(entry.id);
+      else this.#aside.settle(entry.id);
     }
-    this.#metrics.inMessages.inc(planned.filter((p) => p.kind !== 'deleted').length);
-
-    let replies: WriteResult[];
-    try {
-      replies = await this.#writer.write(requests);
-    } catch (error) {
-      throw new StageError('write', `batch of ${entries.length} not applied`, { cause: error });
+    this.#count(tally);
+    for (const e of tally.deadLettered) {
+      this.#log.warn({ id: e.id, reason: e.reason, detail: e.detail }, 'invalid entry moved to the dead-letter stream');
     }
-
-    const summary: Mutable<BatchSummary> = {
-      written: 0,
-      deduped: 0,
-      stale: 0,
-      rejected: 0,
-      deleted: 0,
-      retry: 0,
-      failed: 0,
-      lastTsEpoch: null,
-      lastId: null,
-    };
-    const poisoned: { entry: RawEntry; error: Error }[] = [];
-    let transient: Error | undefined;
-    for (const [i, plan] of planned.entries()) {
-      const [error, result] = replies[i] ?? [new Error('no reply'), null];
-      if (error !== null) {
-        if (plan.kind === 'apply' && isEntryError(error)) poisoned.push({ entry: plan.entry, error });
-        else transient ??= error;
-        summary.retry += 1;
-        summary.failed += 1;
-        continue;
-      }
-      this.#record(plan, result, summary);
-    }
-
-    this.#count(summary);
-    if (poisoned.length > 0) summary.retry -= await this.#handlePoisoned(poisoned);
+    const stillFailed = await this.#handleFailed(tally.failed);
     this.#metrics.processing.observe((performance.now() - started) / 1000);
-    if (transient !== undefined) {
-      throw new StageError('write', `${summary.retry} of ${entries.length} entries not applied`, { cause: transient });
-    }
-    return summary;
+    const problem = tally.failed.find((f) => f.failure.class === 'deployment' || f.failure.class === 'bug');
+    if (tally.failed.length === 0) this.#failures.clear('write');
+    return { tally, leftPending: stillFailed, problem: problem?.failure ?? null };
   }
 
   /** Counters move once per batch, not once per entry: label look-ups are not free on the hot path. */
-  #count(summary: BatchSummary): void {
+  #count(t: BatchTally): void {
     const m = this.#metrics;
-    if (summary.deduped > 0) m.dedupeSkips.inc(summary.deduped);
-    if (summary.written + summary.stale > 0) m.written.inc({ kind: 'by_plan' }, summary.written + summary.stale);
-    if (summary.written > 0) m.written.inc({ kind: 'latest_symbol' }, summary.written);
-    if (summary.stale > 0) m.staleSkips.inc(summary.stale);
-    if (summary.deleted > 0) m.claimed.inc({ result: 'deleted' }, summary.deleted);
-    if (summary.lastTsEpoch !== null) m.lastTsEpoch.set(summary.lastTsEpoch);
-    if (summary.lastId !== null) m.lagMs.set(Math.max(0, Date.now() - streamIdMs(summary.lastId)));
-  }
-
-  #record(plan: Planned, result: unknown, summary: Mutable<BatchSummary>): void {
-    const id = plan.entry.id;
-    switch (plan.kind) {
-      case 'deleted':
-        summary.deleted += 1;
-        this.#log.warn({ id }, 'pending entry was deleted from the stream; acked without applying');
-        return;
-      case 'reject':
-        summary.rejected += 1;
-        this.#metrics.rejected.inc({ reason: plan.reason });
-        this.#log.warn(
-          { id, reason: plan.reason, detail: plan.detail },
-          'invalid entry moved to the dead-letter stream',
-        );
-        return;
-      case 'apply':
-        if (result === APPLY_RESULT.deduped) {
-          summary.deduped += 1;
-          return;
-        }
-        if (result === APPLY_RESULT.latest) {
-          summary.written += 1;
-        } else {
-          summary.stale += 1;
-          this.#log.debug(
-            { id, plan_id: plan.planId, symbol: plan.symbol },
-            'older than the stored latest; kept latest',
-          );
-        }
-        summary.lastTsEpoch = plan.ts;
-        summary.lastId = id;
-        return;
+    if (t.deduped > 0) m.dedupeSkips.inc(t.deduped);
+    if (t.written + t.stale > 0) m.written.inc({ kind: 'by_plan' }, t.written + t.stale);
+    if (t.written > 0) m.written.inc({ kind: 'latest_symbol' }, t.written);
+    if (t.stale > 0) m.staleSkips.inc(t.stale);
+    if (t.deleted > 0) m.claimed.inc({ result: 'deleted' }, t.deleted);
+    for (const [reason, n] of t.rejected) m.rejected.inc({ reason }, n);
+    if (t.failed.length > 0) m.errors.inc({ stage: 'write' }, t.failed.length);
+    if (t.last !== null) {
+      m.lastTsEpoch.set(t.last.ts);
+      // Stream ids carry the producer's wall-clock time, so the lag is read on the wall clock too.
+      m.lagMs.set(Math.max(0, Date.now() - streamIdMs(t.last.id)));
     }
   }
 
   /**
-   * An entry whose script fails on its own (for instance a key of the wrong type) is retried until
-   * it has been delivered P27_MAX_DELIVERIES times, then dead-lettered. Returns how many were.
+   * Every failed entry stays pending and is set aside for a retry with backoff. A decision that
+   * failed on its own (WRONGTYPE on its keys) P27_MAX_DELIVERIES times in a row is dead-lettered;
+   * failures of Redis, of the deployment or of our code never count (issue 9 §1). Returns how many
+   * entries are still aside from this batch.
    */
-  async #handlePoisoned(poisoned: readonly { entry: RawEntry; error: Error }[]): Promise<number> {
-    const { stream, group, maxDeliveries } = this.#config;
-    const counts = await Promise.all(
-      poisoned.map(({ entry }) =>
-        this.#redis.xpending(stream, group, entry.id, entry.id, 1).then(
-          (reply) => Number((reply as [string, string, number, number][])[0]?.[3] ?? 0),
-          () => 0,
-        ),
-      ),
-    );
-    let deadLettered = 0;
-    for (const [i, { entry, error }] of poisoned.entries()) {
-      const deliveries = counts[i] ?? 0;
-      this.#metrics.errors.inc({ stage: 'write' });
-      if (deliveries < maxDeliveries) {
-        this.#log.warn({ id: entry.id, deliveries, err: error.message }, 'entry failed to apply; will retry');
-        continue;
-      }
-      try {
-        const detail = `failed ${deliveries} deliveries, last error: ${error.message}`;
-        await this.#writer.deadLetter(entry.id, `max_deliveries: ${detail}`, entry.fields ?? []);
-        deadLettered += 1;
-        this.#metrics.rejected.inc({ reason: 'max_deliveries' });
-        this.#log.warn({ id: entry.id, deliveries, err: error.message }, 'entry moved to the dead-letter stream');
-      } catch (dlqError) {
-        this.#log.warn({ id: entry.id, err: (dlqError as Error).message }, 'could not dead-letter entry; will retry');
+  async #handleFailed(failed: readonly FailedEntry[]): Promise<number> {
+    const exhausted: FailedEntry[] = [];
+    for (const f of failed) {
+      // A dead-letter that fails (its stream key of another type, a permission) is never the entry's own.
+      const failure: Failure =
+        f.entry.kind === 'reject' && f.failure.class === 'entry'
+          ? { ...f.failure, class: 'deployment', explanation: 'the dead-letter stream cannot take the entry' }
+          : f.failure;
+      const own = this.#aside.fail(f.entry.id, failure);
+      const context = { id: f.entry.id, ...(f.entry.kind === 'apply' ? { plan_id: f.entry.planId } : {}) };
+      if (failure.class === 'entry') {
+        this.#log.warn(
+          { ...context, failures: own, err: describeFailure(failure) },
+          own >= this.#config.maxDeliveries ? 'entry failed on its own too often' : 'entry failed to apply; will retry',
+        );
+        if (own >= this.#config.maxDeliveries) exhausted.push({ entry: f.entry, failure });
+      } else {
+        this.#failures.report('write', failure, context, f.failure);
       }
     }
-    return deadLettered;
+    if (exhausted.length === 0) return failed.length;
+    const results = await this.#writer
+      .write(
+        exhausted.map(({ entry, failure }) => ({
+          kind: 'dead-letter' as const,
+          id: entry.id,
+          error: `max_deliveries: failed ${this.#config.maxDeliveries} times on its own, last error: ${failure.message}`,
+        })),
+      )
+      .catch((error: unknown) => exhausted.map(() => ({ ok: false as const, error: error as Error })));
+    let deadLettered = 0;
+    for (const [i, { entry }] of exhausted.entries()) {
+      const result = results[i];
+      if (result?.ok) {
+        deadLettered += 1;
+        this.#aside.settle(entry.id);
+        this.#metrics.rejected.inc({ reason: 'max_deliveries' });
+        this.#log.warn(
+          { id: entry.id, failures: this.#config.maxDeliveries },
+          'entry moved to the dead-letter stream',
+        );
+      } else {
+        this.#log.warn({ id: entry.id, err: result?.error.message }, 'could not dead-letter entry; will retry');
+      }
+    }
+    return failed.length - deadLettered;
   }
 }

@@ -1,5 +1,6 @@
-// The consumer loop: creates the group, reads its own pending entries first, then new ones, takes
-// over idle entries of dead consumers, and never dies: every failure is logged, counted and retried.
+// The consumer loop: runs one phase per turn (see phases.ts) — connecting, creating the group, reading
+// new entries, waiting for them, sweeping its own pending list, claiming idle entries of dead
+// consumers — and never dies: every failure is classified, logged once per streak, counted and retried.
 
 import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
@@ -8,18 +9,70 @@ import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { connectionName, type RedisClient, whenReady } from '../redis/connection.js';
 import { createWriter } from '../redis/decision-writer.js';
-import { BatchApplier, StageError } from './batch-applier.js';
-import { entriesFromReadGroup, pageFromAutoClaim, type RawEntry } from './stream-reply.js';
+import { classifyFailure, describeFailure, type Failure } from '../redis/redis-failure.js';
+import { type ReadBatch, readEntries } from '../redis/scripts.js';
+import { AsideEntries } from './aside.js';
+import { BatchApplier } from './batch-applier.js';
+import { FailureLog } from './failure-log.js';
+import {
+  initialState,
+  type LoopState,
+  mayReadAhead,
+  nextState,
+  type Phase,
+  type TurnOutcome,
+  waitMs,
+} from './phases.js';
+import { ReadAhead } from './read-ahead.js';
 
+/** What /health and the metrics read of the loop. Times are monotonic (performance.now(), ms). */
 export interface ConsumerState {
-  /** Date.now() when the loop last completed a turn; 0 before the first. */
+  /** When the loop last completed a turn; 0 before the first. */
   readonly lastLoopAt: number;
+  /** How long that turn took, ms. */
   readonly lastLoopMs: number;
-  /** Date.now() of the last error, 0 when none. */
+  /** When the last failure happened; 0 when none has. */
   readonly lastErrorAt: number;
+  /** ts_epoch of the last decision written, seconds; 0 before the first. */
   readonly lastTsEpoch: number;
+  /** Entries that failed and wait in this consumer's pending list for a retry. */
+  readonly aside: number;
+  /** Problems that last until fixed (a missing permission, a failing takeover), in the operator's words. */
+  readonly problems: readonly string[];
 }
 
+/** The error stage (p27_errors_total{stage}) a failure in each phase counts under. */
+const STAGE: Record<Phase['kind'], 'read' | 'write' | 'claim'> = {
+  connecting: 'read',
+  'creating-group': 'read',
+  'reading-new': 'read',
+  waiting: 'read',
+  sweeping: 'read',
+  claiming: 'claim',
+};
+
+interface Applied {
+  readonly delivered: number;
+  readonly leftPending: number;
+  readonly later: number;
+}
+
+/** A failure in a phase, tagged with what it may have left pending. */
+class TurnError extends Error {
+  override name = 'TurnError';
+  readonly stage: 'read' | 'write' | 'claim';
+  readonly leftPending: boolean;
+  constructor(stage: TurnError['stage'], leftPending: boolean, options: ErrorOptions) {
+    super(`${stage} failed`, options);
+    this.stage = stage;
+    this.leftPending = leftPending;
+  }
+}
+
+/**
+ * Lifecycle: start() once begins the loop (Redis may be down: it waits); stop() stops reading,
+ * applies the batch in hand and resolves when the loop has exited. Both are idempotent.
+ */
 export class Consumer {
   readonly #reader: RedisClient;
   readonly #writer: RedisClient;
@@ -27,21 +80,19 @@ export class Consumer {
   readonly #metrics: Metrics;
   readonly #log: Logger;
   readonly #applier: BatchApplier;
-  readonly #backoff = new Backoff(100, 2000);
+  readonly #aside = new AsideEntries();
+  readonly #failures: FailureLog;
+  readonly #ahead = new ReadAhead();
   readonly #abort = new AbortController();
+  /** Between failures of the main work: Redis or the deployment (short), our own bug (long). */
+  readonly #backoff = new Backoff(100, 2000);
+  readonly #bugBackoff = new Backoff(1000, 30_000);
+  /** Pauses before entries set aside are retried, and before a failed takeover pass runs again. */
+  readonly #retryBackoff = new Backoff(250, 30_000);
+  readonly #claimBackoff: Backoff;
+  readonly #problems = new Map<string, string>();
   #loop: Promise<void> | undefined;
-  #needGroup = true;
-  /** Non-null while re-reading this consumer's own pending entries, from this id on. */
-  #pendingCursor: string | null = '0';
-  /** When entries that failed on their own are due to be read again from our PEL; null when none are. */
-  #retryAt: number | null = null;
-  readonly #retryBackoff = new Backoff(100, 2000);
-  /** A read of new entries in flight while the previous batch is written; only during a backlog. */
-  #ahead: Promise<RawEntry[]> | null = null;
-  /** The batch being written while the next one is read and parsed; at most one. */
-  #applying: Promise<void> | null = null;
-  #nextClaimAt = 0;
-  #failures = 0;
+  #loopState: LoopState;
   #checkedName = false;
   #state = { lastLoopAt: 0, lastLoopMs: 0, lastErrorAt: 0, lastTsEpoch: 0 };
 
@@ -51,29 +102,26 @@ export class Consumer {
     this.#config = config;
     this.#metrics = metrics;
     this.#log = log;
+    this.#failures = new FailureLog(log);
+    this.#claimBackoff = new Backoff(1000, config.claimIntervalMs);
     const decisions = createWriter(writer, config, config.redis.topology.kind === 'cluster');
-    this.#applier = new BatchApplier(decisions, writer, config, metrics, log);
+    this.#applier = new BatchApplier(decisions, config, metrics, log, this.#aside, this.#failures);
+    this.#loopState = initialState(performance.now(), config.claimIntervalMs);
   }
 
   get state(): ConsumerState {
-    return { ...this.#state };
+    return { ...this.#state, aside: this.#aside.size, problems: [...this.#problems.values()] };
   }
 
   start(): void {
     if (this.#loop !== undefined) return;
-    // After any reconnect, entries delivered to the lost connection may sit in our PEL unseen.
-    this.#reader.on('ready', () => {
-      this.#pendingCursor = '0';
-    });
-    this.#nextClaimAt = Date.now() + this.#config.claimIntervalMs;
+    this.#loopState = initialState(performance.now(), this.#config.claimIntervalMs);
     this.#loop = this.#run();
   }
 
-  /** Stops reading, finishes the batch in hand and resolves when the loop has exited. */
   async stop(): Promise<void> {
     this.#abort.abort();
-    // A read blocked for up to P27_POLL_MS must not hold up the stop; whatever it would have
-    // delivered stays pending and is read again at the next start.
+    // A wait for new entries must not hold up the stop: the doorbell delivers nothing to the group.
     this.#reader.disconnect();
     await this.#loop;
   }
@@ -85,129 +133,242 @@ export class Consumer {
   async #run(): Promise<void> {
     while (!this.#stopping) {
       const started = performance.now();
+      const phase = this.#loopState.phase;
+      let outcome: TurnOutcome;
+      let failure: Failure | null = null;
       try {
-        await this.#turn();
-        if (this.#failures > 0) this.#log.info({ failures: this.#failures }, 'recovered');
-        this.#failures = 0;
-        this.#backoff.reset();
+        outcome = await this.#turn(phase);
+        this.#succeeded(phase);
       } catch (error) {
-        // A read cut short by stop() is not an error.
         if (this.#stopping) break;
-        this.#onError(error);
-        await this.#backoff.wait(this.#abort.signal);
+        failure = this.#failed(phase, error);
+        const leftPending = error instanceof TurnError && error.leftPending;
+        outcome = { kind: 'failed', nogroup: failure.code === 'NOGROUP', leftPending };
       }
+      const now = performance.now();
+      this.#loopState = nextState(this.#loopState, outcome, {
+        now,
+        claimIntervalMs: this.#config.claimIntervalMs,
+        retryDelayMs: this.#retryDelay(phase, outcome),
+        ahead: this.#ahead.holds,
+      });
       this.#metrics.loops.inc();
-      this.#state.lastLoopAt = Date.now();
-      this.#state.lastLoopMs = performance.now() - started;
+      this.#state.lastLoopAt = now;
+      this.#state.lastLoopMs = now - started;
+      this.#metrics.aside.set(this.#aside.size);
+      // Only a failure of the main work pauses the loop; a failed side task is retried on its own schedule.
+      if (failure !== null && phase.kind !== 'claiming' && phase.kind !== 'sweeping') {
+        await (failure.class === 'bug' ? this.#bugBackoff : this.#backoff).wait(this.#abort.signal);
+      }
     }
-    await this.#settleApplying().catch((error: Error) => this.#onError(error));
-    await this.#finishAhead();
+    await this.#finish();
   }
 
-  async #turn(): Promise<void> {
-    await this.#connected();
-    if (this.#needGroup) await this.#ensureGroup();
-    if (Date.now() >= this.#nextClaimAt) {
-      // Entries read ahead are ours but unapplied: apply them first, or a long claim pass
-      // could find them idle, claim them from ourselves and apply them twice.
-      await this.#settleApplying();
-      await this.#applyAhead();
-      await this.#claimIdle();
-      this.#nextClaimAt = Date.now() + this.#config.claimIntervalMs;
-      return;
-    }
-    if (this.#pendingCursor === null && this.#retryAt !== null && Date.now() >= this.#retryAt) {
-      this.#retryAt = null;
-      this.#pendingCursor = '0';
-    }
-    if (this.#pendingCursor !== null) {
-      // Whatever a read-ahead delivered is in our PEL now, and this sweep reads it from there.
-      await this.#settleApplying();
-      await this.#dropAhead();
-      const entries = await this.#read(this.#pendingCursor);
-      this.#pendingCursor = entries.length === 0 ? null : (entries.at(-1) as RawEntry).id;
-      await this.#apply(entries);
-      // A sweep of our PEL in which nothing failed again ends the retry streak.
-      if (this.#pendingCursor === null && this.#retryAt === null) this.#retryBackoff.reset();
-      return;
-    }
-    // Wake up in time for a due retry rather than a whole poll period later.
-    const untilRetry = this.#retryAt === null ? Number.POSITIVE_INFINITY : this.#retryAt - Date.now();
-    const blockMs = Math.max(1, Math.min(this.#config.pollMs, untilRetry));
-    const ahead = this.#ahead;
-    this.#ahead = null;
-    const entries = ahead === null ? await this.#read('>', blockMs) : await ahead;
-    // A full batch means more is waiting: read the next one while this one is written, so the
-    // reader's round trip overlaps the writer's instead of adding to it.
-    const backlog = entries.length === this.#config.batch;
-    if (backlog && this.#retryAt === null && Date.now() < this.#nextClaimAt) {
-      this.#ahead = this.#read('>', blockMs);
-      this.#ahead.catch(() => {}); // its failure is reported where it is awaited
-    }
-    // During a backlog this batch is written while the next is read and parsed: one write in
-    // flight at most, on one connection, so Redis still applies batches in stream order.
-    const previous = this.#applying;
-    this.#applying = entries.length === 0 ? null : this.#apply(entries);
-    this.#applying?.catch(() => {}); // its failure is reported where it is settled
-    if (previous !== null) await previous;
-    if (!backlog) await this.#settleApplying();
+  #retryDelay(phase: Phase, outcome: TurnOutcome): number {
+    if (phase.kind === 'claiming') return outcome.kind === 'failed' ? this.#claimBackoff.next() : 0;
+    const retries =
+      (outcome.kind === 'failed' && phase.kind === 'sweeping') ||
+      ((outcome.kind === 'read' || outcome.kind === 'swept') && outcome.leftPending > 0);
+    return retries ? this.#retryBackoff.next() : 0;
   }
 
-  /** Waits for the batch being written; rethrows its failure. */
-  async #settleApplying(): Promise<void> {
-    const applying = this.#applying;
-    this.#applying = null;
-    if (applying !== null) await applying;
-  }
-
-  /** Lets a read-ahead settle and forgets it; its entries, if any, wait in our PEL. */
-  async #dropAhead(): Promise<void> {
-    const ahead = this.#ahead;
-    this.#ahead = null;
-    if (ahead !== null) await ahead.catch(() => []);
-  }
-
-  /** Applies what a read-ahead delivered, if anything; rethrows the read's or the write's failure. */
-  async #applyAhead(): Promise<void> {
-    const ahead = this.#ahead;
-    this.#ahead = null;
-    if (ahead !== null) await this.#apply(await ahead);
-  }
-
-  /** On stop: a read-ahead that delivered entries is the batch in hand, so it is applied too. */
-  async #finishAhead(): Promise<void> {
-    try {
-      await this.#applyAhead();
-    } catch (error) {
-      this.#log.warn({ err: (error as Error).message }, 'read-ahead entries left pending at stop');
+  async #turn(phase: Phase): Promise<TurnOutcome> {
+    switch (phase.kind) {
+      case 'connecting':
+        await this.#connected();
+        return { kind: 'connected' };
+      case 'creating-group':
+        await this.#connected();
+        await this.#createGroup();
+        return { kind: 'group-ready' };
+      case 'reading-new':
+        return this.#readNew();
+      case 'waiting':
+        await this.#waitForNew(phase.afterId);
+        return { kind: 'woke' };
+      case 'sweeping':
+        return this.#sweep(phase.cursor);
+      case 'claiming':
+        return this.#claim(phase.cursor);
     }
   }
 
-  /** Waits briefly for both connections, so a normal start or reconnect is not counted as an error. */
+  /** Waits briefly for both connections (ready and verified), so a normal start is not counted as an error. */
   async #connected(): Promise<void> {
-    for (const [client, stage] of [
-      [this.#reader, 'read'],
-      [this.#writer, 'write'],
-    ] as const) {
+    for (const client of [this.#reader, this.#writer]) {
       if (!(await whenReady(client, 1000, this.#abort.signal))) {
-        throw new StageError(stage, `redis ${stage === 'read' ? 'reader' : 'writer'} not connected (${client.status})`);
+        throw new TurnError('read', false, { cause: new Error('Connection is closed.') });
       }
     }
   }
 
-  async #ensureGroup(): Promise<void> {
+  async #createGroup(): Promise<void> {
     const { stream, group, groupStartId } = this.#config;
     try {
       await this.#writer.xgroup('CREATE', stream, group, groupStartId, 'MKSTREAM');
       this.#log.info({ stream, group, start_id: groupStartId }, 'consumer group created');
     } catch (error) {
       if (!(error instanceof Error && error.message.startsWith('BUSYGROUP'))) {
-        throw new StageError('read', 'could not create the consumer group', { cause: error });
+        throw new TurnError('read', false, { cause: error });
       }
     }
-    this.#needGroup = false;
-    this.#pendingCursor = '0';
     if (!this.#checkedName) await this.#warnOnNameClash();
+  }
+
+  async #read(from: string): Promise<ReadBatch> {
+    return readEntries(this.#writer, this.#config, from, this.#config.batch);
+  }
+
+  /**
+   * Reads new entries (or takes the batch read ahead) and applies them. During a backlog the next
+   * batch is read while this one is written: both go to Redis back to back on one connection, so
+   * Redis still applies batches in stream order and one write at most is in flight.
+   */
+  async #readNew(): Promise<TurnOutcome> {
+    let batch = this.#ahead.take();
+    if (batch === null) {
+      try {
+        batch = await this.#read('>');
+      } catch (error) {
+        // A reply lost on the way may have delivered entries to our pending list.
+        throw new TurnError('read', true, { cause: error });
+      }
+      this.#metrics.inMessages.inc(batch.entries.length);
+    }
+    if (batch.entries.length === 0) {
+      return { kind: 'read', delivered: 0, leftPending: 0, rereadNow: false, lastDeliveredId: batch.lastDeliveredId };
+    }
+    const full = batch.entries.length >= this.#config.batch;
+    if (full && !this.#stopping && mayReadAhead(this.#loopState.schedule, performance.now())) {
+      this.#ahead.start(this.#read('>'));
+    }
+    let applied: Applied | undefined;
+    let failure: unknown;
+    try {
+      applied = await this.#applyBatch(batch);
+    } catch (error) {
+      failure = error;
+    }
+    const ahead = await this.#ahead.settle();
+    if (ahead.delivered > 0) this.#metrics.inMessages.inc(ahead.delivered);
+    if (applied === undefined) throw new TurnError('write', true, { cause: failure });
+    return {
+      kind: 'read',
+      delivered: applied.delivered,
+      leftPending: applied.leftPending,
+      rereadNow: applied.later > 0 || ahead.lost,
+      lastDeliveredId: '',
+    };
+  }
+
+  async #applyBatch(batch: ReadBatch): Promise<Applied> {
+    const outcome = await this.#applier.apply(batch.entries);
+    if (outcome.tally.last !== null) this.#state.lastTsEpoch = outcome.tally.last.ts;
+    if (outcome.problem !== null) this.#problem('write', outcome.problem);
+    else this.#problems.delete('write');
+    if (outcome.tally.failed.length > 0) this.#state.lastErrorAt = performance.now();
+    return { delivered: batch.entries.length, leftPending: outcome.leftPending, later: outcome.tally.later };
+  }
+
+  /** Blocks on the stream (not the group) until an entry newer than afterId exists, or a while passes. */
+  async #waitForNew(afterId: string): Promise<void> {
+    const blockMs = waitMs(this.#loopState.schedule, performance.now(), this.#config.pollMs);
+    const { stream } = this.#config;
+    await this.#reader.call('XREAD', 'BLOCK', blockMs, 'COUNT', 1, 'STREAMS', stream, afterId === '' ? '$' : afterId);
+  }
+
+  /** One batch of our own pending entries after `cursor`. */
+  async #sweep(cursor: string): Promise<TurnOutcome> {
+    if (cursor === '0') this.#aside.startPass();
+    let batch: ReadBatch;
+    try {
+      batch = await this.#read(cursor);
+    } catch (error) {
+      throw new TurnError('read', false, { cause: error });
+    }
+    if (batch.entries.length === 0) {
+      this.#aside.endPass();
+      return { kind: 'swept', delivered: 0, lastId: cursor, leftPending: 0 };
+    }
+    let outcome: Applied;
+    try {
+      outcome = await this.#applyBatch(batch);
+    } catch (error) {
+      throw new TurnError('write', false, { cause: error });
+    }
+    // Entries past the byte budget are read in the next batch of this sweep: the cursor stops before them.
+    const read = batch.entries.filter((e) => e.kind !== 'later');
+    const lastId = read.at(-1)?.id ?? cursor;
+    return { kind: 'swept', delivered: outcome.delivered, lastId, leftPending: outcome.leftPending };
+  }
+
+  /**
+   * One XAUTOCLAIM page: takes over entries idle longer than P27_CLAIM_IDLE_MS. JUSTID moves only
+   * ids (an oversized entry never travels) and leaves delivery counts alone; the sweep that follows
+   * reads the entries through read-entries.lua.
+   */
+  async #claim(cursor: string): Promise<TurnOutcome> {
+    const { stream, group, consumer, claimIdleMs, batch } = this.#config;
+    const reply = (await this.#writer.call(
+      'XAUTOCLAIM',
+      stream,
+      group,
+      consumer,
+      claimIdleMs,
+      cursor,
+      'COUNT',
+      Math.max(batch, 100),
+      'JUSTID',
+    )) as [string, string[], string[]?];
+    const [next, claimed, deleted = []] = reply;
+    if (claimed.length > 0) {
+      this.#metrics.claimed.inc({ result: 'claimed' }, claimed.length);
+      this.#metrics.inMessages.inc(claimed.length);
+      this.#log.info({ count: claimed.length }, 'took over idle pending entries');
+    }
+    if (deleted.length > 0) {
+      this.#metrics.claimed.inc({ result: 'deleted' }, deleted.length);
+      this.#log.warn({ ids: deleted.slice(0, 20) }, 'idle pending entries were deleted from the stream');
+    }
+    this.#claimBackoff.reset();
+    return { kind: 'claimed', cursor: String(next), claimed: claimed.length };
+  }
+
+  /** On stop: a batch read ahead is the batch in hand, so it is applied too. */
+  async #finish(): Promise<void> {
+    await this.#ahead.settle();
+    const batch = this.#ahead.take();
+    if (batch === null || batch.entries.length === 0) return;
+    try {
+      await this.#applyBatch(batch);
+    } catch (error) {
+      this.#log.warn({ err: describeFailure(classifyFailure(error)) }, 'read-ahead entries left pending at stop');
+    }
+  }
+
+  #succeeded(phase: Phase): void {
+    const stage = STAGE[phase.kind];
+    this.#failures.clear(stage);
+    if (stage !== 'write') this.#problems.delete(stage);
+    this.#backoff.reset();
+    this.#bugBackoff.reset();
+    if (phase.kind === 'sweeping' && this.#loopState.schedule.sweep === null) this.#retryBackoff.reset();
+  }
+
+  #failed(phase: Phase, error: unknown): Failure {
+    const stage = error instanceof TurnError ? error.stage : STAGE[phase.kind];
+    const cause = error instanceof TurnError ? error.cause : error;
+    const failure = classifyFailure(cause);
+    this.#metrics.errors.inc({ stage });
+    this.#state.lastErrorAt = performance.now();
+    this.#failures.report(stage, failure, { phase: phase.kind }, cause);
+    if (failure.class === 'deployment' || failure.class === 'bug' || stage === 'claim') this.#problem(stage, failure);
+    return failure;
+  }
+
+  #problem(stage: string, failure: Failure): void {
+    const what = stage === 'claim' ? 'taking over idle entries fails' : `${stage} fails`;
+    this.#problems.set(stage, `${what}: ${describeFailure(failure)}`);
   }
 
   /**
@@ -233,106 +394,5 @@ export class Consumer {
         'another live consumer uses this P27_CONSUMER name; give every instance its own name',
       );
     }
-  }
-
-  /** '>' reads new entries, blocking up to blockMs; any other id re-reads our own pending entries. */
-  async #read(from: string, blockMs = this.#config.pollMs): Promise<RawEntry[]> {
-    const { stream, group, consumer, batch } = this.#config;
-    const block = from === '>' ? ['BLOCK', blockMs] : [];
-    const started = performance.now();
-    try {
-      const reply = await this.#reader.callBuffer(
-        'XREADGROUP',
-        'GROUP',
-        group,
-        consumer,
-        'COUNT',
-        batch,
-        ...block,
-        'STREAMS',
-        stream,
-        from,
-      );
-      if (reply === null && from !== '>') {
-        // Only ioredis's client-side timeout answers null to a read of our PEL.
-        throw new StageError('read', 'reading our pending entries timed out');
-      }
-      if (reply === null && performance.now() - started >= blockMs + 2000) {
-        // The client gave up on a blocked read that Redis may still answer: entries it delivers
-        // then go to our PEL unseen, so read the PEL before new entries.
-        this.#pendingCursor = '0';
-      }
-      return entriesFromReadGroup(reply);
-    } catch (error) {
-      if (error instanceof Error && error.message.startsWith('NOGROUP')) this.#needGroup = true;
-      throw new StageError('read', 'XREADGROUP failed', { cause: error });
-    }
-  }
-
-  async #apply(entries: readonly RawEntry[]): Promise<void> {
-    if (entries.length === 0) return;
-    try {
-      const summary = await this.#applier.apply(entries);
-      if (summary.lastTsEpoch !== null) this.#state.lastTsEpoch = summary.lastTsEpoch;
-      if (summary.failed > 0) this.#state.lastErrorAt = Date.now();
-      if (summary.retry > 0) {
-        // Entries that failed on their own stay pending and are read again after a growing pause.
-        // New entries go on meanwhile: re-reading the PEL at once would deliver the same poison
-        // again and again and hold up everything behind it until it is dead-lettered.
-        this.#retryAt ??= Date.now() + this.#retryBackoff.next();
-      }
-    } catch (error) {
-      this.#pendingCursor = '0';
-      throw error;
-    }
-  }
-
-  /** XAUTOCLAIM loop over the whole PEL: takes over entries idle longer than P27_CLAIM_IDLE_MS. */
-  async #claimIdle(): Promise<void> {
-    const { stream, group, consumer, claimIdleMs, batch } = this.#config;
-    let cursor = '0-0';
-    do {
-      let page: ReturnType<typeof pageFromAutoClaim>;
-      try {
-        const reply = await this.#writer.callBuffer(
-          'XAUTOCLAIM',
-          stream,
-          group,
-          consumer,
-          claimIdleMs,
-          cursor,
-          'COUNT',
-          Math.max(batch, 100),
-        );
-        page = pageFromAutoClaim(reply);
-      } catch (error) {
-        if (error instanceof Error && error.message.startsWith('NOGROUP')) this.#needGroup = true;
-        throw new StageError('claim', 'XAUTOCLAIM failed', { cause: error });
-      }
-      if (page.entries.length > 0) {
-        this.#metrics.claimed.inc({ result: 'claimed' }, page.entries.length);
-        this.#log.info({ count: page.entries.length }, 'took over idle pending entries');
-      }
-      if (page.deletedIds.length > 0) {
-        this.#metrics.claimed.inc({ result: 'deleted' }, page.deletedIds.length);
-        this.#log.warn({ ids: page.deletedIds.slice(0, 20) }, 'idle pending entries were deleted from the stream');
-      }
-      for (let i = 0; i < page.entries.length; i += batch) {
-        await this.#apply(page.entries.slice(i, i + batch));
-      }
-      cursor = page.cursor;
-    } while (cursor !== '0-0' && !this.#stopping);
-  }
-
-  #onError(error: unknown): void {
-    const stage = error instanceof StageError ? error.stage : 'read';
-    const cause = error instanceof StageError && error.cause instanceof Error ? error.cause : error;
-    const message = cause instanceof Error ? cause.message : String(cause);
-    this.#metrics.errors.inc({ stage });
-    this.#state.lastErrorAt = Date.now();
-    this.#failures += 1;
-    // One warning per streak of failures, not one per retry: an outage must not flood the log.
-    const level = this.#failures === 1 ? 'warn' : 'debug';
-    this.#log[level]({ stage, err: message, failures: this.#failures }, `${stage} failed; retrying with backoff`);
   }
 }

@@ -17,6 +17,7 @@ export interface HealthDocument {
   readonly reasons: readonly string[];
 }
 
+/** Times (now, startedAt and the state's) are monotonic milliseconds (performance.now()), issue 9 §4. */
 export interface HealthInput {
   readonly now: number;
   readonly startedAt: number;
@@ -42,6 +43,8 @@ export function healthDocument(input: HealthInput): HealthDocument {
   if (state.lastErrorAt > 0 && now - state.lastErrorAt <= input.degradedWindowMs) {
     reasons.push(`errors in the last ${input.degradedWindowMs} ms`);
   }
+  reasons.push(...state.problems);
+  if (state.aside > 0) reasons.push(`${state.aside} entries wait aside for a retry (see the log)`);
   const status: HealthStatus = probe.kind === 'down' ? 'error' : reasons.length > 0 ? 'degraded' : 'ok';
   return {
     status,

@@ -1,37 +1,50 @@
-// Writes a batch of decisions to Redis. Standalone and Sentinel: one atomic script per entry, the
-// batch in one pipeline. Cluster: the same outcomes in ordered per-slot steps (see ClusterWriter).
+// Writes a batch of decisions and dead-letters to Redis. Standalone and Sentinel: apply-batch.lua
+// calls of bounded size and atomic dead-letters, in one pipeline. Cluster: the same outcomes in
+// ordered per-slot steps (see ClusterWriter).
 
 import type { Decision } from '../message.js';
+import { withDeniedKey } from './acl-probe.js';
 import type { RedisClient } from './connection.js';
-import { dedupeKey } from './keys.js';
+import { byPlanKey, dedupeKey, latestKey, latestPlanIdKey } from './keys.js';
 import {
+  APPLY_CHUNK,
   APPLY_RESULT,
+  type ApplyResult,
   type ApplySettings,
   clusterForwardLatest,
   clusterForwardPointer,
   clusterWriteByPlan,
   type DeadLetterSettings,
-  deadLetterFields,
+  entryCopy,
   queueApplyBatch,
   queueDeadLetter,
 } from './scripts.js';
 
 export type WriteRequest =
   | { readonly kind: 'apply'; readonly decision: Decision }
-  | { readonly kind: 'reject'; readonly id: string; readonly error: string; readonly fields: readonly Buffer[] }
-  /** An entry deleted from the stream while pending: only its ack is left to do. */
-  | { readonly kind: 'ack'; readonly id: string };
+  /** Move the entry to the dead-letter stream with this error ("<reason>: <detail>") and ack it. */
+  | { readonly kind: 'dead-letter'; readonly id: string; readonly error: string };
 
-/** Per request, in order: [error, reply]; an apply's reply is one of APPLY_RESULT. */
-export type WriteResult = [Error | null, unknown];
+/**
+ * Per request, in order: an apply's ApplyResult, a dead-letter's new id ('' when the entry had been
+ * deleted from the stream and was only acked), or the error that request alone failed with.
+ */
+export type WriteResult =
+  | { readonly ok: true; readonly reply: ApplyResult | string }
+  | { readonly ok: false; readonly error: Error };
 
 export type WriterSettings = ApplySettings & DeadLetterSettings;
 
 export interface DecisionWriter {
-  /** Never rejects for one entry's failure; rejects only when the batch as a whole could not be sent. */
+  /**
+   * Never rejects for one request's failure, which comes back in its place; rejects only when the
+   * batch as a whole could not be sent (then none of it is known to be done).
+   */
   write(requests: readonly WriteRequest[]): Promise<WriteResult[]>;
-  deadLetter(id: string, error: string, fields: readonly Buffer[]): Promise<unknown>;
 }
+
+const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
+const failed = (error: unknown): WriteResult => ({ ok: false, error: asError(error) });
 
 export class PipelineWriter implements DecisionWriter {
   readonly #redis: RedisClient;
@@ -42,40 +55,63 @@ export class PipelineWriter implements DecisionWriter {
     this.#settings = settings;
   }
 
-  /** One pipeline: all decisions in one apply-batch call, then any dead-letters and bare acks. */
+  /** One pipeline: the decisions in apply-batch calls of at most APPLY_CHUNK, then each dead-letter. */
   async write(requests: readonly WriteRequest[]): Promise<WriteResult[]> {
     const s = this.#settings;
     const pipeline = this.#redis.pipeline();
-    const decisions = requests.flatMap((r) => (r.kind === 'apply' ? [r.decision] : []));
-    if (decisions.length > 0) queueApplyBatch(pipeline, s, decisions);
-    for (const r of requests) {
-      if (r.kind === 'reject') queueDeadLetter(pipeline, s, r.id, r.error, r.fields);
-      else if (r.kind === 'ack') pipeline.xack(s.stream, s.group, r.id);
+    const applies: number[] = [];
+    const deadLetters: number[] = [];
+    for (const [i, r] of requests.entries()) (r.kind === 'apply' ? applies : deadLetters).push(i);
+    for (let start = 0; start < applies.length; start += APPLY_CHUNK) {
+      const chunk = applies.slice(start, start + APPLY_CHUNK);
+      queueApplyBatch(
+        pipeline,
+        s,
+        chunk.map((i) => (requests[i] as Extract<WriteRequest, { kind: 'apply' }>).decision),
+      );
     }
-    const replies: WriteResult[] = (await pipeline.exec()) ?? [];
-    const [batchError, batchReply] =
-      decisions.length > 0 ? (replies.shift() ?? [new Error('no reply'), null]) : [null, []];
-    const perDecision = Array.isArray(batchReply) ? (batchReply as unknown[]) : [];
-    let nextDecision = 0;
-    return requests.map((r): WriteResult => {
-      if (r.kind !== 'apply') return replies.shift() ?? [new Error('no reply'), null];
-      const result = perDecision[nextDecision++];
-      if (batchError !== null) return [batchError, null];
-      // A decision that could not be applied comes back as an error in its own place.
-      return result instanceof Error ? [result, null] : [null, result];
-    });
+    for (const i of deadLetters) {
+      const r = requests[i] as Extract<WriteRequest, { kind: 'dead-letter' }>;
+      queueDeadLetter(pipeline, s, r.id, r.error);
+    }
+    const replies = (await pipeline.exec()) ?? [];
+    const results = new Array<WriteResult>(requests.length);
+    let reply = 0;
+    for (let start = 0; start < applies.length; start += APPLY_CHUNK) {
+      const [error, perDecision] = replies[reply++] ?? [new Error('no reply'), null];
+      const first = (requests[applies[start] as number] as Extract<WriteRequest, { kind: 'apply' }>).decision;
+      const callError = error === null ? null : await this.#named(error, first);
+      for (const [k, i] of applies.slice(start, start + APPLY_CHUNK).entries()) {
+        const result = Array.isArray(perDecision) ? (perDecision[k] as unknown) : undefined;
+        if (callError !== null) results[i] = failed(callError);
+        // A decision that could not be applied comes back as an error in its own place.
+        else if (result instanceof Error) results[i] = failed(result);
+        else if (result === 0 || result === 1 || result === 2) results[i] = { ok: true, reply: result };
+        else results[i] = failed(new TypeError(`apply-batch returned ${String(result)} for a decision`));
+      }
+    }
+    for (const i of deadLetters) {
+      const [error, id] = replies[reply++] ?? [new Error('no reply'), null];
+      results[i] =
+        error === null
+          ? { ok: true, reply: String(id) }
+          : failed(await withDeniedKey(this.#redis, error, [s.dlqStream, s.stream]));
+    }
+    return results;
   }
 
-  deadLetter(id: string, error: string, fields: readonly Buffer[]): Promise<unknown> {
-    return queueDeadLetter(this.#redis, this.#settings, id, error, fields) as Promise<unknown>;
+  /** A NOPERM for a whole call names no key: find the one denied, on the first decision's keys. */
+  #named(error: Error, d: Decision): Promise<Error> {
+    const keys = [this.#settings.stream, dedupeKey(d.planId), byPlanKey(d.planId), latestKey(d.symbol)];
+    return withDeniedKey(this.#redis, error, [...keys, latestPlanIdKey(d.symbol)]);
   }
 }
 
-async function settle(promise: Promise<unknown>): Promise<WriteResult> {
+async function settle<T>(promise: Promise<T>): Promise<{ ok: true; value: T } | { ok: false; error: Error }> {
   try {
-    return [null, await promise];
+    return { ok: true, value: await promise };
   } catch (error) {
-    return [error instanceof Error ? error : new Error(String(error)), null];
+    return { ok: false, error: asError(error) };
   }
 }
 
@@ -83,7 +119,8 @@ async function settle(promise: Promise<unknown>): Promise<WriteResult> {
  * Redis Cluster: one message's keys live in different slots, so no single script can cover them.
  * Each step is idempotent and ordered so that a crash at any point is repaired by redelivery:
  * by_plan first; then latest and pointer, each guarded by its own forward-only check; the dedupe
- * marker and the ack last. Commands of one step go out together (auto-pipelining, one per node).
+ * marker and the ack last. A marker skips a decision only while its by_plan hash exists too, so a
+ * marker that outlived its keys (a failover that lost a master's last writes) cannot hide a loss.
  */
 export class ClusterWriter implements DecisionWriter {
   readonly #redis: RedisClient;
@@ -95,26 +132,33 @@ export class ClusterWriter implements DecisionWriter {
   }
 
   async write(requests: readonly WriteRequest[]): Promise<WriteResult[]> {
-    const results: WriteResult[] = await Promise.all(
-      requests.map((r) => (r.kind === 'apply' ? Promise.resolve<WriteResult>([null, null]) : settle(this.#other(r)))),
-    );
-    const applies = requests.flatMap((r, i) => (r.kind === 'apply' ? [{ i, d: r.decision }] : []));
+    const results = new Array<WriteResult>(requests.length);
     const s = this.#settings;
     const redis = this.#redis;
+    const deadLetters = requests.map(async (r, i) => {
+      if (r.kind !== 'dead-letter') return;
+      const outcome = await settle(this.#deadLetter(r.id, r.error));
+      results[i] = outcome.ok ? { ok: true, reply: outcome.value } : failed(outcome.error);
+    });
+    const applies = requests.flatMap((r, i) => (r.kind === 'apply' ? [{ i, d: r.decision }] : []));
 
-    // Step 0: a plan_id marked (or seen earlier in this batch) is a duplicate: ack only.
-    const marked = await Promise.all(applies.map(({ d }) => settle(redis.exists(dedupeKey(d.planId)))));
+    // Step 0: a plan_id marked with its by_plan present (or seen earlier in this batch) is a duplicate.
+    const marked = await Promise.all(
+      applies.map(({ d }) =>
+        settle(Promise.all([redis.exists(dedupeKey(d.planId)), redis.exists(byPlanKey(d.planId))])),
+      ),
+    );
     const seen = new Set<string>();
     const fresh: { i: number; d: Decision }[] = [];
     const acks: Promise<void>[] = [];
     for (const [k, a] of applies.entries()) {
-      const [error, exists] = marked[k] as WriteResult;
-      if (error !== null) {
-        results[a.i] = [error, null];
-      } else if (exists === 1 || seen.has(a.d.planId)) {
+      const check = marked[k] as Awaited<(typeof marked)[number]>;
+      if (!check.ok) {
+        results[a.i] = failed(check.error);
+      } else if ((check.value[0] === 1 && check.value[1] === 1) || seen.has(a.d.planId)) {
         acks.push(
-          settle(redis.xack(s.stream, s.group, a.d.id)).then(([e]) => {
-            results[a.i] = e === null ? [null, APPLY_RESULT.deduped] : [e, null];
+          settle(redis.xack(s.stream, s.group, a.d.id)).then((ack) => {
+            results[a.i] = ack.ok ? { ok: true, reply: APPLY_RESULT.deduped } : failed(ack.error);
           }),
         );
       } else {
@@ -126,9 +170,9 @@ export class ClusterWriter implements DecisionWriter {
     // Step 1: by_plan.
     const byPlan = await Promise.all(fresh.map(({ d }) => settle(clusterWriteByPlan(redis, s, d))));
     const written = fresh.filter((a, k) => {
-      const [error] = byPlan[k] as WriteResult;
-      if (error !== null) results[a.i] = [error, null];
-      return error === null;
+      const step = byPlan[k] as Awaited<(typeof byPlan)[number]>;
+      if (!step.ok) results[a.i] = failed(step.error);
+      return step.ok;
     });
 
     // Step 2: latest and pointer, each forward-only on its own.
@@ -140,42 +184,31 @@ export class ClusterWriter implements DecisionWriter {
 
     // Step 3: dedupe marker, then the ack.
     const finished = written.map(async (a, k) => {
-      const [[latestError, latest], [pointerError]] = forward[k] as [WriteResult, WriteResult];
-      const error = latestError ?? pointerError;
-      if (error !== null) {
-        results[a.i] = [error, null];
+      const [latest, pointer] = forward[k] as Awaited<(typeof forward)[number]>;
+      if (!latest.ok || !pointer.ok) {
+        results[a.i] = failed(latest.ok ? (pointer as { error: Error }).error : latest.error);
         return;
       }
-      const [markError] = await settle(redis.set(dedupeKey(a.d.planId), '1', 'EX', s.dedupeTtlSec, 'NX'));
-      const [ackError] = markError === null ? await settle(redis.xack(s.stream, s.group, a.d.id)) : [markError];
-      results[a.i] =
-        ackError === null ? [null, latest === 1 ? APPLY_RESULT.latest : APPLY_RESULT.stale] : [ackError, null];
+      const mark = await settle(redis.set(dedupeKey(a.d.planId), '1', 'EX', s.dedupeTtlSec));
+      const ack = mark.ok ? await settle(redis.xack(s.stream, s.group, a.d.id)) : mark;
+      results[a.i] = ack.ok
+        ? { ok: true, reply: latest.value === 1 ? APPLY_RESULT.latest : APPLY_RESULT.stale }
+        : failed(ack.error);
     });
-    await Promise.all([...acks, ...finished]);
+    await Promise.all([...deadLetters, ...acks, ...finished]);
     return results;
   }
 
-  #other(r: Exclude<WriteRequest, { kind: 'apply' }>): Promise<unknown> {
-    const s = this.#settings;
-    return r.kind === 'ack' ? this.#redis.xack(s.stream, s.group, r.id) : this.deadLetter(r.id, r.error, r.fields);
-  }
-
   /** Not atomic across slots: a crash between XADD and XACK dead-letters the entry twice. */
-  async deadLetter(id: string, error: string, fields: readonly Buffer[]): Promise<unknown> {
+  async #deadLetter(id: string, error: string): Promise<string> {
     const s = this.#settings;
-    const copy = deadLetterFields(fields, s.maxFieldBytes);
-    const dlqId = await this.#redis.xadd(
-      s.dlqStream,
-      'MAXLEN',
-      '~',
-      s.dlqMaxLen,
-      '*',
-      ...copy,
-      'error',
-      error,
-      'source_id',
-      id,
-    );
+    const copy = await entryCopy(this.#redis, s, id);
+    let dlqId = '';
+    if (copy.length > 0) {
+      dlqId = String(
+        await this.#redis.xadd(s.dlqStream, 'MAXLEN', '~', s.dlqMaxLen, '*', ...copy, 'error', error, 'source_id', id),
+      );
+    }
     await this.#redis.xack(s.stream, s.group, id);
     return dlqId;
   }

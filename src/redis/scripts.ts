@@ -1,4 +1,5 @@
-// Loads the Lua scripts and is the only caller of them: typed wrappers over ioredis defineCommand.
+// Loads the Lua scripts and is the only caller of them: typed wrappers over ioredis defineCommand,
+// each script's reply decoded next to its call.
 
 import { readFileSync } from 'node:fs';
 import type { ChainableCommander } from 'ioredis';
@@ -16,10 +17,11 @@ export function loadLua(file: string): string {
 }
 
 export const SCRIPTS = {
-  applyDecision: { lua: loadLua('apply-decision.lua'), numberOfKeys: 5 },
+  readEntries: { lua: loadLua('read-entries.lua'), numberOfKeys: 1 },
   // Variable key count: the caller passes it first (see queueApplyBatch).
   applyBatch: { lua: loadLua('apply-batch.lua'), numberOfKeys: undefined },
   deadLetter: { lua: loadLua('dead-letter.lua'), numberOfKeys: 2 },
+  entryCopyOnly: { lua: loadLua('entry-copy-only.lua'), numberOfKeys: 1 },
   clusterWriteHash: { lua: loadLua('cluster-write-hash.lua'), numberOfKeys: 1 },
   clusterForwardLatest: { lua: loadLua('cluster-forward-latest.lua'), numberOfKeys: 1 },
   clusterForwardPointer: { lua: loadLua('cluster-forward-pointer.lua'), numberOfKeys: 2 },
@@ -27,7 +29,7 @@ export const SCRIPTS = {
 
 type ScriptName = keyof typeof SCRIPTS;
 // On a client a call resolves a promise; on a pipeline it queues and returns the pipeline.
-type ScriptCaller = (...args: (string | Buffer | number)[]) => unknown;
+type ScriptCaller = (...args: (string | number)[]) => unknown;
 type Target = RedisClient | ChainableCommander;
 
 export class ScriptLoadError extends Error {
@@ -62,6 +64,91 @@ function caller(target: Target, name: ScriptName): ScriptCaller {
   return (target as unknown as Record<ScriptName, ScriptCaller>)[name].bind(target);
 }
 
+function callScript(target: RedisClient, name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
+  return caller(target, name)(...args) as Promise<unknown>;
+}
+
+// ---------------------------------------------------------------------------------------------
+// read-entries.lua
+
+export interface ReadSettings {
+  readonly stream: string;
+  readonly group: string;
+  readonly consumer: string;
+  readonly maxFieldBytes: number;
+}
+
+/**
+ * Bytes of schema values one read returns at most before the rest of it is left pending as "later":
+ * whatever P27_BATCH is, one reply stays a few MiB (issue 9 §3). One entry always fits.
+ */
+export const READ_BUDGET_BYTES = 4 * 1024 * 1024;
+
+/** One entry as read-entries.lua judged it (see its header). */
+export type ReadEntry =
+  | { readonly kind: 'ok'; readonly id: string; readonly values: readonly string[] }
+  | { readonly kind: 'deleted'; readonly id: string }
+  | { readonly kind: 'too_large'; readonly id: string; readonly bytes: number }
+  | { readonly kind: 'invalid_utf8'; readonly id: string }
+  | { readonly kind: 'later'; readonly id: string };
+
+export interface ReadBatch {
+  readonly entries: readonly ReadEntry[];
+  /** The group's last delivered id when a read of new entries found none: where to wait. Else ''. */
+  readonly lastDeliveredId: string;
+}
+
+const SCHEMA_SIZE = DECISION_FIELDS.length;
+
+/** Pure: the reply of read-entries.lua as a typed batch; an unexpected shape is an Error (a bug). */
+export function decodeReadReply(reply: unknown): ReadBatch {
+  if (!Array.isArray(reply) || reply.length !== 2 || !Array.isArray(reply[1])) {
+    throw new TypeError('read-entries returned an unexpected reply');
+  }
+  const entries: ReadEntry[] = [];
+  for (const item of reply[1] as unknown[][]) {
+    const id = String(item[0]);
+    const kind = item[1];
+    if (kind === 'ok' && item.length === SCHEMA_SIZE + 2) {
+      entries.push({ kind, id, values: item.slice(2) as string[] });
+    } else if (kind === 'deleted' || kind === 'invalid_utf8' || kind === 'later') {
+      entries.push({ kind, id });
+    } else if (kind === 'too_large') {
+      entries.push({ kind, id, bytes: Number(item[2]) });
+    } else {
+      throw new TypeError(`read-entries returned an unknown entry kind ${JSON.stringify(kind)}`);
+    }
+  }
+  return { entries, lastDeliveredId: String(reply[0]) };
+}
+
+/**
+ * Delivers up to `count` entries to this consumer: new ones (`from` '>') or its own pending ones
+ * after the id `from`. Rejects with Redis's reply (NOGROUP, OOM, …) when nothing was delivered.
+ */
+export async function readEntries(
+  redis: RedisClient,
+  s: ReadSettings,
+  from: string,
+  count: number,
+): Promise<ReadBatch> {
+  const reply = await callScript(
+    redis,
+    'readEntries',
+    s.stream,
+    s.group,
+    s.consumer,
+    count,
+    from,
+    s.maxFieldBytes,
+    READ_BUDGET_BYTES,
+  );
+  return decodeReadReply(reply);
+}
+
+// ---------------------------------------------------------------------------------------------
+// apply-batch.lua
+
 export interface ApplySettings {
   readonly stream: string;
   readonly group: string;
@@ -70,38 +157,34 @@ export interface ApplySettings {
   readonly ttlSymbolSec: number;
 }
 
-/** The reply codes of apply-decision.lua (see its header); the cluster path reports the same. */
+/** The reply codes of apply-batch.lua (see its header); the cluster path reports the same. */
 export const APPLY_RESULT = { deduped: 0, latest: 1, stale: 2 } as const;
-
-export function queueApplyDecision(target: Target, s: ApplySettings, d: Decision): unknown {
-  return caller(target, 'applyDecision')(
-    dedupeKey(d.planId),
-    byPlanKey(d.planId),
-    latestKey(d.symbol),
-    latestPlanIdKey(d.symbol),
-    s.stream,
-    s.group,
-    d.id,
-    s.dedupeTtlSec,
-    s.ttlPlanSec,
-    s.ttlSymbolSec,
-    ...d.values,
-  );
-}
+export type ApplyResult = (typeof APPLY_RESULT)[keyof typeof APPLY_RESULT];
 
 /**
- * The whole batch's decisions in one call of apply-batch.lua; its reply holds one result (or one
- * error) per decision, in order.
+ * Decisions per apply-batch call at most: bounds one call's size (keys, values, Lua's unpack and
+ * the client's argument handling) whatever P27_BATCH is (issue 9 §3).
+ */
+export const APPLY_CHUNK = 200;
+
+/**
+ * Queues one apply-batch call for up to APPLY_CHUNK decisions; its reply holds one result (or one
+ * error) per decision, in order. Throws RangeError for a larger chunk.
  */
 export function queueApplyBatch(target: Target, s: ApplySettings, decisions: readonly Decision[]): unknown {
+  if (decisions.length > APPLY_CHUNK) throw new RangeError(`at most ${APPLY_CHUNK} decisions per apply-batch call`);
   const keys: string[] = [s.stream];
   const args: (string | number)[] = [s.group, s.dedupeTtlSec, s.ttlPlanSec, s.ttlSymbolSec];
   for (const d of decisions) {
     keys.push(dedupeKey(d.planId), byPlanKey(d.planId), latestKey(d.symbol), latestPlanIdKey(d.symbol));
-    args.push(d.id, ...d.values);
+    args.push(d.id);
+    for (const value of d.values) args.push(value);
   }
   return caller(target, 'applyBatch')(keys.length, ...keys, ...args);
 }
+
+// ---------------------------------------------------------------------------------------------
+// dead-letter.lua and entry-copy-only.lua
 
 export interface DeadLetterSettings {
   readonly stream: string;
@@ -111,42 +194,25 @@ export interface DeadLetterSettings {
   readonly maxFieldBytes: number;
 }
 
-// Lua's unpack() is limited to a few thousand values; an entry wider than this is cut in its copy.
-const MAX_DLQ_FIELDS = 2000;
-
 /** Added to a dead-letter copy that was cut, so nobody replays the cut copy as if it were the entry. */
 export const TRUNCATED_FIELD = 'truncated';
 
 /**
- * The entry's fields as the dead-letter stream keeps them: oversized values cut to the limit so the
- * stream stays bounded in bytes too (the original stays in the input stream under source_id), and
- * then marked `truncated 1`.
+ * Queues the atomic move of entry `id` to the dead-letter stream (copy read in Redis, cut to
+ * maxFieldBytes) and its ack. Resolves the dead-letter id, or '' when the entry was deleted.
  */
-export function deadLetterFields(fields: readonly Buffer[], maxFieldBytes: number): Buffer[] {
-  let cut = fields.length > MAX_DLQ_FIELDS;
-  const copy = fields.slice(0, MAX_DLQ_FIELDS).map((f) => {
-    if (f.length <= maxFieldBytes) return f;
-    cut = true;
-    return f.subarray(0, maxFieldBytes);
-  });
-  if (cut) copy.push(Buffer.from(TRUNCATED_FIELD), Buffer.from('1'));
-  return copy;
+export function queueDeadLetter(target: Target, s: DeadLetterSettings, id: string, error: string): unknown {
+  return caller(target, 'deadLetter')(s.dlqStream, s.stream, s.group, id, s.dlqMaxLen, error, s.maxFieldBytes);
 }
 
-export function queueDeadLetter(
-  target: Target,
-  s: DeadLetterSettings,
-  id: string,
-  error: string,
-  fields: readonly Buffer[],
-): unknown {
-  const copy = deadLetterFields(fields, s.maxFieldBytes);
-  return caller(target, 'deadLetter')(s.dlqStream, s.stream, s.group, id, s.dlqMaxLen, error, ...copy);
+/** Cluster: the entry's dead-letter copy (flat name/value strings), [] when it is gone. */
+export async function entryCopy(target: RedisClient, s: DeadLetterSettings, id: string): Promise<string[]> {
+  const reply = await callScript(target, 'entryCopyOnly', s.stream, id, s.maxFieldBytes);
+  return Array.isArray(reply) ? reply.map(String) : [];
 }
 
-function callScript(target: RedisClient, name: ScriptName, ...args: (string | number)[]): Promise<unknown> {
-  return caller(target, name)(...args) as Promise<unknown>;
-}
+// ---------------------------------------------------------------------------------------------
+// Cluster steps
 
 function fieldPairs(d: Decision): string[] {
   return DECISION_FIELDS.flatMap((name, i) => [name, d.values[i] ?? '']);

@@ -419,17 +419,17 @@ describe('poison entries and the dead-letter stream', () => {
       what: 'the poison dead-lettered',
     });
     const dead = (await deadLetters(redis)).get(poisonId as string) as DeadLetter;
-    assert.match(dead.error, /^max_deliveries: failed 5 deliveries, last error: WRONGTYPE/);
+    assert.match(dead.error, /^max_deliveries: failed 5 times on its own, last error: WRONGTYPE/);
     assert.deepEqual(dead.fields, pairsOf(poison).flat().map(toBuffer));
     const ofPoison = (line: LogLine) => line.id === poisonId;
     await bridge.waitForLog((l) => ofPoison(l) && l.msg === 'entry moved to the dead-letter stream');
     const retries = bridge.logs.filter((l) => ofPoison(l) && l.msg === 'entry failed to apply; will retry');
     assert.deepEqual(
-      retries.map((l) => l.deliveries),
+      retries.map((l) => l.failures),
       [1, 2, 3, 4],
     );
     assert.equal(
-      bridge.logs.find((l) => ofPoison(l) && l.msg === 'entry moved to the dead-letter stream')?.deliveries,
+      bridge.logs.find((l) => ofPoison(l) && l.msg === 'entry moved to the dead-letter stream')?.failures,
       5,
     );
 

@@ -61,14 +61,14 @@ describe('dead consumers and takeover', () => {
       P27_CLAIM_IDLE_MS: String(CLAIM_IDLE_MS),
       P27_CLAIM_INTERVAL_MS: String(CLAIM_INTERVAL_MS),
     };
-    // A blocks in one long XREADGROUP; frozen there, it is first in Redis's queue of blocked readers.
+    // A waits for new entries in one long blocking XREAD; frozen there, it can read no more.
     const a = await start({ ...claimEnv, P27_CONSUMER: 'bridge_a', P27_BATCH: '100', P27_POLL_MS: '30000' });
     await waitFor(
       async () =>
         ((await redis.client('LIST')) as string)
           .split('\n')
-          .some((line) => line.includes(' flags=b ') && line.includes(' cmd=xreadgroup ')),
-      { timeoutMs: 20_000, what: 'consumer A blocked in XREADGROUP' },
+          .some((line) => line.includes(' flags=b ') && line.includes(' cmd=xread ')),
+      { timeoutMs: 20_000, what: 'consumer A waiting in XREAD' },
     );
     a.child.kill('SIGSTOP');
     const b = await start({ ...claimEnv, P27_CONSUMER: 'bridge_b' });
@@ -80,7 +80,8 @@ describe('dead consumers and takeover', () => {
     const decisions = Array.from({ length: 30 }, () => decision());
     const planIds = decisions.map((d) => d.plan_id as string);
     const sentAt = Date.now();
-    await addAtomically(decisions);
+    // Delivered to A as its own read would: pending at A, which dies holding them.
+    await addAtomically(decisions, 'bridge_a');
     await waitFor(async () => (await pendingByConsumer(redis)).bridge_a === decisions.length, {
       what: 'all entries delivered to the frozen consumer A',
     });

@@ -1,4 +1,5 @@
-// The Lua scripts on a real redis-server: fields, TTLs, idempotence, ordering, NOSCRIPT, WRONGTYPE, dead-letter.
+// The Lua scripts the service calls, on a real redis-server: fields, TTLs, idempotence, ordering,
+// NOSCRIPT, WRONGTYPE, per-decision failures, dead-letter copies read in Redis.
 
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
@@ -10,7 +11,7 @@ import {
   type ApplySettings,
   type DeadLetterSettings,
   defineScripts,
-  queueApplyDecision,
+  queueApplyBatch,
   queueDeadLetter,
 } from '../../src/redis/scripts.js';
 import { type DecisionFields, decision, flat } from '../support/decisions.js';
@@ -39,7 +40,7 @@ const latest = (symbol: string) => `quantum:harvest:heat:latest:${symbol}`;
 const pointer = (symbol: string) => `quantum:harvest:heat:latest_plan_id:${symbol}`;
 const dedupe = (planId: string) => `quantum:dedupe:p27:${planId}`;
 
-describe('apply-decision and dead-letter scripts', () => {
+describe('apply-batch and dead-letter scripts', () => {
   let server: RedisServer;
   let redis: Redis;
 
@@ -72,7 +73,12 @@ describe('apply-decision and dead-letter scripts', () => {
   const isPending = async (id: string, stream = STREAM): Promise<boolean> =>
     ((await redis.xpending(stream, GROUP, id, id, 1)) as unknown[]).length === 1;
 
-  const apply = (d: Decision, s: ApplySettings = SETTINGS) => queueApplyDecision(redis, s, d) as Promise<number>;
+  /** apply-batch.lua with one decision: its element, or a rejection with the element's error. */
+  const apply = async (d: Decision, s: ApplySettings = SETTINGS): Promise<number> => {
+    const [result] = (await queueApplyBatch(redis, s, [d])) as unknown[];
+    if (result instanceof Error) throw result;
+    return result as number;
+  };
 
   test('writes the 13 fields, the pointer and every TTL, and acks the entry', async () => {
     const fields = decision({ symbol: 'S1', recommended_partial: '0.5', extra: 'x' });
@@ -189,11 +195,15 @@ describe('apply-decision and dead-letter scripts', () => {
     await redis.script('FLUSH');
     const batch = await Promise.all(Array.from({ length: 5 }, () => pending(decision({ symbol: 'S7' }))));
     const pipeline = redis.pipeline();
-    for (const d of batch) queueApplyDecision(pipeline, SETTINGS, d);
+    queueApplyBatch(pipeline, SETTINGS, batch.slice(0, 2));
+    queueApplyBatch(pipeline, SETTINGS, batch.slice(2));
     const replies = (await pipeline.exec()) ?? [];
     assert.deepEqual(
       replies.map(([error, result]) => [error?.message ?? null, result]),
-      batch.map(() => [null, APPLY_RESULT.latest]),
+      [
+        [null, [APPLY_RESULT.latest, APPLY_RESULT.latest]],
+        [null, [APPLY_RESULT.latest, APPLY_RESULT.latest, APPLY_RESULT.latest]],
+      ],
     );
     assert.equal(await redis.get(pointer('S7')), (batch.at(-1) as Decision).planId);
     for (const d of batch) assert.equal(await isPending(d.id), false);
@@ -240,7 +250,7 @@ describe('apply-decision and dead-letter scripts', () => {
     const id = (await redis.xadd(STREAM, '*', ...fields)) as string;
     await redis.xreadgroup('GROUP', GROUP, 'c1', 'STREAMS', STREAM, '>');
 
-    const dlqId = (await queueDeadLetter(redis, DLQ_SETTINGS, id, 'invalid_plan_id: bad', fields)) as string;
+    const dlqId = (await queueDeadLetter(redis, DLQ_SETTINGS, id, 'invalid_plan_id: bad')) as string;
     const [entry] = await redis.xrangeBuffer(DLQ, dlqId, dlqId);
     const copied = (entry as [Buffer, Buffer[]])[1];
     assert.deepEqual(copied, [
@@ -259,11 +269,74 @@ describe('apply-decision and dead-letter scripts', () => {
   test('keeps the dead-letter stream near its MAXLEN', async () => {
     await redis.xgroup('CREATE', STREAM, GROUP, '0', 'MKSTREAM');
     const pipeline = redis.pipeline();
-    for (let i = 0; i < 300; i++)
-      queueDeadLetter(pipeline, DLQ_SETTINGS, `1-${i}`, 'e: x', [Buffer.from('k'), Buffer.from('v')]);
+    for (let i = 1; i <= 300; i++) pipeline.xadd(STREAM, `1-${i}`, 'k', 'v');
+    for (let i = 1; i <= 300; i++) queueDeadLetter(pipeline, DLQ_SETTINGS, `1-${i}`, 'e: x');
     await pipeline.exec();
     const length = await redis.xlen(DLQ);
     // MAXLEN ~ trims whole radix-tree nodes (100 entries by default): at most limit + one node remains.
     assert.ok(length >= 10 && length <= 110, `dead-letter length ${length}`);
+  });
+
+  test('a call whose keys the ACL denies fails whole: nothing written, nothing acked', async () => {
+    await redis.acl('SETUSER', 'nodedupe', 'on', '>pw', '~quantum:stream:*', '~quantum:harvest:heat:*', '+@all');
+    const narrow = server.client();
+    await narrow.auth('nodedupe', 'pw');
+    defineScripts(narrow);
+    const ds = [await pending(decision({ symbol: 'N1' })), await pending(decision({ symbol: 'N2' }))];
+    await assert.rejects(queueApplyBatch(narrow, SETTINGS, ds) as Promise<unknown>, /^ReplyError: NOPERM|NOPERM/);
+    for (const d of ds) assert.equal(await isPending(d.id), true, 'a failed decision is not acked');
+    assert.deepEqual(await redis.keys('quantum:harvest:*'), [], 'nothing written');
+  });
+
+  test('a decision that fails gets its error in its place; the others are applied and acked', async () => {
+    const mixed = [await pending(decision({ symbol: 'N3' })), await pending(decision({ symbol: 'N4' }))];
+    await redis.set(latest('N3'), 'x');
+    const results = (await queueApplyBatch(redis, SETTINGS, mixed)) as unknown[];
+    assert.ok(results[0] instanceof Error && /^WRONGTYPE/.test(results[0].message));
+    assert.equal(results[1], APPLY_RESULT.latest);
+    assert.equal(await isPending((mixed[0] as Decision).id), true);
+    assert.equal(await isPending((mixed[1] as Decision).id), false);
+  });
+
+  test('a dedupe marker without its by_plan hash does not skip the decision (issue 13 §2)', async () => {
+    const fields = decision({ symbol: 'M1' });
+    const d = await pending(fields);
+    await redis.set(dedupe(fields.plan_id as string), '1', 'EX', 100);
+    assert.equal(await apply(d), APPLY_RESULT.latest);
+    assert.equal(await redis.hget(byPlan(fields.plan_id as string), 'symbol'), 'M1');
+    assert.equal(await isPending(d.id), false);
+    // With both present, the same plan_id again is a duplicate.
+    const again = await pending({ ...fields, ts_epoch: String(Number(fields.ts_epoch) + 1) });
+    assert.equal(await apply(again), APPLY_RESULT.deduped);
+  });
+
+  test('writes the dedupe marker last, with the dedupe TTL', async () => {
+    const fields = decision({ symbol: 'M2' });
+    await apply(await pending(fields));
+    const ttl = await redis.ttl(dedupe(fields.plan_id as string));
+    assert.ok(ttl > 0 && ttl <= SETTINGS.dedupeTtlSec, `dedupe TTL ${ttl}`);
+  });
+
+  test('dead-lettering an entry deleted from the stream only acks it', async () => {
+    await redis.xgroup('CREATE', STREAM, GROUP, '0', 'MKSTREAM');
+    const id = (await redis.xadd(STREAM, '*', 'plan_id', 'x')) as string;
+    await redis.xreadgroup('GROUP', GROUP, 'c1', 'STREAMS', STREAM, '>');
+    await redis.xdel(STREAM, id);
+    assert.equal(await queueDeadLetter(redis, DLQ_SETTINGS, id, 'invalid_symbol: missing'), '');
+    assert.equal(await redis.exists(DLQ), 0);
+    assert.equal(await isPending(id), false);
+  });
+
+  test('refuses to dead-letter into a key of another type, and leaves the entry pending', async () => {
+    await redis.xgroup('CREATE', STREAM, GROUP, '0', 'MKSTREAM');
+    await redis.set(DLQ, 'x');
+    const id = (await redis.xadd(STREAM, '*', 'plan_id', 'x')) as string;
+    await redis.xreadgroup('GROUP', GROUP, 'c1', 'STREAMS', STREAM, '>');
+    await assert.rejects(
+      queueDeadLetter(redis, DLQ_SETTINGS, id, 'e: x') as Promise<unknown>,
+      /^ReplyError: WRONGTYPE|WRONGTYPE/,
+    );
+    assert.equal(await isPending(id), true);
+    assert.equal(await redis.get(DLQ), 'x');
   });
 });

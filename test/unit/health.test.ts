@@ -17,7 +17,15 @@ function input(state: Partial<ConsumerState> = {}, probe: ProbeResult = UP): Hea
   return {
     now: NOW,
     startedAt: NOW - 600_000,
-    state: { lastLoopAt: NOW - 100, lastLoopMs: 5.2, lastErrorAt: 0, lastTsEpoch: 1_735_689_600, ...state },
+    state: {
+      lastLoopAt: NOW - 100,
+      lastLoopMs: 5.2,
+      lastErrorAt: 0,
+      lastTsEpoch: 1_735_689_600,
+      aside: 0,
+      problems: [],
+      ...state,
+    },
     probe,
     pollMs: POLL_MS,
     degradedWindowMs: WINDOW_MS,

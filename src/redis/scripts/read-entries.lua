@@ -1,0 +1,89 @@
+#!lua
+--[[
+  read-entries: delivers up to COUNT entries of the group to this consumer (XREADGROUP, which a
+  script may run without BLOCK) and returns them bounded in bytes: an entry with a field over the
+  limit, or with bytes that are not UTF-8, is judged here and never sent (issue 9 §3). Only the 13
+  schema values of the others are returned, in schema order, so the reply stays small.
+
+  KEYS[1]  input stream                                    STREAM
+
+  ARGV[1]  consumer group
+  ARGV[2]  consumer name
+  ARGV[3]  COUNT, 1..10000
+  ARGV[4]  '>' for new entries, or a stream id: this consumer's pending entries after that id
+  ARGV[5]  largest field name or value accepted, bytes
+  ARGV[6]  reply budget, bytes: once the values returned pass it, the remaining entries of this
+           read are returned as "later" (they stay pending and are read again from the PEL)
+
+  Returns  { last_delivered_id, entries }
+           last_delivered_id  the group's last delivered id when a '>' read found nothing (where
+                              to wait for new entries), else ''
+           entries            in stream order, each one of:
+             { id, 'ok', v1 .. v13 }   the 13 schema values; '' for a missing field
+             { id, 'deleted' }         deleted from the stream while pending; acked here
+             { id, 'too_large', bytes } a field name or value over ARGV[5] (its size in bytes)
+             { id, 'invalid_utf8' }    a field name or value is not valid UTF-8
+             { id, 'later' }           past the reply budget; still pending
+  Errors   NOGROUP when the stream or the group does not exist (nothing delivered)
+]]
+
+--- @include "entry-bytes"
+
+local FIELD_INDEX = {ts_epoch = 1, symbol = 2, plan_id = 3, in_action = 4, out_action = 5,
+  heat_level = 6, heat_score = 7, heat_action = 8, recommended_partial = 9, reason = 10,
+  inputs_age_sec = 11, mode = 12, debug_json = 13}
+
+local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
+local max_bytes = tonumber(ARGV[5])
+local budget = tonumber(ARGV[6])
+
+local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', ARGV[3], 'STREAMS', stream, ARGV[4])
+local items = reply and reply[1] and reply[1][2] or {}
+
+local entries = {}
+local deleted = {}
+local spent = 0
+for n, item in ipairs(items) do
+  local id, fields = item[1], item[2]
+  if spent >= budget then
+    entries[n] = {id, 'later'}
+  elseif not fields then
+    deleted[#deleted + 1] = id
+    entries[n] = {id, 'deleted'}
+  else
+    local values = {id, 'ok', '', '', '', '', '', '', '', '', '', '', '', '', ''}
+    local verdict = nil
+    for i = 1, #fields do
+      local f = fields[i]
+      if #f > max_bytes then
+        verdict = {id, 'too_large', tostring(#f)}
+        break
+      end
+      if not valid_utf8(f) then
+        verdict = {id, 'invalid_utf8'}
+        break
+      end
+      if i % 2 == 0 then
+        local index = FIELD_INDEX[fields[i - 1]]
+        if index then values[index + 2] = f end
+      end
+    end
+    if verdict then
+      entries[n] = verdict
+    else
+      for i = 3, 15 do spent = spent + #values[i] end
+      entries[n] = values
+    end
+  end
+end
+if #deleted > 0 then redis.call('XACK', stream, group, unpack(deleted)) end
+
+local last_delivered = ''
+if ARGV[4] == '>' and #items == 0 then
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+    local info = {}
+    for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
+    if info['name'] == group then last_delivered = info['last-delivered-id'] end
+  end
+end
+return {last_delivered, entries}
