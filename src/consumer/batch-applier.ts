@@ -129,10 +129,7 @@ export class BatchApplier {
         deadLettered += 1;
         this.#aside.settle(entry.id);
         this.#metrics.rejected.inc({ reason: 'max_deliveries' });
-        this.#log.warn(
-          { id: entry.id, failures: this.#config.maxDeliveries },
-          'entry moved to the dead-letter stream',
-        );
+        this.#log.warn({ id: entry.id, failures: this.#config.maxDeliveries }, 'entry moved to the dead-letter stream');
       } else {
         this.#log.warn({ id: entry.id, err: result?.error.message }, 'could not dead-letter entry; will retry');
       }
