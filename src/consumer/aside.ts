@@ -38,11 +38,15 @@ export class AsideEntries {
     this.#seenInPass?.add(id);
   }
 
-  /** The entries still aside whose last failure was of this class. */
-  count(failureClass: Failure['class']): number {
-    let n = 0;
-    for (const entry of this.#entries.values()) if (entry.failure.class === failureClass) n += 1;
-    return n;
+  /** The distinct lasting failures (the deployment's, or bugs) of the entries aside, at most `limit`. */
+  problems(limit = 3): Failure[] {
+    const found = new Map<string, Failure>();
+    for (const { failure } of this.#entries.values()) {
+      if (failure.class !== 'deployment' && failure.class !== 'bug') continue;
+      found.set(failure.message, failure);
+      if (found.size >= limit) break;
+    }
+    return [...found.values()];
   }
 
   /** A sweep of the whole pending list begins: entries it does not meet are no longer ours. */

@@ -6,7 +6,7 @@ import type { Config } from '../config.js';
 import { streamIdMs } from '../message.js';
 import type { Metrics } from '../metrics.js';
 import type { DecisionWriter } from '../redis/decision-writer.js';
-import { describeFailure, type Failure } from '../redis/redis-failure.js';
+import { describeFailure } from '../redis/redis-failure.js';
 import type { ReadEntry } from '../redis/scripts.js';
 import type { AsideEntries } from './aside.js';
 import { type BatchTally, type FailedEntry, planBatch, tallyBatch } from './batch-plan.js';
@@ -16,8 +16,6 @@ export interface BatchOutcome {
   readonly tally: BatchTally;
   /** Entries of this batch that failed and wait aside (pending) afterwards. */
   readonly leftPending: number;
-  /** The first failure of the deployment's (or a bug) in this batch, for /health; null when none. */
-  readonly problem: Failure | null;
 }
 
 export class BatchApplier {
@@ -64,9 +62,8 @@ export class BatchApplier {
     }
     const stillFailed = await this.#handleFailed(tally.failed);
     this.#metrics.processing.observe((performance.now() - started) / 1000);
-    const problem = tally.failed.find((f) => f.failure.class === 'deployment' || f.failure.class === 'bug');
     if (tally.failed.length === 0) this.#failures.clear('write');
-    return { tally, leftPending: stillFailed, problem: problem?.failure ?? null };
+    return { tally, leftPending: stillFailed };
   }
 
   /** Counters move once per batch, not once per entry: label look-ups are not free on the hot path. */
@@ -95,11 +92,7 @@ export class BatchApplier {
   async #handleFailed(failed: readonly FailedEntry[]): Promise<number> {
     const exhausted: FailedEntry[] = [];
     for (const f of failed) {
-      // A dead-letter that fails (its stream key of another type, a permission) is never the entry's own.
-      const failure: Failure =
-        f.entry.kind === 'reject' && f.failure.class === 'entry'
-          ? { ...f.failure, class: 'deployment', explanation: 'the dead-letter stream cannot take the entry' }
-          : f.failure;
+      const failure = f.failure;
       const own = this.#aside.fail(f.entry.id, failure);
       const context = { id: f.entry.id, ...(f.entry.kind === 'apply' ? { plan_id: f.entry.planId } : {}) };
       if (failure.class === 'entry') {

@@ -86,6 +86,13 @@ export interface BatchTally {
   readonly last: { readonly ts: number; readonly id: string } | null;
 }
 
+/** A dead-letter that fails (its stream key of another type, a permission) is never the entry's own. */
+function failureOf(entry: PlannedEntry, error: Error): Failure {
+  const failure = classifyFailure(error);
+  if (entry.kind !== 'reject' || failure.class !== 'entry') return failure;
+  return { ...failure, class: 'deployment', explanation: 'the dead-letter stream cannot take the entry' };
+}
+
 /** Counts what the write did for each planned entry; never throws. */
 export function tallyBatch(plan: BatchPlan, results: readonly WriteResult[]): BatchTally {
   let written = 0;
@@ -104,7 +111,7 @@ export function tallyBatch(plan: BatchPlan, results: readonly WriteResult[]): Ba
     if (w < 0) continue;
     const result = results[w] ?? { ok: false, error: new Error('no reply for this entry') };
     if (!result.ok) {
-      failed.push({ entry, failure: classifyFailure(result.error) });
+      failed.push({ entry, failure: failureOf(entry, result.error) });
       continue;
     }
     if (entry.kind === 'reject') {

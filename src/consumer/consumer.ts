@@ -110,7 +110,8 @@ export class Consumer {
   }
 
   get state(): ConsumerState {
-    return { ...this.#state, aside: this.#aside.size, problems: [...this.#problems.values()] };
+    const aside = this.#aside.problems().map((f) => `entries wait aside: ${describeFailure(f)}`);
+    return { ...this.#state, aside: this.#aside.size, problems: [...this.#problems.values(), ...aside] };
   }
 
   start(): void {
@@ -264,8 +265,6 @@ export class Consumer {
   async #applyBatch(batch: ReadBatch): Promise<Applied> {
     const outcome = await this.#applier.apply(batch.entries);
     if (outcome.tally.last !== null) this.#state.lastTsEpoch = outcome.tally.last.ts;
-    if (outcome.problem !== null) this.#problem('write', outcome.problem);
-    else this.#problems.delete('write');
     if (outcome.tally.failed.length > 0) this.#state.lastErrorAt = performance.now();
     return { delivered: batch.entries.length, leftPending: outcome.leftPending, later: outcome.tally.later };
   }
@@ -349,7 +348,9 @@ export class Consumer {
   #succeeded(phase: Phase): void {
     const stage = STAGE[phase.kind];
     this.#failures.clear(stage);
-    if (stage !== 'write') this.#problems.delete(stage);
+    this.#problems.delete(stage);
+    // A turn that read and applied a batch also wrote it as a whole (entries that failed alone wait aside).
+    if (phase.kind === 'reading-new' || phase.kind === 'sweeping') this.#problems.delete('write');
     this.#backoff.reset();
     this.#bugBackoff.reset();
     if (phase.kind === 'sweeping' && this.#loopState.schedule.sweep === null) this.#retryBackoff.reset();

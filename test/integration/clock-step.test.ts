@@ -1,0 +1,88 @@
+// Issue 9 §4: a step of the wall clock (an NTP correction, a VM restore) changes nothing the service
+// schedules. The service runs under libfaketime, which moves its wall clock only (the monotonic clock
+// and Redis's own clock keep going), stepped while it runs.
+
+import assert from 'node:assert/strict';
+import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
+import { after, before, describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { decision, flat } from '../support/decisions.js';
+import { startReadyChild } from '../support/ready-child.js';
+import { RedisServer } from '../support/redis-server.js';
+import type { ChildService } from '../support/service.js';
+import { metricValue } from '../support/service.js';
+import { GROUP, STREAM } from '../support/stream-group.js';
+import { waitFor } from '../support/wait-for.js';
+
+const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
+const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
+
+describe('a wall clock that jumps', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let dir: string;
+  const children: ChildService[] = [];
+
+  before(async () => {
+    assert.ok(existsSync(LIBFAKETIME), `${LIBFAKETIME} is missing: apt-get install faketime`);
+    server = await RedisServer.start();
+    redis = server.client();
+    dir = mkdtempSync(join(tmpdir(), 'heat-bridge-clock-'));
+  });
+  after(async () => {
+    for (const child of children) await child.kill('SIGKILL');
+    await server.stop();
+    rmSync(dir, { recursive: true, force: true });
+  });
+
+  /** Starts the service with a wall clock read from `file` ("+0", "-3600": seconds from real time). */
+  async function startWithClock(file: string, env: Record<string, string>): Promise<ChildService> {
+    writeFileSync(file, '+0\n');
+    const child = await startReadyChild({
+      ...server.env,
+      LD_PRELOAD: LIBFAKETIME,
+      FAKETIME_TIMESTAMP_FILE: file,
+      FAKETIME_NO_CACHE: '1',
+      FAKETIME_DONT_FAKE_MONOTONIC: '1',
+      ...env,
+    });
+    children.push(child);
+    await waitFor(async () => ((await metricValue(child.metricsUrl, 'p27_loops_total')) ?? 0) >= 3, {
+      what: 'the service running',
+    });
+    return child;
+  }
+
+  test('still takes over a dead consumer entries after the wall clock steps back one hour', async () => {
+    const clock = join(dir, 'takeover');
+    const bridge = await startWithClock(clock, { P27_CLAIM_IDLE_MS: '1000', P27_CLAIM_INTERVAL_MS: '500' });
+    writeFileSync(clock, '-3600\n');
+    const decisions = [decision(), decision(), decision()];
+    const multi = redis.multi();
+    for (const d of decisions) multi.xadd(STREAM, '*', ...flat(d));
+    multi.xreadgroup('GROUP', GROUP, 'dead_consumer', 'COUNT', 10, 'STREAMS', STREAM, '>');
+    await multi.exec();
+
+    await waitFor(
+      async () => (await redis.exists(...decisions.map((d) => byPlan(d.plan_id as string)))) === decisions.length,
+      { timeoutMs: 30_000, what: 'the dead consumer entries taken over' },
+    );
+    assert.equal(await metricValue(bridge.metricsUrl, 'p27_claimed_total{result="claimed"}'), decisions.length);
+  });
+
+  test('/health neither stalls nor stays degraded when the wall clock steps forward or back', async () => {
+    const clock = join(dir, 'health');
+    const bridge = await startWithClock(clock, {});
+    for (const step of ['+3600', '-7200']) {
+      writeFileSync(clock, `${step}\n`);
+      const loopsBefore = (await metricValue(bridge.metricsUrl, 'p27_loops_total')) ?? 0;
+      await waitFor(async () => ((await metricValue(bridge.metricsUrl, 'p27_loops_total')) ?? 0) > loopsBefore + 3, {
+        what: `the loop turning after a step of ${step} s`,
+      });
+      const doc = (await (await fetch(bridge.healthUrl)).json()) as { status: string; reasons: string[] };
+      assert.deepEqual([doc.status, doc.reasons], ['ok', []], `after a step of ${step} s`);
+    }
+  });
+});

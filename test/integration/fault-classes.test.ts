@@ -1,0 +1,194 @@
+// Issue 9 §1 and §3 through the service: failures of the deployment never dead-letter valid data, an
+// entry that can be neither applied nor filed waits aside while the others flow, any P27_BATCH
+// works, and oversized entries never reach the service's memory.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { decision, flat } from '../support/decisions.js';
+import { startReadyChild } from '../support/ready-child.js';
+import { RedisServer } from '../support/redis-server.js';
+import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { DLQ, drained, pendingCount, STREAM } from '../support/stream-group.js';
+import { waitFor } from '../support/wait-for.js';
+
+const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
+
+async function health(url: string): Promise<{ status: string; reasons: string[] }> {
+  return (await (await fetch(url)).json()) as { status: string; reasons: string[] };
+}
+
+describe('failure classes through the service', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  const services: InProcessService[] = [];
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+  });
+  after(async () => {
+    for (const s of services) await s.stop();
+    await server.stop();
+  });
+  const start = async (env: Record<string, string>) => {
+    const s = await startInProcess({ ...server.env, ...env });
+    services.push(s);
+    return s;
+  };
+
+  test('a missing ACL permission never dead-letters valid decisions; they are applied once it is granted', async () => {
+    const stream = 'quantum:stream:acl-test';
+    const dlq = `${stream}.dlq`;
+    await redis.acl(
+      'SETUSER',
+      'nodedupe',
+      'on',
+      '>pw',
+      '~quantum:stream:*',
+      '~quantum:harvest:heat:*',
+      '+@all',
+      '-@dangerous',
+    );
+    const bridge = await start({
+      REDIS_USERNAME: 'nodedupe',
+      REDIS_PASSWORD: 'pw',
+      P27_STREAM_IN: stream,
+      P27_DLQ_STREAM: dlq,
+      P27_MAX_DELIVERIES: '2',
+    });
+    const decisions = [decision(), decision(), decision()];
+    for (const d of decisions) await redis.xadd(stream, '*', ...flat(d));
+
+    // Retried well past P27_MAX_DELIVERIES: the log counts the streak of write failures.
+    await waitFor(
+      () => bridge.logs.some((l) => l.msg === 'write failed again' && (l.failures as number) >= 3 * decisions.length),
+      { timeoutMs: 60_000, what: 'several retries of every entry' },
+    );
+    assert.equal(await redis.exists(dlq), 0, 'nothing dead-lettered');
+    assert.equal(await pendingCount(redis, stream), decisions.length, 'every entry still pending');
+    assert.equal(await metricValue(bridge.metricsUrl, 'p27_entries_aside'), decisions.length);
+    const first = bridge.logs.filter((l) => l.msg?.startsWith('write failed: the Redis user lacks a permission'));
+    assert.equal(first.length, 1, 'one warning for the streak');
+    assert.match(String(first[0]?.err), /NOPERM .*\[quantum:dedupe:p27:/, 'names the denied key');
+    const doc = await health(bridge.healthUrl);
+    assert.equal(doc.status, 'degraded');
+    assert.ok(
+      doc.reasons.some((r) => r.includes('quantum:dedupe:p27:')),
+      JSON.stringify(doc.reasons),
+    );
+
+    await redis.acl('SETUSER', 'nodedupe', '~quantum:dedupe:p27:*');
+    await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the entries applied once permitted' });
+    assert.equal(await redis.exists(...decisions.map((d) => byPlan(d.plan_id as string))), decisions.length);
+    assert.equal(await redis.exists(dlq), 0);
+    // Errors stay in /health's window (P27_DEGRADED_WINDOW_MS); the lasting problems are gone at once.
+    await waitFor(async () => !(await health(bridge.healthUrl)).reasons.some((r) => /quantum:dedupe|aside/.test(r)), {
+      what: 'the permission problem gone from /health',
+    });
+  });
+
+  test('an invalid entry that cannot be filed waits aside while the valid ones behind it are applied', async () => {
+    const stream = 'quantum:stream:unfileable';
+    const dlq = `${stream}.dlq`;
+    await redis.set(dlq, 'x');
+    const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: dlq });
+    const invalid = (await redis.xadd(stream, '*', ...flat(decision({ heat_level: 'scorching' })))) as string;
+    const valid = Array.from({ length: 5 }, () => decision());
+    for (const d of valid) await redis.xadd(stream, '*', ...flat(d));
+
+    await waitFor(async () => (await redis.exists(...valid.map((d) => byPlan(d.plan_id as string)))) === valid.length, {
+      what: 'the valid entries applied',
+    });
+    // It keeps being retried, never counted as its own failure, and does not hold up new entries.
+    const later = decision();
+    await redis.xadd(stream, '*', ...flat(later));
+    await waitFor(async () => (await redis.exists(byPlan(later.plan_id as string))) === 1, { what: 'a later entry' });
+    const pending = (await redis.xpending(stream, 'heat_bridge', '-', '+', 10)) as [string][];
+    assert.deepEqual(
+      pending.map(([id]) => id),
+      [invalid],
+    );
+    assert.equal(await metricValue(bridge.metricsUrl, 'p27_entries_aside'), 1);
+    assert.ok((await health(bridge.healthUrl)).reasons.some((r) => r.includes('dead-letter')));
+
+    await redis.del(dlq);
+    await waitFor(async () => (await redis.xlen(dlq)) === 1, {
+      timeoutMs: 60_000,
+      what: 'the entry filed once possible',
+    });
+    const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
+    assert.equal(fields[fields.indexOf('source_id') + 1], invalid);
+    assert.match(fields[fields.indexOf('error') + 1] ?? '', /^invalid_heat_level: /);
+    await waitFor(() => drained(redis, stream), { what: 'nothing pending' });
+  });
+
+  test('P27_BATCH=10000, its largest value, drains a backlog of twice its size', async () => {
+    const stream = 'quantum:stream:big-batch';
+    const count = 20_000;
+    for (let i = 0; i < count; i += 1000) {
+      const pipeline = redis.pipeline();
+      for (let k = 0; k < 1000; k++) pipeline.xadd(stream, '*', ...flat(decision({ symbol: `B${k % 50}` })));
+      await pipeline.exec();
+    }
+    const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: `${stream}.dlq`, P27_BATCH: '10000' });
+    await waitFor(() => drained(redis, stream), { timeoutMs: 120_000, what: 'the backlog drained' });
+    assert.equal(await metricValue(bridge.metricsUrl, 'p27_written_total{kind="by_plan"}'), count);
+    assert.equal(await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="write"}'), 0);
+    assert.equal(await redis.exists(`${stream}.dlq`), 0);
+  });
+});
+
+/** Peak resident set size of a process, bytes (Linux /proc: VmHWM). */
+function peakRss(pid: number): number {
+  const status = readFileSync(`/proc/${pid}/status`, 'utf8');
+  const kb = /VmHWM:\s+(\d+) kB/.exec(status)?.[1];
+  return Number(kb) * 1024;
+}
+
+describe('work bounded in bytes', () => {
+  let server: RedisServer;
+  let redis: Redis;
+
+  before(async () => {
+    server = await RedisServer.start({ extraArgs: ['--proto-max-bulk-len', '64mb'] });
+    redis = server.client();
+  });
+  after(async () => {
+    await server.stop();
+  });
+
+  // The shipped unit's MemoryMax=256M; the service alone at rest uses well under 100 MB.
+  const LIMIT = 200 * 1024 * 1024;
+  const sizes: [name: string, entries: number, bytes: number][] = [
+    ['20 entries of 16 MB', 20, 16 * 1024 * 1024],
+    ['300 entries of 1 MB', 300, 1024 * 1024],
+  ];
+  for (const [name, entries, bytes] of sizes) {
+    test(`stays far below its unit's memory with ${name}, each dead-lettered as too large`, async () => {
+      const stream = `quantum:stream:bytes-${entries}`;
+      const dlq = `${stream}.dlq`;
+      const big = 'x'.repeat(bytes);
+      for (let i = 0; i < entries; i++) await redis.xadd(stream, '*', ...flat(decision({ debug_json: big })));
+      const valid = decision();
+      await redis.xadd(stream, '*', ...flat(valid));
+      const bridge = await startReadyChild({
+        ...server.env,
+        P27_STREAM_IN: stream,
+        P27_DLQ_STREAM: dlq,
+        P27_BATCH: '100',
+      });
+      try {
+        await waitFor(() => drained(redis, stream), { timeoutMs: 120_000, what: 'every entry judged' });
+        assert.equal(await redis.xlen(dlq), entries);
+        assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="field_too_large"}'), entries);
+        assert.equal(await redis.exists(byPlan(valid.plan_id as string)), 1);
+        const peak = peakRss(bridge.child.pid as number);
+        assert.ok(peak < LIMIT, `peak RSS ${(peak / 2 ** 20).toFixed(0)} MB`);
+      } finally {
+        await bridge.kill('SIGKILL');
+      }
+    });
+  }
+});
