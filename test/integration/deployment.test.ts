@@ -9,6 +9,7 @@ import {
   existsSync,
   mkdirSync,
   mkdtempSync,
+  readdirSync,
   readFileSync,
   rmSync,
   statSync,
@@ -165,9 +166,12 @@ describe('scripts/install.sh', () => {
     ]) {
       assert.ok(result.stdout.split('\n').includes(line), line);
     }
+    const scripts = readdirSync(new URL('../../src/redis/scripts/', import.meta.url)).filter((f) => f.endsWith('.lua'));
+    assert.ok(scripts.includes('read-entries.lua') && scripts.includes('apply-batch.lua'), scripts.join(' '));
     for (const path of [
       'dist/cli.js',
-      'dist/redis/scripts/apply-decision.lua',
+      ...scripts.map((f) => `dist/redis/scripts/${f}`),
+      'dist/redis/scripts/includes/apply-one.lua',
       'bin/heat-bridge.js',
       'node_modules/ioredis',
       'node_modules/pino',
