@@ -28,7 +28,10 @@ function nodeOptions(config: RedisConfig, role: Role, pollMs: number, consumer: 
     db: config.db,
     protocol: 2,
     connectionName: connectionName(role, consumer),
-    maxRetriesPerRequest: 1,
+    // 0: every command in flight fails at once when its connection closes. With any other value
+    // ioredis keeps them through a quick reconnect and then, without autoResendUnfulfilledCommands,
+    // drops them unanswered: their promises never settle (a stuck loop until a timeout, if any).
+    maxRetriesPerRequest: 0,
     connectTimeout: 2000,
     reconnectOnError,
     ...(config.username === undefined ? {} : { username: config.username }),
@@ -94,8 +97,10 @@ export function clusterOptions(
     enableOfflineQueue: false,
     clusterRetryStrategy: reconnectDelay,
     scaleReads: 'master',
-    // Commands issued in one tick go out as one pipeline per node: the cluster's form of batching.
-    enableAutoPipelining: role === 'writer',
+    // No auto-pipelining: in ioredis it drops the command name of callBuffer calls (redis/ioredis#1923),
+    // mis-groups EVALSHA by slot (#2109) and mishandles MOVED during resharding (#2075). Commands sent
+    // without awaiting each other still share round trips; only the socket writes are not coalesced.
+    enableAutoPipelining: false,
   } as ClusterConstructorOptions;
 }
 

@@ -124,6 +124,26 @@ describe('failure classes through the service', () => {
     await waitFor(() => drained(redis, stream), { what: 'nothing pending' });
   });
 
+  test('a connection killed under a waiting read fails that read at once, and the loop goes on', async () => {
+    const stream = 'quantum:stream:killed';
+    const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: `${stream}.dlq`, P27_POLL_MS: '60000' });
+    const waiting = async () =>
+      String(await redis.client('LIST'))
+        .split('\n')
+        .some((l) => l.includes(' cmd=xread ') && l.includes(' name=heat-bridge:reader'));
+    await waitFor(waiting, { what: 'the service waiting for new entries' });
+    const errorsBefore = (await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0;
+    await redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    // With a poll of a minute, only a read that fails with its connection frees the loop this soon.
+    await waitFor(
+      async () => ((await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0) > errorsBefore,
+      { what: 'the lost read counted' },
+    );
+    const d = decision();
+    await redis.xadd(stream, '*', ...flat(d));
+    await waitFor(async () => (await redis.exists(byPlan(d.plan_id as string))) === 1, { what: 'a new entry bridged' });
+  });
+
   test('P27_BATCH=10000, its largest value, drains a backlog of twice its size', async () => {
     const stream = 'quantum:stream:big-batch';
     const count = 20_000;
