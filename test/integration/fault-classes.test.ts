@@ -144,6 +144,33 @@ describe('failure classes through the service', () => {
     await waitFor(async () => (await redis.exists(byPlan(d.plan_id as string))) === 1, { what: 'a new entry bridged' });
   });
 
+  test('Redis out of memory is retried without limit and dead-letters nothing; the entries follow once it has room', async () => {
+    const stream = 'quantum:stream:oom';
+    const dlq = `${stream}.dlq`;
+    const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: dlq, P27_MAX_DELIVERIES: '1' });
+    await waitFor(async () => (await redis.exists(stream)) === 1, { what: 'the group created' });
+    const decisions = [decision(), decision(), decision({ heat_score: '2' })];
+    for (const d of decisions) await redis.xadd(stream, '*', ...flat(d));
+    await redis.config('SET', 'maxmemory', '1');
+    try {
+      const before = (await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0;
+      await waitFor(
+        async () => ((await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0) >= before + 5,
+        { timeoutMs: 30_000, what: 'several refused reads' },
+      );
+      assert.ok(bridge.logs.some((l) => l.code === 'OOM' && l.failure === 'redis'));
+      assert.equal(await redis.exists(dlq), 0);
+    } finally {
+      await redis.config('SET', 'maxmemory', '0');
+    }
+    await waitFor(() => drained(redis, stream), { timeoutMs: 30_000, what: 'the entries applied' });
+    assert.equal(
+      await redis.exists(byPlan(decisions[0]?.plan_id as string), byPlan(decisions[1]?.plan_id as string)),
+      2,
+    );
+    assert.equal(await redis.xlen(dlq), 1, 'only the invalid entry dead-lettered');
+  });
+
   test('P27_BATCH=10000, its largest value, drains a backlog of twice its size', async () => {
     const stream = 'quantum:stream:big-batch';
     const count = 20_000;

@@ -1,6 +1,6 @@
 -- entry-bytes: judges an entry's raw bytes where they are, so an oversized or non-UTF-8 entry never
 -- leaves Redis (issue 9 §3). Same rules as Node's buffer.isUtf8 (RFC 3629: no overlong forms, no
--- surrogates, nothing above U+10FFFF); test/unit/utf8-cases.ts holds the cases both are tested with.
+-- surrogates, nothing above U+10FFFF); test/support/utf8-cases.ts holds the cases both are tested with.
 
 -- true when s is valid UTF-8. ASCII runs are skipped by string.find, in C.
 local function valid_utf8(s)
