@@ -148,11 +148,11 @@ describe('failure classes through the service', () => {
   test('Redis out of memory is retried without limit and dead-letters nothing; the entries follow once it has room', async () => {
     const stream = 'quantum:stream:oom';
     const dlq = `${stream}.dlq`;
-    const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: dlq, P27_MAX_DELIVERIES: '1' });
-    await waitFor(async () => (await redis.exists(stream)) === 1, { what: 'the group created' });
+    // Entries first, then no room, then the service: nothing can be read before Redis is out of memory.
     const decisions = [decision(), decision(), decision({ heat_score: '2' })];
     for (const d of decisions) await redis.xadd(stream, '*', ...flat(d));
     await redis.config('SET', 'maxmemory', '1');
+    const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: dlq, P27_MAX_DELIVERIES: '1' });
     try {
       const errors = async () =>
         ((await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0) +
