@@ -6,9 +6,12 @@ export type KeySafe = string & { readonly [keySafe]: true };
 
 export const MAX_IDENTIFIER_LENGTH = 128;
 
-// Whitespace, control and invisible format characters (zero-width, bidi overrides), glob
-// characters and cluster hash-tag braces are never allowed.
-const UNSAFE = /[\s\p{Cc}\p{Cf}*?[\]{}]/u;
+/**
+ * Whitespace, control and invisible format characters (zero-width, bidi overrides), glob
+ * characters and cluster hash-tag braces are never allowed. consume.lua holds the same rule as a
+ * table of code point ranges (scripts/identifier-ranges.mjs prints it from this expression).
+ */
+export const UNSAFE_IDENTIFIER = /[\s\p{Cc}\p{Cf}*?[\]{}]/u;
 
 export type IdentifierProblem = 'missing' | 'too_long' | 'bad_character';
 
@@ -16,10 +19,28 @@ export type IdentifierCheck =
   | { readonly ok: true; readonly value: KeySafe }
   | { readonly ok: false; readonly problem: IdentifierProblem };
 
+/** Length in code points (characters as a person and the original Python service count them). */
+function codePoints(value: string): number {
+  let n = value.length;
+  for (let i = 0; i < value.length; i++) {
+    const unit = value.charCodeAt(i);
+    if (unit >= 0xd800 && unit <= 0xdbff) n -= 1;
+  }
+  return n;
+}
+
+/**
+ * A plan_id or symbol is safe in a key name when it is not empty, has at most
+ * MAX_IDENTIFIER_LENGTH code points (issue 12: code points, not UTF-16 units) and holds no
+ * UNSAFE_IDENTIFIER character.
+ */
 export function checkIdentifier(value: string | undefined): IdentifierCheck {
   if (value === undefined || value === '') return { ok: false, problem: 'missing' };
-  if (value.length > MAX_IDENTIFIER_LENGTH) return { ok: false, problem: 'too_long' };
-  if (UNSAFE.test(value)) return { ok: false, problem: 'bad_character' };
+  // UTF-16 units ≥ code points: only a long value needs counting.
+  if (value.length > MAX_IDENTIFIER_LENGTH && codePoints(value) > MAX_IDENTIFIER_LENGTH) {
+    return { ok: false, problem: 'too_long' };
+  }
+  if (UNSAFE_IDENTIFIER.test(value)) return { ok: false, problem: 'bad_character' };
   return { ok: true, value: value as KeySafe };
 }
 

@@ -154,4 +154,12 @@ describe('checkIdentifier properties', () => {
       { numRuns: 1000 },
     );
   });
+
+  test('counts length in characters (code points), not UTF-16 units: 128 astral characters pass, 129 do not', () => {
+    // '🔥' is one character and two UTF-16 units: the limit is what a person (and the Python original) counts.
+    assert.equal(checkIdentifier('🔥'.repeat(128)).ok, true);
+    assert.deepEqual(checkIdentifier('🔥'.repeat(129)), { ok: false, problem: 'too_long' });
+    assert.equal(checkIdentifier(`${'a'.repeat(127)}🔥`).ok, true);
+    assert.deepEqual(checkIdentifier(`${'a'.repeat(128)}🔥`), { ok: false, problem: 'too_long' });
+  });
 });

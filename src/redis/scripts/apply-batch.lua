@@ -39,8 +39,10 @@ local acked = {}
 for i = 1, (#KEYS - 1) / 4 do
   local k = 2 + 4 * (i - 1)
   local a = 5 + 14 * (i - 1)
+  local values = {}
+  for v = 1, 13 do values[v] = ARGV[a + v] end
   local ok, result = pcall(apply_one, ARGV[a], ARGV[2], ARGV[3], ARGV[4],
-    {KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]}, a + 1)
+    {KEYS[k], KEYS[k + 1], KEYS[k + 2], KEYS[k + 3]}, values)
   if ok then
     results[i] = result
     acked[#acked + 1] = ARGV[a]

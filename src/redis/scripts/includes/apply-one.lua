@@ -1,4 +1,4 @@
--- apply-one: the whole of one decision, for apply-batch.lua. Needs the "order" and "types" includes.
+-- apply-one: the whole of one decision, for consume.lua and apply-batch.lua. Needs the "order" include.
 
 local APPLY_FIELDS = {'ts_epoch', 'symbol', 'plan_id', 'in_action', 'out_action', 'heat_level',
   'heat_score', 'heat_action', 'recommended_partial', 'reason', 'inputs_age_sec', 'mode', 'debug_json'}
@@ -14,9 +14,9 @@ local function call(command, key, ...)
   return reply
 end
 
--- keys: {dedupe, by_plan, latest, pointer}; values: ARGV index of the decision's ts_epoch (its 13
--- values follow in APPLY_FIELDS order). Returns 0 duplicate, 1 latest moved, 2 latest kept; raises
--- {err = …} when a key has the wrong type (before any write) or a command fails.
+-- keys: {dedupe, by_plan, latest, pointer}; values: the decision's 13 values in APPLY_FIELDS order.
+-- Returns 0 duplicate, 1 latest moved, 2 latest kept; raises {err = …} when a key has the wrong type
+-- (before any write) or a command fails.
 local function apply_one(id, dedupe_ttl, plan_ttl, symbol_ttl, keys, values)
   for i = 1, 4 do
     local t = call('TYPE', keys[i])['ok']
@@ -32,15 +32,15 @@ local function apply_one(id, dedupe_ttl, plan_ttl, symbol_ttl, keys, values)
   local hash = {}
   for i = 1, 13 do
     hash[2 * i - 1] = APPLY_FIELDS[i]
-    hash[2 * i] = ARGV[values + i - 1]
+    hash[2 * i] = values[i]
   end
   call('HSET', keys[2], unpack(hash))
   call('EXPIRE', keys[2], plan_ttl)
 
-  local plan_id = ARGV[values + 2]
+  local plan_id = values[3]
   local stored = call('HMGET', keys[3], 'ts_epoch', 'last_stream_id')
   local result = 2
-  if cmp_order(ARGV[values], id, stored[1], stored[2]) > 0 then
+  if cmp_order(values[1], id, stored[1], stored[2]) > 0 then
     hash[27] = 'last_plan_id'
     hash[28] = plan_id
     hash[29] = 'last_stream_id'
