@@ -1,7 +1,9 @@
 // Asks Redis, with a short deadline, whether it answers and how large the group's backlog is.
 
 import { compareStreamIds } from '../message.js';
-import { type RedisClient, whenReady } from './connection.js';
+import { isUsable, type RedisClient, whenReady } from './connection.js';
+import { classifyFailure, describeFailure } from './redis-failure.js';
+import { sessionOf } from './session.js';
 import { groupFromXinfo } from './xinfo.js';
 
 export type ProbeResult =
@@ -43,10 +45,7 @@ export class RedisProbe {
     this.#stream = stream;
     this.#group = group;
     this.#timeoutMs = timeoutMs;
-    this.#everReady = redis.status === 'ready';
-    redis.once('ready', () => {
-      this.#everReady = true;
-    });
+    this.#everReady = isUsable(redis) || sessionOf(redis)?.everVerified === true;
   }
 
   probe(maxAgeMs = 250): Promise<ProbeResult> {
@@ -69,7 +68,11 @@ export class RedisProbe {
       const { pending, undelivered } = backlogFromXinfo(reply, this.#group, lastEntryId);
       return { kind: 'up', backlog: pending + undelivered, pending, undelivered };
     } catch (error) {
-      return { kind: 'down', error: error instanceof Error ? error.message : String(error) };
+      // A refused session already says what is wrong and names the variable; anything else is
+      // said in the operator's words, never the client library's (issue 10 §2).
+      const session = sessionOf(this.#redis)?.state;
+      const reason = session?.kind === 'refused' ? session.problem : describeFailure(classifyFailure(error));
+      return { kind: 'down', error: reason };
     } finally {
       clearTimeout(timer);
     }
@@ -79,7 +82,11 @@ export class RedisProbe {
   async #xinfo(): Promise<[unknown, string | undefined]> {
     // Right after start the first connection is still opening: wait for it rather than report an
     // outage. Later, a client that is not ready means Redis is away, and the answer is immediate.
-    if (!this.#everReady) await whenReady(this.#redis, this.#timeoutMs);
+    const session = sessionOf(this.#redis);
+    const everUp = this.#everReady || session?.everVerified === true;
+    if (!everUp && session?.state.kind !== 'refused') this.#everReady = await whenReady(this.#redis, this.#timeoutMs);
+    // Not verified: its database may not be the config's, so nothing is asked (issue 9 §2).
+    if (!isUsable(this.#redis)) throw new Error('Connection is closed.');
     try {
       const [groups, newest] = await Promise.all([
         this.#redis.xinfo('GROUPS', this.#stream),
