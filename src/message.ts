@@ -63,11 +63,47 @@ export function compareStreamIds(a: string, b: string): number {
   return diff < 0n ? -1 : diff > 0n ? 1 : 0;
 }
 
+/** The clock and the bound a ts_epoch is judged by (issue 9 §5). */
+export interface Plausibility {
+  /** The service's clock, Unix seconds. */
+  readonly nowSec: number;
+  /** P27_MAX_FUTURE_SEC: how far ahead of nowSec a ts_epoch may be (clock skew between hosts). */
+  readonly maxFutureSec: number;
+}
+
+const SECONDS_PER_YEAR = 31_536_000;
+
+/** "; it looks like <unit>, not seconds" when value / factor is within a year of nowSec, else "". */
+function unitHint(value: number, nowSec: number, units: readonly (readonly [number, string])[]): string {
+  const unit = units.find(([factor]) => Math.abs(value / factor - nowSec) <= SECONDS_PER_YEAR)?.[1];
+  return unit === undefined ? '' : `; it looks like ${unit}, not seconds`;
+}
+
+/**
+ * Pure: why a ts_epoch (Unix seconds) is implausibly far in the future, or undefined when it is
+ * not. A value that is now in milliseconds (within a year) is named as such: that is the usual
+ * producer bug, and such a value would win the ordering for its key's whole TTL. (Microseconds and
+ * nanoseconds have over 15 digits and are refused before this, with their own hint.)
+ */
+export function futureProblem(tsEpoch: number, { nowSec, maxFutureSec }: Plausibility): string | undefined {
+  const ahead = tsEpoch - nowSec;
+  if (ahead <= maxFutureSec) return undefined;
+  const hint = unitHint(tsEpoch, nowSec, [[1000, 'milliseconds']]);
+  return `ts_epoch ${tsEpoch} is ${ahead} s ahead of the service's clock (more than P27_MAX_FUTURE_SEC=${maxFutureSec})${hint}`;
+}
+
 /**
  * Validates and maps a raw entry (field/value byte strings, as XREADGROUP returns them).
- * Unknown fields are ignored but still bounded in size and checked for UTF-8.
+ * Unknown fields are ignored but still bounded in size and checked for UTF-8. A ts_epoch more
+ * than plausibility.maxFutureSec ahead of plausibility.nowSec is rejected (invalid_ts_epoch) and
+ * so never takes part in the ordering.
  */
-export function parseEntry(id: string, raw: readonly Buffer[], maxFieldBytes: number): ParseResult {
+export function parseEntry(
+  id: string,
+  raw: readonly Buffer[],
+  maxFieldBytes: number,
+  plausibility: Plausibility,
+): ParseResult {
   const values: string[] = new Array<string>(DECISION_FIELDS.length).fill('');
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as Buffer;
@@ -86,7 +122,17 @@ export function parseEntry(id: string, raw: readonly Buffer[], maxFieldBytes: nu
   const symbol = checkIdentifier(get('symbol'));
   if (!symbol.ok) return invalid('invalid_symbol', `symbol is ${PROBLEM[symbol.problem]}`);
   const ts = get('ts_epoch');
-  if (!INTEGER.test(ts)) return invalid('invalid_ts_epoch', `ts_epoch ${quote(ts)} is not an integer`);
+  if (!INTEGER.test(ts)) {
+    const hint = /^\d{16,}$/.test(ts)
+      ? unitHint(Number(ts), plausibility.nowSec, [
+          [1e6, 'microseconds'],
+          [1e9, 'nanoseconds'],
+        ])
+      : '';
+    return invalid('invalid_ts_epoch', `ts_epoch ${quote(ts)} is not an integer of at most 15 digits${hint}`);
+  }
+  const future = futureProblem(Number(ts), plausibility);
+  if (future !== undefined) return invalid('invalid_ts_epoch', future);
   const score = get('heat_score');
   const scoreValue = DECIMAL.test(score) ? Number(score) : Number.NaN;
   if (!(scoreValue >= 0 && scoreValue <= 1)) {

@@ -85,7 +85,10 @@ export class BatchApplier {
         planned.push({ kind: 'deleted', entry });
         continue;
       }
-      const parsed = parseEntry(entry.id, entry.fields, this.#config.maxFieldBytes);
+      const parsed = parseEntry(entry.id, entry.fields, this.#config.maxFieldBytes, {
+        nowSec: Math.floor(Date.now() / 1000),
+        maxFutureSec: this.#config.maxFutureSec,
+      });
       if (parsed.kind === 'valid') {
         const d = parsed.decision;
         requests.push({ kind: 'apply', decision: d });

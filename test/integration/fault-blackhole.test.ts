@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { Cluster, type Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.js';
 import { connectOnce } from '../../src/redis/cli-connection.js';
 import { decision, flat } from '../support/decisions.js';
@@ -18,74 +18,85 @@ const CONSUMER = 'blackhole_test';
 const REPLACED_WITHIN_MS = 45_000;
 const WRITTEN = 'p27_written_total{kind="by_plan"}';
 
-describe('a black-holed connection is replaced', () => {
-  let server: NetNamespaceRedis;
-  let redis: Redis;
-  let bridge: InProcessService;
+for (const topology of ['standalone', 'sentinel', 'cluster'] as const) {
+  describe(`a black-holed connection is replaced (${topology})`, () => {
+    let server: NetNamespaceRedis;
+    let producer: Redis | Cluster;
+    let bridge: InProcessService;
 
-  before(async () => {
-    server = await NetNamespaceRedis.start();
-    redis = server.client();
-    bridge = await startInProcess({ ...server.env, P27_CONSUMER: CONSUMER });
-  });
-
-  after(async () => {
-    await bridge?.stop();
-    await server?.stop();
-  });
-
-  /** Injects one decision and waits until the service counts it as written. */
-  async function applied(): Promise<void> {
-    const before = (await metricValue(bridge.metricsUrl, WRITTEN)) ?? 0;
-    await redis.xadd(STREAM, '*', ...flat(decision()));
-    await waitFor(async () => ((await metricValue(bridge.metricsUrl, WRITTEN)) ?? 0) > before, {
-      timeoutMs: REPLACED_WITHIN_MS,
-      what: 'the service to count a decision as written',
+    before(async () => {
+      server = await NetNamespaceRedis.start(topology);
+      producer =
+        topology === 'cluster'
+          ? new Cluster(server.dataPorts.map((port) => ({ host: server.host, port })))
+          : server.client();
+      producer.on('error', () => {});
+      bridge = await startInProcess({ ...server.env, P27_CONSUMER: CONSUMER });
     });
-  }
 
-  for (const role of ['writer', 'reader'] as const) {
-    test(`replaces a ${role} whose replies are dropped, and goes on applying decisions`, async () => {
-      await applied();
-      const name = `heat-bridge:${role}:${CONSUMER}`;
-      const [port, ...others] = await server.portsOf(redis, name);
-      assert.ok(port !== undefined && others.length === 0, `one ${role} connection before the fault`);
-      const droppedBefore = server.dropped();
-      server.blackhole(port);
-      // Make the service use the dead socket: the writer applies this one, the reader is blocked anyway.
-      await redis.xadd(STREAM, '*', ...flat(decision()));
-      const replacement = await waitFor(async () => (await server.portsOf(redis, name)).find((p) => p !== port), {
-        timeoutMs: REPLACED_WITHIN_MS,
-        what: `a new ${role} connection`,
-      });
-      assert.notEqual(replacement, port);
-      assert.ok(server.dropped() > droppedBefore, 'the black hole dropped packets (the fault was real)');
-      await applied();
+    after(async () => {
+      producer?.disconnect();
+      await bridge?.stop();
+      await server?.stop();
     });
-  }
 
-  test('replaces a black-holed CLI connection (proof polls over one connection for its whole run)', async () => {
-    const config = loadConfig({ ...server.env });
-    const cli = await connectOnce(config.redis);
-    try {
-      assert.equal(await cli.set('blackhole:cli', 'before'), 'OK');
-      const [port] = await server.portsOf(redis, 'heat-bridge:cli');
-      assert.ok(port !== undefined);
-      server.blackhole(port);
-      // Like proof's polling loop: each failed command is retried until one succeeds.
-      const value = await waitFor(() => cli.get('blackhole:cli'), {
+    /** Injects one decision and waits until the service counts it as written. */
+    async function applied(): Promise<void> {
+      const before = (await metricValue(bridge.metricsUrl, WRITTEN)) ?? 0;
+      await producer.xadd(STREAM, '*', ...flat(decision()));
+      await waitFor(async () => ((await metricValue(bridge.metricsUrl, WRITTEN)) ?? 0) > before, {
         timeoutMs: REPLACED_WITHIN_MS,
-        intervalMs: 200,
-        what: 'a CLI command to succeed after the fault',
+        what: 'the service to count a decision as written',
       });
-      assert.equal(value, 'before');
-      const ports = await server.portsOf(redis, 'heat-bridge:cli');
-      assert.ok(
-        ports.some((p) => p !== port),
-        `a new CLI connection (ports ${ports.join(', ')})`,
-      );
-    } finally {
-      cli.disconnect();
     }
+
+    /** Black-holes every connection named `name` (one per data node it talks to); returns their ports. */
+    async function blackholeAll(name: string): Promise<number[]> {
+      const ports = await server.portsOf(name);
+      assert.ok(ports.length > 0, `a ${name} connection before the fault`);
+      for (const port of ports) server.blackhole(port);
+      return ports;
+    }
+
+    for (const role of ['writer', 'reader'] as const) {
+      test(`replaces a ${role} whose replies are dropped, and goes on applying decisions`, async () => {
+        await applied();
+        const name = `heat-bridge:${role}:${CONSUMER}`;
+        const droppedBefore = server.dropped();
+        const dead = await blackholeAll(name);
+        // Make the service use the dead socket: the writer applies this one, the reader is blocked anyway.
+        await producer.xadd(STREAM, '*', ...flat(decision()));
+        const replacement = await waitFor(async () => (await server.portsOf(name)).find((p) => !dead.includes(p)), {
+          timeoutMs: REPLACED_WITHIN_MS,
+          what: `a new ${role} connection`,
+        });
+        assert.ok(!dead.includes(replacement));
+        assert.ok(server.dropped() > droppedBefore, 'the black hole dropped packets (the fault was real)');
+        await applied();
+      });
+    }
+
+    test('replaces a black-holed CLI connection (proof polls over one connection for its whole run)', async () => {
+      const config = loadConfig({ ...server.env });
+      const cli = await connectOnce(config.redis);
+      try {
+        assert.equal(await cli.set('blackhole:cli', 'before'), 'OK');
+        const dead = await blackholeAll('heat-bridge:cli');
+        // Like proof's polling loop: each failed command is retried until one succeeds.
+        const value = await waitFor(() => cli.get('blackhole:cli'), {
+          timeoutMs: REPLACED_WITHIN_MS,
+          intervalMs: 200,
+          what: 'a CLI command to succeed after the fault',
+        });
+        assert.equal(value, 'before');
+        const ports = await server.portsOf('heat-bridge:cli');
+        assert.ok(
+          ports.some((p) => !dead.includes(p)),
+          `a new CLI connection (ports ${ports.join(', ')})`,
+        );
+      } finally {
+        cli.disconnect();
+      }
+    });
   });
-});
+}

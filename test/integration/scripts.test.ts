@@ -64,6 +64,7 @@ describe('apply-decision and dead-letter scripts', () => {
       added,
       flat(fields).map((s) => Buffer.from(s)),
       65_536,
+      { nowSec: Math.floor(Date.now() / 1000), maxFutureSec: 300 },
     );
     assert.equal(parsed.kind, 'valid');
     return (parsed as { decision: Decision }).decision;
