@@ -58,6 +58,10 @@ export class Service {
           const probe = await this.#probe.probe();
           return probe.kind === 'up' ? probe.backlog : null;
         },
+        backlogEstimated: async () => {
+          const probe = await this.#probe.probe();
+          return probe.kind === 'up' ? probe.estimated : null;
+        },
       },
       VERSION,
       config.redis.topology.kind,
