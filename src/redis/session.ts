@@ -150,12 +150,15 @@ export function watchSession(client: RedisClient, expected: SessionExpectation):
   client.on('error', (error: Error) => {
     session.noteError(error);
     const command = handshakeCommand(error);
-    if (command === undefined) return;
     const failure = classifyFailure(error);
-    const variable = command === 'select' ? `REDIS_DB=${expected.db}` : 'REDIS_USERNAME/REDIS_PASSWORD';
+    // 'error' events are the connection's own (replies to commands reject their promises): a
+    // deployment-class one (NOAUTH from the ready check's INFO, NOPERM) means this session is refused.
+    if (command === undefined && failure.class !== 'deployment') return;
+    // AUTH's explanations already name REDIS_USERNAME/REDIS_PASSWORD; SELECT's gets the value.
+    const problem = command === 'select' ? `REDIS_DB=${expected.db}: ${describeFailure(failure)}` : describeFailure(failure);
     // Only a database the server does not have is the config's fault for certain (REDIS_DB).
     const configError = command === 'select' && failure.code === 'ERR';
-    session.set(refusal(`${variable}: ${describeFailure(failure)}`, failure, configError));
+    session.set(refusal(problem, failure, configError));
     // ioredis would go on to 'ready' in database 0; closing now makes it reconnect with backoff.
     if (command === 'select' && !(client instanceof Cluster)) client.disconnect(true);
   });
