@@ -155,7 +155,8 @@ export function watchSession(client: RedisClient, expected: SessionExpectation):
     // deployment-class one (NOAUTH from the ready check's INFO, NOPERM) means this session is refused.
     if (command === undefined && failure.class !== 'deployment') return;
     // AUTH's explanations already name REDIS_USERNAME/REDIS_PASSWORD; SELECT's gets the value.
-    const problem = command === 'select' ? `REDIS_DB=${expected.db}: ${describeFailure(failure)}` : describeFailure(failure);
+    const problem =
+      command === 'select' ? `REDIS_DB=${expected.db}: ${describeFailure(failure)}` : describeFailure(failure);
     // Only a database the server does not have is the config's fault for certain (REDIS_DB).
     const configError = command === 'select' && failure.code === 'ERR';
     session.set(refusal(problem, failure, configError));
