@@ -165,6 +165,8 @@ export class Service {
     const session = sessionOf(redis);
     let down = false;
     redis.on('error', (error: Error) => {
+      // A refused session is logged once below, in its own words.
+      if (session?.state.kind === 'refused') return;
       // ioredis reports every failed reconnect; one line per outage is enough.
       if (!down)
         this.#log.warn({ role, err: describeFailure(classifyFailure(error)) }, 'redis connection lost; reconnecting');
@@ -186,7 +188,9 @@ export class Service {
         // A database the server does not have, found before the service ever ran, is the config's
         // fault: stop with a config error rather than consume some other database (issue 9 §2).
         if (state.configError && !session.everVerified) {
-          this.#onFatal(new ConfigError([state.problem]));
+          // Reader and writer both find it: one report.
+          if (!this.#fatal) this.#onFatal(new ConfigError([state.problem]));
+          this.#fatal = true;
           return;
         }
         if (state.problem !== refused) this.#log.error({ role, err: state.problem }, 'redis session refused; retrying');
@@ -211,6 +215,7 @@ export class Service {
   }
 
   readonly #warnedSession = new Set<Role>();
+  #fatal = false;
 
   #advisedOnMemory = false;
 

@@ -120,7 +120,7 @@ describe('apply-decision and dead-letter scripts', () => {
   });
 
   test('returns 2 for an older decision: by_plan written, latest and pointer kept, entry acked', async () => {
-    const newer = decision({ symbol: 'S3', ts_epoch: '1800000000' });
+    const newer = decision({ symbol: 'S3', ts_epoch: '1750000000' });
     const older = decision({ symbol: 'S3', ts_epoch: '999999999' });
     const dNewer = await pending(newer);
     const dOlder = await pending(older);
@@ -130,7 +130,7 @@ describe('apply-decision and dead-letter scripts', () => {
     assert.equal(await redis.hget(byPlan(older.plan_id as string), 'ts_epoch'), '999999999');
     assert.equal(await redis.get(pointer('S3')), newer.plan_id);
     assert.equal(await redis.hget(latest('S3'), 'last_plan_id'), newer.plan_id);
-    assert.equal(await redis.hget(latest('S3'), 'ts_epoch'), '1800000000');
+    assert.equal(await redis.hget(latest('S3'), 'ts_epoch'), '1750000000');
     assert.equal(await isPending(dOlder.id), false);
   });
 

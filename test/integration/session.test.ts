@@ -65,6 +65,7 @@ describe('a REDIS_DB the server does not have', () => {
     assert.notEqual(exited, null, 'the service stopped by itself');
     assert.equal(exited?.code, 2);
     const stderr = child.stderr.join('');
+    assert.equal(stderr.match(/^heat-bridge: config: /gm)?.length, 1, `one config line in\n${stderr}`);
     assert.match(
       stderr,
       /^heat-bridge: config: REDIS_DB=5: this Redis has no such database .*\(ERR DB index is out of range\)$/m,
