@@ -10,7 +10,7 @@ import { inject } from './commands/inject.js';
 import { proof } from './commands/proof.js';
 import { runCommand } from './commands/run-command.js';
 import { status } from './commands/status.js';
-import { configFrom } from './config-from.js';
+import { configFrom, configProblems } from './config-from.js';
 import { createLogger } from './logger.js';
 import { type EmbeddedRedis, ensureRedis } from './redis/embedded-redis.js';
 import { Service } from './service.js';
@@ -72,8 +72,11 @@ async function run(args: string[]): Promise<void> {
     config,
     log,
     onFatal: (error) => {
+      // A config error found only once connected (REDIS_DB the server lacks) exits 2 like any other.
+      const problems = configProblems(error);
+      for (const problem of problems) process.stderr.write(`heat-bridge: config: ${problem}\n`);
       log.fatal({ err: error.message }, 'cannot continue');
-      void exit(1);
+      void exit(problems.length > 0 ? 2 : 1);
     },
   });
   let signalled = false;

@@ -61,6 +61,8 @@ export interface Config {
   readonly maxDeliveries: number;
   readonly maxFieldBytes: number;
   readonly degradedWindowMs: number;
+  /** P27_MAX_FUTURE_SEC: a ts_epoch more than this many seconds ahead of our clock is rejected (1–31,536,000; default 300). */
+  readonly maxFutureSec: number;
 }
 
 export class ConfigError extends Error {
@@ -104,6 +106,7 @@ export const DEFAULTS = {
   P27_MAX_DELIVERIES: '5',
   P27_MAX_FIELD_BYTES: '65536',
   P27_DEGRADED_WINDOW_MS: '60000',
+  P27_MAX_FUTURE_SEC: '300',
 } as const;
 
 export type EnvName = keyof typeof DEFAULTS;
@@ -274,6 +277,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     maxDeliveries: r.int('P27_MAX_DELIVERIES', 1, 1000),
     maxFieldBytes: r.int('P27_MAX_FIELD_BYTES', 1, 512 * 1024 * 1024),
     degradedWindowMs: r.int('P27_DEGRADED_WINDOW_MS', 1, 86_400_000),
+    maxFutureSec: r.int('P27_MAX_FUTURE_SEC', 1, 31_536_000),
   };
   const portsValid = !r.problems.some((p) => /^P27_(METRICS|HEALTH)_PORT=/.test(p));
   if (portsValid && config.metricsPort === config.healthPort) {

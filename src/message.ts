@@ -37,8 +37,14 @@ const ACTIONS: ReadonlySet<string> = new Set(HEAT_ACTIONS);
 const INTEGER = /^\d{1,15}$/;
 const DECIMAL = /^[+-]?(?:\d+\.?\d*|\.\d+)(?:[eE][+-]?\d+)?$/;
 
-// Details end up in logs and the dead-letter stream: keep echoed values short.
-const quote = (value: string): string => JSON.stringify(value.length > 40 ? `${value.slice(0, 40)}…` : value);
+/**
+ * A value echoed in a detail (logs, the dead-letter stream): its first 40 characters (code points)
+ * and '…' when longer, as a JSON string. consume.lua's quote() makes the same text.
+ */
+const quote = (value: string): string => {
+  const chars = Array.from(value);
+  return JSON.stringify(chars.length > 40 ? `${chars.slice(0, 40).join('')}…` : value);
+};
 
 const PROBLEM: Record<IdentifierProblem, string> = {
   missing: 'missing or empty',
@@ -63,12 +69,46 @@ export function compareStreamIds(a: string, b: string): number {
   return diff < 0n ? -1 : diff > 0n ? 1 : 0;
 }
 
+/** The clock and the bound a ts_epoch is judged by (issue 9 §5). */
+export interface Plausibility {
+  /** The service's clock, Unix seconds. */
+  readonly nowSec: number;
+  /** P27_MAX_FUTURE_SEC: how far ahead of nowSec a ts_epoch may be (clock skew between hosts). */
+  readonly maxFutureSec: number;
+}
+
+const SECONDS_PER_YEAR = 31_536_000;
+
+/** "; it looks like <unit>, not seconds" when value / factor is within a year of nowSec, else "". */
+function unitHint(value: number, nowSec: number, units: readonly (readonly [number, string])[]): string {
+  const unit = units.find(([factor]) => Math.abs(value / factor - nowSec) <= SECONDS_PER_YEAR)?.[1];
+  return unit === undefined ? '' : `; it looks like ${unit}, not seconds`;
+}
+
+/**
+ * Pure: why a ts_epoch (Unix seconds) is implausibly far in the future, or undefined when it is
+ * not. A value that is now in milliseconds (within a year) is named as such: that is the usual
+ * producer bug, and such a value would win the ordering for its key's whole TTL. (Microseconds and
+ * nanoseconds have over 15 digits and are refused before this, with their own hint.)
+ */
+export function futureProblem(tsEpoch: number, { nowSec, maxFutureSec }: Plausibility): string | undefined {
+  const ahead = tsEpoch - nowSec;
+  if (ahead <= maxFutureSec) return undefined;
+  const hint = unitHint(tsEpoch, nowSec, [[1000, 'milliseconds']]);
+  return `ts_epoch ${tsEpoch} is ${ahead} s ahead of the service's clock (more than P27_MAX_FUTURE_SEC=${maxFutureSec})${hint}`;
+}
+
 /**
  * Validates and maps a raw entry (field/value byte strings, as XREADGROUP returns them): the byte
- * rules (size, UTF-8; read-entries.lua applies the same ones inside Redis), then parseValues.
- * Unknown fields are ignored but still bounded in size and checked for UTF-8.
+ * rules (size, UTF-8; read-entries.lua and consume.lua apply the same ones inside Redis), then
+ * parseValues. Unknown fields are ignored but still bounded in size and checked for UTF-8.
  */
-export function parseEntry(id: string, raw: readonly Buffer[], maxFieldBytes: number): ParseResult {
+export function parseEntry(
+  id: string,
+  raw: readonly Buffer[],
+  maxFieldBytes: number,
+  plausibility: Plausibility,
+): ParseResult {
   const values: string[] = new Array<string>(DECISION_FIELDS.length).fill('');
   for (let i = 0; i + 1 < raw.length; i += 2) {
     const name = raw[i] as Buffer;
@@ -80,14 +120,16 @@ export function parseEntry(id: string, raw: readonly Buffer[], maxFieldBytes: nu
     const index = FIELD_INDEX.get(name.toString('utf8'));
     if (index !== undefined) values[index] = value.toString('utf8');
   }
-  return parseValues(id, values);
+  return parseValues(id, values, plausibility);
 }
 
 /**
  * Validates the 13 schema values of an entry whose bytes passed (DECISION_FIELDS order, '' for a
- * missing field) and maps them to a decision or a reject reason (spec: message schema).
+ * missing field) and maps them to a decision or a reject reason (spec: message schema; issue 9 §5
+ * for a ts_epoch more than plausibility.maxFutureSec ahead of plausibility.nowSec, which is so
+ * never part of the ordering). consume.lua's invalid_reason() holds the same rules and details.
  */
-export function parseValues(id: string, values: readonly string[]): ParseResult {
+export function parseValues(id: string, values: readonly string[], plausibility: Plausibility): ParseResult {
   const get = (field: DecisionField): string => values[FIELD_INDEX.get(field) as number] as string;
 
   const planId = checkIdentifier(get('plan_id'));
@@ -95,7 +137,17 @@ export function parseValues(id: string, values: readonly string[]): ParseResult 
   const symbol = checkIdentifier(get('symbol'));
   if (!symbol.ok) return invalid('invalid_symbol', `symbol is ${PROBLEM[symbol.problem]}`);
   const ts = get('ts_epoch');
-  if (!INTEGER.test(ts)) return invalid('invalid_ts_epoch', `ts_epoch ${quote(ts)} is not an integer`);
+  if (!INTEGER.test(ts)) {
+    const hint = /^\d{16,}$/.test(ts)
+      ? unitHint(Number(ts), plausibility.nowSec, [
+          [1e6, 'microseconds'],
+          [1e9, 'nanoseconds'],
+        ])
+      : '';
+    return invalid('invalid_ts_epoch', `ts_epoch ${quote(ts)} is not an integer of at most 15 digits${hint}`);
+  }
+  const future = futureProblem(Number(ts), plausibility);
+  if (future !== undefined) return invalid('invalid_ts_epoch', future);
   const score = get('heat_score');
   const scoreValue = DECIMAL.test(score) ? Number(score) : Number.NaN;
   if (!(scoreValue >= 0 && scoreValue <= 1)) {

@@ -16,6 +16,8 @@ export type ErrorStage = (typeof ERROR_STAGES)[number];
 export interface LiveReadings {
   /** Group pending + undelivered entries, or null when Redis does not answer. */
   backlog(): Promise<number | null>;
+  /** Whether backlog()'s undelivered part is counted from the stream (Redis's lag unknown); null when down. */
+  backlogEstimated(): Promise<boolean | null>;
 }
 
 export interface Metrics {
@@ -85,6 +87,15 @@ export function createMetrics(live: LiveReadings, version: string, mode: RedisMo
     async collect() {
       const backlog = await live.backlog();
       if (backlog !== null) this.set(backlog);
+    },
+  });
+  new Gauge({
+    name: 'p27_backlog_estimated',
+    help: '1 when p27_backlog counts undelivered entries from the stream because Redis reports the group lag as unknown (entries deleted); exact up to 1000, a lower bound beyond',
+    registers,
+    async collect() {
+      const estimated = await live.backlogEstimated();
+      if (estimated !== null) this.set(estimated ? 1 : 0);
     },
   });
   new Gauge({

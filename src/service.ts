@@ -2,7 +2,7 @@
 
 import type { Logger } from 'pino';
 import { Backoff } from './backoff.js';
-import { type Config, describeRedis } from './config.js';
+import { type Config, ConfigError, describeRedis } from './config.js';
 import { Consumer } from './consumer/consumer.js';
 import { healthDocument } from './http/health.js';
 import { HttpEndpoint } from './http/http-server.js';
@@ -10,7 +10,9 @@ import { createMetrics, type Metrics } from './metrics.js';
 import { createRedis, type RedisClient, type Role } from './redis/connection.js';
 import { memoryAdvice } from './redis/memory-advice.js';
 import { RedisProbe } from './redis/probe.js';
+import { classifyFailure, describeFailure } from './redis/redis-failure.js';
 import { defineScripts, loadScripts, ScriptLoadError } from './redis/scripts.js';
+import { sessionOf } from './redis/session.js';
 import { VERSION } from './version.js';
 
 export interface ServiceOptions {
@@ -56,6 +58,10 @@ export class Service {
         backlog: async () => {
           const probe = await this.#probe.probe();
           return probe.kind === 'up' ? probe.backlog : null;
+        },
+        backlogEstimated: async () => {
+          const probe = await this.#probe.probe();
+          return probe.kind === 'up' ? probe.estimated : null;
         },
       },
       VERSION,
@@ -157,14 +163,19 @@ export class Service {
 
   #connection(role: Role): RedisClient {
     const redis = createRedis(this.#config.redis, role, this.#config.pollMs, this.#config.consumer);
+    const session = sessionOf(redis);
     let down = false;
     redis.on('error', (error: Error) => {
+      // A refused session is logged once below, in its own words.
+      if (session?.state.kind === 'refused') return;
       // ioredis reports every failed reconnect; one line per outage is enough.
-      if (!down) this.#log.warn({ role, err: error.message }, 'redis connection lost; reconnecting');
+      if (!down)
+        this.#log.warn({ role, err: describeFailure(classifyFailure(error)) }, 'redis connection lost; reconnecting');
       down = true;
     });
-    // ioredis gives up on a client only when told to, or when a Sentinel failover races a
-    // reconnect; the service must never stay disconnected, so it starts over with backoff.
+    // ioredis gives up on a client only when told to (a session that is not the config's), or when
+    // a Sentinel failover races a reconnect; the service must never stay disconnected, so it starts
+    // over with backoff.
     const backoff = new Backoff(100, 2000);
     redis.on('end', () => {
       if (this.#stopped !== undefined) return;
@@ -172,10 +183,30 @@ export class Service {
         if (this.#stopped === undefined && redis.status === 'end') redis.connect().catch(() => {});
       }, backoff.next()).unref();
     });
-    redis.on('ready', () => {
+    let refused = '';
+    session?.subscribe((state) => {
+      if (state.kind === 'refused') {
+        // A database the server does not have, found before the service ever ran, is the config's
+        // fault: stop with a config error rather than consume some other database (issue 9 §2).
+        if (state.configError && !session.everVerified) {
+          // Reader and writer both find it: one report.
+          if (!this.#fatal) this.#onFatal(new ConfigError([state.problem]));
+          this.#fatal = true;
+          return;
+        }
+        if (state.problem !== refused) this.#log.error({ role, err: state.problem }, 'redis session refused; retrying');
+        refused = state.problem;
+        return;
+      }
+      if (state.kind !== 'verified') return;
       backoff.reset();
-      if (down) this.#log.info({ role }, 'redis connection restored');
+      if (down || refused !== '') this.#log.info({ role }, 'redis connection restored');
       down = false;
+      refused = '';
+      if (session.warning !== undefined && !this.#warnedSession.has(role)) {
+        this.#warnedSession.add(role);
+        this.#log.warn({ role }, session.warning);
+      }
       if (role === 'writer') {
         this.#loadScripts();
         this.#adviseOnMemory();
@@ -183,6 +214,9 @@ export class Service {
     });
     return redis;
   }
+
+  readonly #warnedSession = new Set<Role>();
+  #fatal = false;
 
   #advisedOnMemory = false;
 

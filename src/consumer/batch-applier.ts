@@ -48,7 +48,10 @@ export class BatchApplier {
    */
   async apply(entries: readonly ReadEntry[]): Promise<BatchOutcome> {
     const started = performance.now();
-    const plan = planBatch(entries, this.#config.maxFieldBytes);
+    const plan = planBatch(entries, this.#config.maxFieldBytes, {
+      nowSec: Math.floor(Date.now() / 1000),
+      maxFutureSec: this.#config.maxFutureSec,
+    });
     const results = plan.requests.length === 0 ? [] : await this.#writer.write(plan.requests);
     const tally = tallyBatch(plan, results);
     const failedIds = new Set(tally.failed.map((f) => f.entry.id));

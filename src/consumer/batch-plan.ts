@@ -1,7 +1,7 @@
 // Pure: what to write for a batch of read entries (plan), and what came of it (tally). The one write
 // between them is the DecisionWriter's; nothing here does I/O.
 
-import { parseValues, type RejectReason, streamIdMs } from '../message.js';
+import { type Plausibility, parseValues, type RejectReason, streamIdMs } from '../message.js';
 import type { WriteRequest, WriteResult } from '../redis/decision-writer.js';
 import { classifyFailure, type Failure } from '../redis/redis-failure.js';
 import { APPLY_RESULT, type ReadEntry } from '../redis/scripts.js';
@@ -28,8 +28,11 @@ export interface BatchPlan {
   readonly writeOf: readonly number[];
 }
 
-/** Maps read entries to writes: valid decisions are applied, invalid ones dead-lettered. */
-export function planBatch(read: readonly ReadEntry[], maxFieldBytes: number): BatchPlan {
+/**
+ * Maps read entries to writes: valid decisions are applied, invalid ones dead-lettered. The clock in
+ * `plausibility` is the wall clock: ts_epoch is compared with it (issue 9 §5).
+ */
+export function planBatch(read: readonly ReadEntry[], maxFieldBytes: number, plausibility: Plausibility): BatchPlan {
   const entries: PlannedEntry[] = [];
   const requests: WriteRequest[] = [];
   const writeOf: number[] = [];
@@ -40,7 +43,7 @@ export function planBatch(read: readonly ReadEntry[], maxFieldBytes: number): Ba
   for (const entry of read) {
     switch (entry.kind) {
       case 'ok': {
-        const parsed = parseValues(entry.id, entry.values);
+        const parsed = parseValues(entry.id, entry.values, plausibility);
         if (parsed.kind === 'invalid') {
           reject(entry.id, parsed.reason, parsed.detail);
           break;

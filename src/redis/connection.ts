@@ -4,11 +4,20 @@
 import { Cluster, Redis, type RedisOptions } from 'ioredis';
 import { jitteredDelay } from '../backoff.js';
 import type { RedisConfig } from '../config.js';
+import { type Session, sessionOf, watchSession } from './session.js';
 
 export type Role = 'reader' | 'writer';
 
 /** What the service talks to: one server (standalone or Sentinel-managed) or a cluster. */
 export type RedisClient = Redis | Cluster;
+
+/**
+ * A connection with a command in flight that receives no byte for this long is dead (a lost NAT
+ * entry or LB idle timeout drops packets without FIN/RST, and the kernel would wait ~15 min for
+ * tcp_retries2): its socket is destroyed and ioredis reconnects (issue 9 §2). Equal to the
+ * writer's commandTimeout, so a command that timed out never leaves its socket in use.
+ */
+export const WRITER_SOCKET_TIMEOUT_MS = 5000;
 
 /** Reconnect after 100 ms, 200 ms, … up to 2 s, jittered; never gives up. */
 const reconnectDelay = (attempt: number): number => jitteredDelay(attempt, 100, 2000);
@@ -50,7 +59,8 @@ function nodeOptions(config: RedisConfig, role: Role, pollMs: number, consumer: 
           socketTimeout: pollMs + 5000,
         }
       : {
-          commandTimeout: 5000,
+          commandTimeout: WRITER_SOCKET_TIMEOUT_MS,
+          socketTimeout: WRITER_SOCKET_TIMEOUT_MS,
           // A batch whose reply was lost is not sent again on the new connection: its entries
           // are still pending and the consumer re-reads them (a blind resend would count them
           // as duplicates).
@@ -104,32 +114,61 @@ export function clusterOptions(
   } as ClusterConstructorOptions;
 }
 
+/**
+ * Creates a service connection (not connected: call connect()) with its session watched: it counts
+ * as ready for whenReady only once its database, user and name are verified.
+ */
 export function createRedis(config: RedisConfig, role: Role, pollMs: number, consumer = ''): RedisClient {
-  if (config.topology.kind === 'cluster') {
-    return new Cluster(
-      config.topology.nodes.map((a) => ({ host: a.host, port: a.port })),
-      clusterOptions(config, role, pollMs, consumer),
-    );
-  }
-  // ioredis's own option types do not satisfy exactOptionalPropertyTypes (replyMapping?: … | undefined).
-  return new Redis(redisOptions(config, role, pollMs, consumer) as RedisOptions & { replyMapping?: 'legacy' });
+  const client =
+    config.topology.kind === 'cluster'
+      ? new Cluster(
+          config.topology.nodes.map((a) => ({ host: a.host, port: a.port })),
+          clusterOptions(config, role, pollMs, consumer),
+        )
+      : // ioredis's option types do not satisfy exactOptionalPropertyTypes (replyMapping?: … | undefined).
+        new Redis(redisOptions(config, role, pollMs, consumer) as RedisOptions & { replyMapping?: 'legacy' });
+  watchConnection(client, config, connectionName(role, consumer));
+  return client;
+}
+
+/** Installs the session watch on a client built from config; the CLI uses it for its own connection. */
+export function watchConnection(client: RedisClient, config: RedisConfig, name: string): Session {
+  return watchSession(client, {
+    db: config.topology.kind === 'cluster' ? 0 : config.db,
+    name,
+    username: config.username,
+  });
+}
+
+/** Ready and, where the client's session is watched, verified: the only state in which to send commands. */
+export function isUsable(client: RedisClient): boolean {
+  if (client.status !== 'ready') return false;
+  const session = sessionOf(client);
+  return session === undefined || session.state.kind === 'verified';
 }
 
 /**
- * Resolves true once the client is ready, or false after timeoutMs or on abort, whichever comes
- * first; never rejects and leaves no listener or timer behind.
+ * Resolves true once the client is ready and its session verified (see isUsable), or false after
+ * timeoutMs or on abort, whichever comes first; never rejects and leaves no listener or timer behind.
  */
 export function whenReady(client: RedisClient, timeoutMs: number, signal?: AbortSignal): Promise<boolean> {
-  if (client.status === 'ready') return Promise.resolve(true);
+  if (isUsable(client)) return Promise.resolve(true);
   return new Promise((resolve) => {
+    const session = sessionOf(client);
+    let unsubscribe = (): void => {};
+    const check = () => {
+      if (isUsable(client)) done();
+    };
     const done = () => {
       clearTimeout(timer);
-      client.off('ready', done);
+      client.off('ready', check);
+      unsubscribe();
       signal?.removeEventListener('abort', done);
-      resolve(client.status === 'ready');
+      resolve(isUsable(client));
     };
     const timer = setTimeout(done, timeoutMs);
-    client.once('ready', done);
+    client.on('ready', check);
+    if (session !== undefined) unsubscribe = session.subscribe(check);
     signal?.addEventListener('abort', done);
   });
 }

@@ -95,6 +95,13 @@ const NODE_CODES = new Set([
 const CLIENT_MESSAGES: readonly (Rule & { readonly pattern: RegExp; readonly code: string })[] = [
   { pattern: /Command timed out/i, code: 'TIMEOUT', class: 'redis', explanation: 'Redis did not answer in time' },
   {
+    // ioredis's socketTimeout: the connection is torn down and replaced (issue 9 §2).
+    pattern: /Socket timeout\. Expecting data/i,
+    code: 'TIMEOUT',
+    class: 'redis',
+    explanation: 'Redis stopped answering on this connection; it is replaced by a new one',
+  },
+  {
     pattern:
       /Connection is closed|Stream isn't writeable|enableOfflineQueue|max retries per request|maxRetriesPerRequest|Connection timeout|connect ETIMEDOUT|Socket closed unexpectedly|None of the sentinels|All sentinels are unreachable|Failed to refresh slots cache|Cluster isn't ready|no answer within/i,
     code: 'DISCONNECTED',

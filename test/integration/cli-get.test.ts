@@ -7,6 +7,7 @@ import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
+import { assertTtlSince, startClock, type WriteClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
 
 const STREAM = 'quantum:stream:harvest.heat.decision';
@@ -16,11 +17,14 @@ describe('heat-bridge get', () => {
   let redis: Redis;
   let bridge: InProcessService;
   const stored = decision({ symbol: 'GETUSDT', heat_level: 'warm', heat_score: '0.5', recommended_partial: '' });
+  const TTL_SEC = 1800;
+  let written: WriteClock;
 
   before(async () => {
     server = await RedisServer.start();
     redis = server.client();
     bridge = await startInProcess(server.env);
+    written = startClock();
     await redis.xadd(STREAM, '*', ...flat(stored));
     await waitFor(async () => (await redis.get('quantum:harvest:heat:latest_plan_id:GETUSDT')) === stored.plan_id, {
       what: 'decision applied',
@@ -44,7 +48,9 @@ describe('heat-bridge get', () => {
         }),
     );
     assert.equal(rows.get('key'), `quantum:harvest:heat:by_plan:${stored.plan_id}`);
-    assert.match(rows.get('ttl') ?? '', /^(179\d|1800) s$/);
+    const ttl = /^(\d+) s$/.exec(rows.get('ttl') ?? '');
+    assert.ok(ttl !== null, `ttl row ${rows.get('ttl')}`);
+    assertTtlSince('by_plan in the table', Number(ttl[1]), TTL_SEC, written);
     assert.equal(rows.get('symbol'), 'GETUSDT');
     assert.equal(rows.get('heat_level'), 'warm');
     assert.equal(rows.get('recommended_partial'), '-');
@@ -56,7 +62,7 @@ describe('heat-bridge get', () => {
     assert.equal(result.code, 0, result.stderr);
     const doc = JSON.parse(result.stdout) as { key: string; ttl_sec: number; decision: Record<string, unknown> };
     assert.equal(doc.key, `quantum:harvest:heat:by_plan:${stored.plan_id}`);
-    assert.ok(doc.ttl_sec > 1790 && doc.ttl_sec <= 1800, `ttl ${doc.ttl_sec}`);
+    assertTtlSince('by_plan ttl_sec', doc.ttl_sec, TTL_SEC, written);
     assert.equal(doc.decision.heat_score, 0.5);
     assert.equal(doc.decision.ts_epoch, Number(stored.ts_epoch));
     assert.equal(doc.decision.recommended_partial, null);
@@ -78,7 +84,7 @@ describe('heat-bridge get', () => {
     const doc = JSON.parse(json.stdout) as { key: string; ttl_sec: number; plan_id: string };
     assert.equal(doc.key, 'quantum:harvest:heat:latest_plan_id:GETUSDT');
     assert.equal(doc.plan_id, stored.plan_id);
-    assert.ok(doc.ttl_sec > 1790 && doc.ttl_sec <= 1800);
+    assertTtlSince('pointer ttl_sec', doc.ttl_sec, TTL_SEC, written);
     const table = await runCli(['get', 'pointer', 'GETUSDT'], server.env);
     assert.match(table.stdout, new RegExp(`^plan_id +${stored.plan_id}$`, 'm'));
   });

@@ -116,6 +116,7 @@ describe('heat-bridge inject', () => {
           p.id,
           fields.map((f) => Buffer.from(f)),
           65536,
+          { nowSec: Math.floor(Date.now() / 1000), maxFutureSec: 300 },
         ).kind,
         'valid',
       );

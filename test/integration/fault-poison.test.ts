@@ -120,7 +120,9 @@ function oracle(pairs: readonly (readonly [Buffer, Buffer])[]): Set<RejectReason
     s !== undefined && s.length > 0 && [...s].length <= 128 && !FORBIDDEN.test(s);
   if (!identifier(values.get('plan_id'))) reasons.add('invalid_plan_id');
   if (!identifier(values.get('symbol'))) reasons.add('invalid_symbol');
-  if (!/^[0-9]+$/.test(values.get('ts_epoch') ?? '')) reasons.add('invalid_ts_epoch');
+  const ts = values.get('ts_epoch') ?? '';
+  // More than P27_MAX_FUTURE_SEC (default 300) ahead of the clock is implausible (issue 9 §5).
+  if (!/^[0-9]+$/.test(ts) || Number(ts) > Date.now() / 1000 + 300) reasons.add('invalid_ts_epoch');
   const score = values.get('heat_score') ?? '';
   if (!(DECIMAL_NUMBER.test(score) && Number(score) >= 0 && Number(score) <= 1)) reasons.add('invalid_heat_score');
   if (!['cold', 'warm', 'hot', 'unknown'].includes(values.get('heat_level') ?? '')) reasons.add('invalid_heat_level');

@@ -70,7 +70,7 @@ describe('lookup keys', () => {
   });
 
   test('keeps latest on the newer decision when an older one arrives', async () => {
-    const newer = decision({ symbol: 'ADAUSDT', ts_epoch: '1800000000' });
+    const newer = decision({ symbol: 'ADAUSDT', ts_epoch: '1750000000' });
     const older = decision({ symbol: 'ADAUSDT', ts_epoch: '1700000000' });
     await redis.xadd(STREAM, '*', ...flat(newer));
     await redis.xadd(STREAM, '*', ...flat(older));

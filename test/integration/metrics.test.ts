@@ -160,7 +160,7 @@ describe('metrics endpoint', () => {
   });
 
   test('shows a processed decision in the very first scrape after the service recorded it', async () => {
-    const ts = 1_799_999_999;
+    const ts = 1_749_999_999;
     const d = decision({ ts_epoch: String(ts), symbol: 'XRPUSDT' });
     const id = await redis.xadd(STREAM, '*', ...flat(d));
     assert.ok(id !== null);
@@ -180,9 +180,9 @@ describe('metrics endpoint', () => {
   });
 
   test('counts a repeated plan_id as a dedupe skip in the next scrape', async () => {
-    const d = decision({ symbol: 'DOTUSDT', ts_epoch: '1800000100' });
+    const d = decision({ symbol: 'DOTUSDT', ts_epoch: '1750000100' });
     await redis.xadd(STREAM, '*', ...flat(d));
-    await redis.xadd(STREAM, '*', ...flat({ ...d, ts_epoch: '1800000200' }));
+    await redis.xadd(STREAM, '*', ...flat({ ...d, ts_epoch: '1750000200' }));
     await waitFor(async () => (await scrape(bridge.metricsUrl)).samples.get('p27_dedupe_skips_total') === 1, {
       what: 'one dedupe skip',
     });

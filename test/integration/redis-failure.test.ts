@@ -109,6 +109,26 @@ describe('classifyFailure on real replies', () => {
         return client.ping();
       },
     ],
+    [
+      'a connection that stops answering is Redis state (issue 9 §2: socketTimeout)',
+      'redis',
+      'TIMEOUT',
+      async () => {
+        const client = new Redis({
+          host: server.host,
+          port: server.port,
+          socketTimeout: 200,
+          retryStrategy: () => null,
+        });
+        opened.push(client);
+        const error = new Promise<Error>((resolve) => client.once('error', resolve));
+        await client.ping();
+        // Redis holds every client's commands for 1.5 s: no byte comes back on this socket.
+        await admin.client('PAUSE', 1500, 'ALL');
+        await client.ping().catch(() => {});
+        throw await error;
+      },
+    ],
   ];
   for (const [name, expectedClass, expectedCode, provoke] of rows) {
     test(name, async () => {

@@ -65,6 +65,7 @@ describe('apply-batch and dead-letter scripts', () => {
       added,
       flat(fields).map((s) => Buffer.from(s)),
       65_536,
+      { nowSec: Math.floor(Date.now() / 1000), maxFutureSec: 300 },
     );
     assert.equal(parsed.kind, 'valid');
     return (parsed as { decision: Decision }).decision;
@@ -125,7 +126,7 @@ describe('apply-batch and dead-letter scripts', () => {
   });
 
   test('returns 2 for an older decision: by_plan written, latest and pointer kept, entry acked', async () => {
-    const newer = decision({ symbol: 'S3', ts_epoch: '1800000000' });
+    const newer = decision({ symbol: 'S3', ts_epoch: '1750000000' });
     const older = decision({ symbol: 'S3', ts_epoch: '999999999' });
     const dNewer = await pending(newer);
     const dOlder = await pending(older);
@@ -135,7 +136,7 @@ describe('apply-batch and dead-letter scripts', () => {
     assert.equal(await redis.hget(byPlan(older.plan_id as string), 'ts_epoch'), '999999999');
     assert.equal(await redis.get(pointer('S3')), newer.plan_id);
     assert.equal(await redis.hget(latest('S3'), 'last_plan_id'), newer.plan_id);
-    assert.equal(await redis.hget(latest('S3'), 'ts_epoch'), '1800000000');
+    assert.equal(await redis.hget(latest('S3'), 'ts_epoch'), '1750000000');
     assert.equal(await isPending(dOlder.id), false);
   });
 

@@ -128,7 +128,7 @@ describe('Redis Cluster with two instances', () => {
   });
 
   test('keeps latest and the pointer on the newer decision when an older one arrives after it', async () => {
-    const newer = decision({ symbol: 'CLADAUSDT', ts_epoch: '1800000000', heat_level: 'hot' });
+    const newer = decision({ symbol: 'CLADAUSDT', ts_epoch: '1750000000', heat_level: 'hot' });
     const older = decision({ symbol: 'CLADAUSDT', ts_epoch: '1700000000', heat_level: 'cold' });
     await redis.xadd(STREAM, '*', ...flat(newer));
     await waitFor(() => drained(redis), { what: 'the newer decision acked' });
@@ -145,8 +145,8 @@ describe('Redis Cluster with two instances', () => {
   test('ends on the newest decision whichever instance applies a pair of back-to-back decisions first', async () => {
     const pairs = Array.from({ length: 20 }, (_, i) => ({
       symbol: `CLPAIR${i}USDT`,
-      newer: decision({ symbol: `CLPAIR${i}USDT`, ts_epoch: '1800000100' }),
-      older: decision({ symbol: `CLPAIR${i}USDT`, ts_epoch: '1800000000' }),
+      newer: decision({ symbol: `CLPAIR${i}USDT`, ts_epoch: '1750000100' }),
+      older: decision({ symbol: `CLPAIR${i}USDT`, ts_epoch: '1750000000' }),
     }));
     for (const p of pairs) {
       await redis.xadd(STREAM, '*', ...flat(p.newer));
@@ -170,7 +170,7 @@ describe('Redis Cluster with two instances', () => {
       const pipeline = redis.pipeline();
       for (let i = start; i < start + 500; i += 1) {
         const symbol = DRAIN_SYMBOLS[i % DRAIN_SYMBOLS.length] as string;
-        const d = decision({ symbol, ts_epoch: String(1_810_000_000 + i), plan_id: `cluster_drain_${i}` });
+        const d = decision({ symbol, ts_epoch: String(1_760_000_000 + i), plan_id: `cluster_drain_${i}` });
         pipeline.xadd(STREAM, '*', ...flat(d));
         sent.push({ planId: d.plan_id as string, symbol });
         newest.set(symbol, d.plan_id as string);

@@ -13,6 +13,9 @@ const values = (overrides: Record<string, string> = {}): string[] => {
   return DECISION_FIELDS.map((f) => d[f] ?? '');
 };
 
+/** Any fixed clock well past the test data's ts_epoch values. */
+const CLOCK = { nowSec: 1_800_000_000, maxFutureSec: 300 };
+
 const replyError = (message: string): Error => Object.assign(new Error(message), { name: 'ReplyError' });
 
 describe('planBatch', () => {
@@ -25,7 +28,7 @@ describe('planBatch', () => {
       { kind: 'deleted', id: '5-0' },
       { kind: 'later', id: '6-0' },
     ];
-    const plan = planBatch(read, 65_536);
+    const plan = planBatch(read, 65_536, CLOCK);
     assert.deepEqual(
       plan.entries.map((e) => [e.id, e.kind, 'reason' in e ? e.reason : undefined]),
       [
@@ -59,7 +62,7 @@ describe('tallyBatch', () => {
     { kind: 'ok', id: '5-0', values: values({ plan_id: '' }) },
     { kind: 'deleted', id: '6-0' },
   ];
-  const plan = planBatch(read, 65_536);
+  const plan = planBatch(read, 65_536, CLOCK);
 
   test('counts each outcome and keeps the last decision written', () => {
     const results: WriteResult[] = [

@@ -10,7 +10,7 @@ const NOW = 1_735_689_700_000;
 const POLL_MS = 500;
 const WINDOW_MS = 60_000;
 
-const UP: ProbeResult = { kind: 'up', backlog: 2, pending: 1, undelivered: 1 };
+const UP: ProbeResult = { kind: 'up', backlog: 2, pending: 1, undelivered: 1, estimated: false };
 const DOWN: ProbeResult = { kind: 'down', error: 'connect ECONNREFUSED 127.0.0.1:6379' };
 
 function input(state: Partial<ConsumerState> = {}, probe: ProbeResult = UP): HealthInput {

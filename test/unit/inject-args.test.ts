@@ -168,6 +168,7 @@ describe('buildDecision in a stream', () => {
           '1-0',
           fields.map((f) => Buffer.from(f)),
           65536,
+          { nowSec: Math.floor(Date.now() / 1000), maxFutureSec: 300 },
         );
         assert.equal(parsed.kind, 'valid', JSON.stringify(parsed));
       }
