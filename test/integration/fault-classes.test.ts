@@ -10,7 +10,7 @@ import { decision, flat } from '../support/decisions.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
-import { DLQ, drained, pendingCount, STREAM } from '../support/stream-group.js';
+import { drained, pendingCount } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
