@@ -7,16 +7,17 @@ interface AsideEntry {
   /** Failures of the entry's own (class `entry`) in a row; other classes never count. */
   ownFailures: number;
   failure: Failure;
+  failedInPass: boolean;
 }
 
 /**
  * In memory, per consumer: after a restart or a takeover an entry starts again from 0, which can only
- * delay a dead-letter, never cause one. Pruned at the end of every sweep of the pending list, so it
- * never holds more than the entries really pending.
+ * delay a dead-letter, never cause one. An entry leaves when it is dead-lettered, or when a complete
+ * sweep of the pending list did not see it fail again (applied, dead-lettered, deleted or taken over
+ * by another consumer): so it never holds more than the entries really pending here.
  */
 export class AsideEntries {
   readonly #entries = new Map<string, AsideEntry>();
-  #seenInPass: Set<string> | null = null;
 
   get size(): number {
     return this.#entries.size;
@@ -24,18 +25,17 @@ export class AsideEntries {
 
   /** Records a failure; returns how many times in a row the entry failed on its own. */
   fail(id: string, failure: Failure): number {
-    this.#seenInPass?.add(id);
-    const entry = this.#entries.get(id) ?? { ownFailures: 0, failure };
+    const entry = this.#entries.get(id) ?? { ownFailures: 0, failure, failedInPass: true };
     entry.failure = failure;
+    entry.failedInPass = true;
     if (failure.class === 'entry') entry.ownFailures += 1;
     this.#entries.set(id, entry);
     return entry.ownFailures;
   }
 
-  /** The entry left the pending list (applied, dead-lettered, deleted). */
+  /** The entry left the pending list (dead-lettered). */
   settle(id: string): void {
     this.#entries.delete(id);
-    this.#seenInPass?.add(id);
   }
 
   /** The distinct lasting failures (the deployment's, or bugs) of the entries aside, at most `limit`. */
@@ -49,20 +49,13 @@ export class AsideEntries {
     return [...found.values()];
   }
 
-  /** A sweep of the whole pending list begins: entries it does not meet are no longer ours. */
+  /** A sweep of the whole pending list begins. */
   startPass(): void {
-    this.#seenInPass = new Set();
+    for (const entry of this.#entries.values()) entry.failedInPass = false;
   }
 
-  /** Read again in the current pass (whatever came of it). */
-  seen(id: string): void {
-    this.#seenInPass?.add(id);
-  }
-
+  /** The sweep read the whole pending list: entries that did not fail again in it are no longer aside. */
   endPass(): void {
-    const seen = this.#seenInPass;
-    this.#seenInPass = null;
-    if (seen === null) return;
-    for (const id of this.#entries.keys()) if (!seen.has(id)) this.#entries.delete(id);
+    for (const [id, entry] of this.#entries) if (!entry.failedInPass) this.#entries.delete(id);
   }
 }

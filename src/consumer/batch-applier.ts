@@ -1,21 +1,39 @@
-// Applies one batch of read entries: plan, one write, tally; then metrics, one log line per event,
-// and the entries that failed set aside or, when they failed on their own too often, dead-lettered.
+// Applies one batch: what came of it (a tally, from the client's writes or from consume.lua's reply)
+// goes to metrics and one log line per event, and the entries that failed are set aside or, when they
+// failed on their own too often, dead-lettered.
 
 import type { Logger } from 'pino';
 import type { Config } from '../config.js';
-import { streamIdMs } from '../message.js';
+import { type RejectReason, streamIdMs } from '../message.js';
 import type { Metrics } from '../metrics.js';
 import type { DecisionWriter } from '../redis/decision-writer.js';
 import { describeFailure } from '../redis/redis-failure.js';
-import type { ReadEntry } from '../redis/scripts.js';
+import type { ConsumeReply, ReadEntry } from '../redis/scripts.js';
 import type { AsideEntries } from './aside.js';
-import { type BatchTally, type FailedEntry, planBatch, tallyBatch } from './batch-plan.js';
+import { type BatchTally, type FailedEntry, failureOf, planBatch, tallyBatch } from './batch-plan.js';
 import type { FailureLog } from './failure-log.js';
 
 export interface BatchOutcome {
   readonly tally: BatchTally;
   /** Entries of this batch that failed and wait aside (pending) afterwards. */
   readonly leftPending: number;
+}
+
+/** Pure: consume.lua's reply as the same tally the client path makes. */
+export function tallyConsumed(reply: ConsumeReply): BatchTally {
+  const rejected = new Map<RejectReason, number>();
+  for (const r of reply.rejected) rejected.set(r.reason, (rejected.get(r.reason) ?? 0) + 1);
+  return {
+    written: reply.written,
+    stale: reply.stale,
+    deduped: reply.deduped,
+    deleted: reply.deleted,
+    later: 0,
+    rejected,
+    deadLettered: reply.rejected,
+    failed: reply.failed.map((f) => ({ id: f.id, planId: f.planId, failure: failureOf(f.planId === null, f.error) })),
+    last: reply.last,
+  };
 }
 
 export class BatchApplier {
@@ -43,8 +61,9 @@ export class BatchApplier {
   }
 
   /**
-   * Applies the entries. Rejects only when the write as a whole could not be sent (every entry then
-   * stays pending); a failure of single entries is an outcome, never an exception.
+   * The client path (Cluster): plans the entries read by read-entries.lua, writes them, and settles
+   * the tally. Rejects only when the write as a whole could not be sent (every entry then stays
+   * pending); a failure of single entries is an outcome, never an exception.
    */
   async apply(entries: readonly ReadEntry[]): Promise<BatchOutcome> {
     const started = performance.now();
@@ -53,20 +72,26 @@ export class BatchApplier {
       maxFutureSec: this.#config.maxFutureSec,
     });
     const results = plan.requests.length === 0 ? [] : await this.#writer.write(plan.requests);
-    const tally = tallyBatch(plan, results);
-    const failedIds = new Set(tally.failed.map((f) => f.entry.id));
-    for (const entry of plan.entries) {
-      if (entry.kind === 'later' || failedIds.has(entry.id)) this.#aside.seen(entry.id);
-      else this.#aside.settle(entry.id);
-    }
+    const outcome = await this.#settle(tallyBatch(plan, results));
+    this.#metrics.processing.observe((performance.now() - started) / 1000);
+    return outcome;
+  }
+
+  /** The script path (standalone, Sentinel): consume.lua applied the batch; settles what it did. */
+  async record(reply: ConsumeReply, startedAt: number): Promise<BatchOutcome> {
+    const outcome = await this.#settle(tallyConsumed(reply));
+    this.#metrics.processing.observe((performance.now() - startedAt) / 1000);
+    return outcome;
+  }
+
+  async #settle(tally: BatchTally): Promise<BatchOutcome> {
     this.#count(tally);
     for (const e of tally.deadLettered) {
       this.#log.warn({ id: e.id, reason: e.reason, detail: e.detail }, 'invalid entry moved to the dead-letter stream');
     }
-    const stillFailed = await this.#handleFailed(tally.failed);
-    this.#metrics.processing.observe((performance.now() - started) / 1000);
+    const leftPending = await this.#handleFailed(tally.failed);
     if (tally.failed.length === 0) this.#failures.clear('write');
-    return { tally, leftPending: stillFailed };
+    return { tally, leftPending };
   }
 
   /** Counters move once per batch, not once per entry: label look-ups are not free on the hot path. */
@@ -95,39 +120,39 @@ export class BatchApplier {
   async #handleFailed(failed: readonly FailedEntry[]): Promise<number> {
     const exhausted: FailedEntry[] = [];
     for (const f of failed) {
-      const failure = f.failure;
-      const own = this.#aside.fail(f.entry.id, failure);
-      const context = { id: f.entry.id, ...(f.entry.kind === 'apply' ? { plan_id: f.entry.planId } : {}) };
-      if (failure.class === 'entry') {
+      const own = this.#aside.fail(f.id, f.failure);
+      const context = { id: f.id, ...(f.planId === null ? {} : { plan_id: f.planId }) };
+      if (f.failure.class === 'entry') {
+        const done = own >= this.#config.maxDeliveries;
         this.#log.warn(
-          { ...context, failures: own, err: describeFailure(failure) },
-          own >= this.#config.maxDeliveries ? 'entry failed on its own too often' : 'entry failed to apply; will retry',
+          { ...context, failures: own, err: describeFailure(f.failure) },
+          done ? 'entry failed on its own too often' : 'entry failed to apply; will retry',
         );
-        if (own >= this.#config.maxDeliveries) exhausted.push({ entry: f.entry, failure });
+        if (done) exhausted.push(f);
       } else {
-        this.#failures.report('write', failure, context, f.failure);
+        this.#failures.report('write', f.failure, context, f.failure);
       }
     }
     if (exhausted.length === 0) return failed.length;
     const results = await this.#writer
       .write(
-        exhausted.map(({ entry, failure }) => ({
+        exhausted.map((f) => ({
           kind: 'dead-letter' as const,
-          id: entry.id,
-          error: `max_deliveries: failed ${this.#config.maxDeliveries} times on its own, last error: ${failure.message}`,
+          id: f.id,
+          error: `max_deliveries: failed ${this.#config.maxDeliveries} times on its own, last error: ${f.failure.message}`,
         })),
       )
       .catch((error: unknown) => exhausted.map(() => ({ ok: false as const, error: error as Error })));
     let deadLettered = 0;
-    for (const [i, { entry }] of exhausted.entries()) {
+    for (const [i, f] of exhausted.entries()) {
       const result = results[i];
       if (result?.ok) {
         deadLettered += 1;
-        this.#aside.settle(entry.id);
+        this.#aside.settle(f.id);
         this.#metrics.rejected.inc({ reason: 'max_deliveries' });
-        this.#log.warn({ id: entry.id, failures: this.#config.maxDeliveries }, 'entry moved to the dead-letter stream');
+        this.#log.warn({ id: f.id, failures: this.#config.maxDeliveries }, 'entry moved to the dead-letter stream');
       } else {
-        this.#log.warn({ id: entry.id, err: result?.error.message }, 'could not dead-letter entry; will retry');
+        this.#log.warn({ id: f.id, err: result?.error.message }, 'could not dead-letter entry; will retry');
       }
     }
     return failed.length - deadLettered;

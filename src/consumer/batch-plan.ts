@@ -71,7 +71,9 @@ export function planBatch(read: readonly ReadEntry[], maxFieldBytes: number, pla
 
 /** An entry whose write failed: still pending; its failure's class decides what happens next. */
 export interface FailedEntry {
-  readonly entry: PlannedEntry;
+  readonly id: string;
+  /** The decision's plan_id, for the log; null for an invalid entry whose dead-letter failed. */
+  readonly planId: string | null;
   readonly failure: Failure;
 }
 
@@ -83,16 +85,19 @@ export interface BatchTally {
   readonly later: number;
   readonly rejected: ReadonlyMap<RejectReason, number>;
   /** Rejected entries that were dead-lettered, for one log line each. */
-  readonly deadLettered: readonly Extract<PlannedEntry, { kind: 'reject' }>[];
+  readonly deadLettered: readonly { readonly id: string; readonly reason: RejectReason; readonly detail: string }[];
   readonly failed: readonly FailedEntry[];
   /** ts_epoch and stream id of the last decision written (by_plan), null when none was. */
   readonly last: { readonly ts: number; readonly id: string } | null;
 }
 
-/** A dead-letter that fails (its stream key of another type, a permission) is never the entry's own. */
-function failureOf(entry: PlannedEntry, error: Error): Failure {
+/**
+ * The failure of one entry's write. A dead-letter that fails (its stream key of another type, a
+ * permission) is never the entry's own: the dead-letter stream is shared by every invalid entry.
+ */
+export function failureOf(deadLetter: boolean, error: Error): Failure {
   const failure = classifyFailure(error);
-  if (entry.kind !== 'reject' || failure.class !== 'entry') return failure;
+  if (!deadLetter || failure.class !== 'entry') return failure;
   return { ...failure, class: 'deployment', explanation: 'the dead-letter stream cannot take the entry' };
 }
 
@@ -104,7 +109,7 @@ export function tallyBatch(plan: BatchPlan, results: readonly WriteResult[]): Ba
   let deleted = 0;
   let later = 0;
   const rejected = new Map<RejectReason, number>();
-  const deadLettered: Extract<PlannedEntry, { kind: 'reject' }>[] = [];
+  const deadLettered: { id: string; reason: RejectReason; detail: string }[] = [];
   const failed: FailedEntry[] = [];
   let last: BatchTally['last'] = null;
   for (const [i, entry] of plan.entries.entries()) {
@@ -114,12 +119,13 @@ export function tallyBatch(plan: BatchPlan, results: readonly WriteResult[]): Ba
     if (w < 0) continue;
     const result = results[w] ?? { ok: false, error: new Error('no reply for this entry') };
     if (!result.ok) {
-      failed.push({ entry, failure: failureOf(entry, result.error) });
+      const planId = entry.kind === 'apply' ? entry.planId : null;
+      failed.push({ id: entry.id, planId, failure: failureOf(entry.kind === 'reject', result.error) });
       continue;
     }
     if (entry.kind === 'reject') {
       rejected.set(entry.reason, (rejected.get(entry.reason) ?? 0) + 1);
-      deadLettered.push(entry);
+      deadLettered.push({ id: entry.id, reason: entry.reason, detail: entry.detail });
     } else if (entry.kind === 'apply') {
       if (result.reply === APPLY_RESULT.deduped) {
         deduped += 1;

@@ -10,9 +10,9 @@ import type { Metrics } from '../metrics.js';
 import { connectionName, type RedisClient, whenReady } from '../redis/connection.js';
 import { createWriter } from '../redis/decision-writer.js';
 import { classifyFailure, describeFailure, type Failure } from '../redis/redis-failure.js';
-import { type ReadBatch, readEntries } from '../redis/scripts.js';
 import { AsideEntries } from './aside.js';
 import { BatchApplier } from './batch-applier.js';
+import { ClientSource, type EntrySource, ScriptSource, type SourceBatch } from './entry-source.js';
 import { FailureLog } from './failure-log.js';
 import {
   initialState,
@@ -80,9 +80,10 @@ export class Consumer {
   readonly #metrics: Metrics;
   readonly #log: Logger;
   readonly #applier: BatchApplier;
+  readonly #source: EntrySource<SourceBatch>;
   readonly #aside = new AsideEntries();
   readonly #failures: FailureLog;
-  readonly #ahead = new ReadAhead();
+  readonly #ahead = new ReadAhead<SourceBatch>();
   readonly #abort = new AbortController();
   /** Between failures of the main work: Redis or the deployment (short), our own bug (long). */
   readonly #backoff = new Backoff(100, 2000);
@@ -104,8 +105,12 @@ export class Consumer {
     this.#log = log;
     this.#failures = new FailureLog(log);
     this.#claimBackoff = new Backoff(1000, config.claimIntervalMs);
-    const decisions = createWriter(writer, config, config.redis.topology.kind === 'cluster');
+    const cluster = config.redis.topology.kind === 'cluster';
+    const decisions = createWriter(writer, config, cluster);
     this.#applier = new BatchApplier(decisions, config, metrics, log, this.#aside, this.#failures);
+    this.#source = cluster
+      ? new ClientSource(writer, config, this.#applier)
+      : new ScriptSource(writer, config, this.#applier);
     this.#loopState = initialState(performance.now(), config.claimIntervalMs);
   }
 
@@ -216,8 +221,8 @@ export class Consumer {
     if (!this.#checkedName) await this.#warnOnNameClash();
   }
 
-  async #read(from: string): Promise<ReadBatch> {
-    return readEntries(this.#writer, this.#config, from, this.#config.batch);
+  #read(from: string): Promise<SourceBatch> {
+    return this.#source.read(from);
   }
 
   /**
@@ -234,12 +239,12 @@ export class Consumer {
         // A reply lost on the way may have delivered entries to our pending list.
         throw new TurnError('read', true, { cause: error });
       }
-      this.#metrics.inMessages.inc(batch.entries.length);
+      this.#metrics.inMessages.inc(batch.delivered);
     }
-    if (batch.entries.length === 0) {
+    if (batch.delivered === 0) {
       return { kind: 'read', delivered: 0, leftPending: 0, rereadNow: false, lastDeliveredId: batch.lastDeliveredId };
     }
-    const full = batch.entries.length >= this.#config.batch;
+    const full = batch.delivered >= this.#config.batch;
     if (full && !this.#stopping && mayReadAhead(this.#loopState.schedule, performance.now())) {
       this.#ahead.start(this.#read('>'));
     }
@@ -262,11 +267,11 @@ export class Consumer {
     };
   }
 
-  async #applyBatch(batch: ReadBatch): Promise<Applied> {
-    const outcome = await this.#applier.apply(batch.entries);
+  async #applyBatch(batch: SourceBatch): Promise<Applied> {
+    const outcome = await this.#source.apply(batch);
     if (outcome.tally.last !== null) this.#state.lastTsEpoch = outcome.tally.last.ts;
     if (outcome.tally.failed.length > 0) this.#state.lastErrorAt = performance.now();
-    return { delivered: batch.entries.length, leftPending: outcome.leftPending, later: outcome.tally.later };
+    return { delivered: batch.delivered, leftPending: outcome.leftPending, later: outcome.tally.later };
   }
 
   /** Blocks on the stream (not the group) until an entry newer than afterId exists, or a while passes. */
@@ -279,13 +284,13 @@ export class Consumer {
   /** One batch of our own pending entries after `cursor`. */
   async #sweep(cursor: string): Promise<TurnOutcome> {
     if (cursor === '0') this.#aside.startPass();
-    let batch: ReadBatch;
+    let batch: SourceBatch;
     try {
       batch = await this.#read(cursor);
     } catch (error) {
       throw new TurnError('read', false, { cause: error });
     }
-    if (batch.entries.length === 0) {
+    if (batch.delivered === 0) {
       this.#aside.endPass();
       return { kind: 'swept', delivered: 0, lastId: cursor, leftPending: 0 };
     }
@@ -295,9 +300,7 @@ export class Consumer {
     } catch (error) {
       throw new TurnError('write', false, { cause: error });
     }
-    // Entries past the byte budget are read in the next batch of this sweep: the cursor stops before them.
-    const read = batch.entries.filter((e) => e.kind !== 'later');
-    const lastId = read.at(-1)?.id ?? cursor;
+    const lastId = batch.lastReadId === '' ? cursor : batch.lastReadId;
     return { kind: 'swept', delivered: outcome.delivered, lastId, leftPending: outcome.leftPending };
   }
 
@@ -337,7 +340,7 @@ export class Consumer {
   async #finish(): Promise<void> {
     await this.#ahead.settle();
     const batch = this.#ahead.take();
-    if (batch === null || batch.entries.length === 0) return;
+    if (batch === null || batch.delivered === 0) return;
     try {
       await this.#applyBatch(batch);
     } catch (error) {

@@ -1,11 +1,12 @@
 // The work in flight besides the batch being applied: at most one batch read ahead, with one way to
-// settle it. Its entries are in our pending list as soon as Redis ran the read, so it is never dropped.
+// settle it. Its entries are in our pending list (or, through consume.lua, already applied) as soon
+// as Redis ran the read, so it is never dropped.
 
-import type { ReadBatch } from '../redis/scripts.js';
+import type { SourceBatch } from './entry-source.js';
 
-export class ReadAhead {
-  #reading: Promise<ReadBatch> | null = null;
-  #ready: ReadBatch | null = null;
+export class ReadAhead<B extends SourceBatch> {
+  #reading: Promise<B> | null = null;
+  #ready: B | null = null;
 
   /** True when a batch read ahead waits to be applied. */
   get holds(): boolean {
@@ -13,7 +14,7 @@ export class ReadAhead {
   }
 
   /** Starts reading the next batch; at most one at a time. */
-  start(read: Promise<ReadBatch>): void {
+  start(read: Promise<B>): void {
     if (this.#reading !== null || this.#ready !== null) throw new Error('a batch is already read ahead');
     // Its failure is reported by settle(): a lost reply leaves the entries to the next sweep.
     read.catch(() => {});
@@ -30,15 +31,15 @@ export class ReadAhead {
     if (reading === null) return { delivered: 0, lost: false };
     try {
       const batch = await reading;
-      if (batch.entries.length > 0) this.#ready = batch;
-      return { delivered: batch.entries.length, lost: false };
+      if (batch.delivered > 0) this.#ready = batch;
+      return { delivered: batch.delivered, lost: false };
     } catch {
       return { delivered: 0, lost: true };
     }
   }
 
   /** The batch read ahead, handed over once. */
-  take(): ReadBatch | null {
+  take(): B | null {
     const batch = this.#ready;
     this.#ready = null;
     return batch;

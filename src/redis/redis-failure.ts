@@ -58,6 +58,12 @@ const REPLY_CODES: Readonly<Record<string, Rule>> = {
 /** `ERR …` replies are told apart by their text. */
 const ERR_TEXTS: readonly (Rule & { readonly pattern: RegExp })[] = [
   {
+    // Redis 7.0's words for an ACL denial inside a script (later versions say NOPERM).
+    pattern: /^ERR The user executing the script can't/i,
+    class: 'deployment',
+    explanation: 'the Redis user lacks a permission (ACL)',
+  },
+  {
     pattern: /^ERR unknown (?:sub)?command\b/i,
     class: 'deployment',
     explanation: 'this Redis does not know a command',

@@ -4,9 +4,9 @@
 import { readFileSync } from 'node:fs';
 import type { ChainableCommander } from 'ioredis';
 import { DECISION_FIELDS } from '../decision.js';
-import type { Decision } from '../message.js';
+import { type Decision, REJECT_REASONS, type RejectReason } from '../message.js';
 import type { RedisClient } from './connection.js';
-import { byPlanKey, dedupeKey, latestKey, latestPlanIdKey, latestPlanIdOrderKey } from './keys.js';
+import { byPlanKey, dedupeKey, KEY_PREFIX, latestKey, latestPlanIdKey, latestPlanIdOrderKey } from './keys.js';
 
 const INCLUDE = /^--- @include "([a-z-]+)"$/gm;
 
@@ -17,6 +17,7 @@ export function loadLua(file: string): string {
 }
 
 export const SCRIPTS = {
+  consume: { lua: loadLua('consume.lua'), numberOfKeys: 2 },
   readEntries: { lua: loadLua('read-entries.lua'), numberOfKeys: 1 },
   // Variable key count: the caller passes it first (see queueApplyBatch).
   applyBatch: { lua: loadLua('apply-batch.lua'), numberOfKeys: undefined },
@@ -144,6 +145,124 @@ export async function readEntries(
     READ_BUDGET_BYTES,
   );
   return decodeReadReply(reply);
+}
+
+// ---------------------------------------------------------------------------------------------
+// consume.lua (standalone and Sentinel)
+
+export interface ConsumeSettings extends ReadSettings {
+  readonly dlqStream: string;
+  readonly dlqMaxLen: number;
+  readonly dedupeTtlSec: number;
+  readonly ttlPlanSec: number;
+  readonly ttlSymbolSec: number;
+  readonly maxFutureSec: number;
+}
+
+/** What one consume.lua call did (see its header); everything it applied is already acked. */
+export interface ConsumeReply {
+  /** The group's last delivered id when a read of new entries found none: where to wait. Else ''. */
+  readonly lastDeliveredId: string;
+  /** The last entry this call read; '' when none. */
+  readonly lastReadId: string;
+  readonly read: number;
+  readonly written: number;
+  readonly stale: number;
+  readonly deduped: number;
+  readonly deleted: number;
+  /** ts_epoch and id of the last decision written, null when none was. */
+  readonly last: { readonly ts: number; readonly id: string } | null;
+  readonly rejected: readonly { readonly id: string; readonly reason: RejectReason; readonly detail: string }[];
+  /** Entries left pending: their apply failed (`planId` set) or, invalid, their dead-letter did. */
+  readonly failed: readonly { readonly id: string; readonly planId: string | null; readonly error: Error }[];
+}
+
+const REASONS: ReadonlySet<string> = new Set(REJECT_REASONS);
+
+/** A failure reported by a script, as the ReplyError it would have been on its own. */
+function replyError(message: string): Error {
+  const error = new Error(message);
+  error.name = 'ReplyError';
+  return error;
+}
+
+/** Pure: consume.lua's reply as a typed value; an unexpected shape is a TypeError (a bug). */
+export function decodeConsumeReply(reply: unknown): ConsumeReply {
+  if (!Array.isArray(reply) || reply.length !== 5) throw new TypeError('consume returned an unexpected reply');
+  const [lastDeliveredId, lastReadId, counts, last, events] = reply as [string, string, number[], string[], unknown[]];
+  const [read = 0, written = 0, stale = 0, deduped = 0, deleted = 0] = counts;
+  const rejected: { id: string; reason: RejectReason; detail: string }[] = [];
+  const failed: { id: string; planId: string | null; error: Error }[] = [];
+  for (let i = 0; i < events.length; ) {
+    const kind = events[i];
+    if (kind === 'r' && REASONS.has(String(events[i + 2]))) {
+      const reason = String(events[i + 2]) as RejectReason;
+      rejected.push({ id: String(events[i + 1]), reason, detail: String(events[i + 3]) });
+      i += 4;
+    } else if (kind === 'f') {
+      failed.push({
+        id: String(events[i + 1]),
+        planId: String(events[i + 2]),
+        error: replyError(String(events[i + 3])),
+      });
+      i += 4;
+    } else if (kind === 'd') {
+      failed.push({ id: String(events[i + 1]), planId: null, error: replyError(String(events[i + 2])) });
+      i += 3;
+    } else {
+      throw new TypeError(`consume returned an unknown event ${JSON.stringify(kind)}`);
+    }
+  }
+  return {
+    lastDeliveredId: String(lastDeliveredId),
+    lastReadId: String(lastReadId),
+    read,
+    written,
+    stale,
+    deduped,
+    deleted,
+    last: Array.isArray(last) && last.length === 2 ? { ts: Number(last[0]), id: String(last[1]) } : null,
+    rejected,
+    failed,
+  };
+}
+
+/**
+ * Delivers up to `count` entries to this consumer (new ones with `from` '>', or its own pending ones
+ * after the id `from`) and bridges them, all in Redis (issue 11). `nowSec` is the wall clock, Unix
+ * seconds, that ts_epoch is judged by. Rejects with Redis's reply (NOGROUP, OOM, …) when the call
+ * as a whole failed: then it delivered and changed nothing — unless its final XACK failed, when what
+ * it applied stays pending and is found deduped by the next sweep.
+ */
+export async function consume(
+  redis: RedisClient,
+  s: ConsumeSettings,
+  from: string,
+  count: number,
+  nowSec: number,
+): Promise<ConsumeReply> {
+  const reply = await callScript(
+    redis,
+    'consume',
+    s.stream,
+    s.dlqStream,
+    s.group,
+    s.consumer,
+    count,
+    from,
+    s.maxFieldBytes,
+    s.dedupeTtlSec,
+    s.ttlPlanSec,
+    s.ttlSymbolSec,
+    s.dlqMaxLen,
+    Math.floor(nowSec),
+    s.maxFutureSec,
+    KEY_PREFIX.byPlan,
+    KEY_PREFIX.latest,
+    KEY_PREFIX.latestPlanId,
+    KEY_PREFIX.dedupe,
+  );
+  return decodeConsumeReply(reply);
 }
 
 // ---------------------------------------------------------------------------------------------

@@ -83,6 +83,16 @@ describe('classifyFailure on real replies', () => {
         return client.connect().catch(async () => Promise.reject(await reply));
       },
     ],
+    [
+      'an ACL denial inside a script is the deployment',
+      'deployment',
+      'ERR',
+      async () => {
+        const narrow = connect({ username: 'narrow', password: 'pw' });
+        await narrow.connect();
+        return narrow.eval("return redis.call('SET', 'quantum:dedupe:p27:p1', '1')", 0);
+      },
+    ],
     ['an unknown command is the deployment', 'deployment', 'ERR', () => admin.call('NOSUCHCOMMAND')],
     ['a flushed script is Redis state', 'redis', 'NOSCRIPT', () => admin.evalsha('0'.repeat(40), 0)],
     [

@@ -79,7 +79,7 @@ describe('tallyBatch', () => {
     );
     assert.deepEqual(t.last, { ts: 90, id: '2-0' });
     assert.deepEqual(
-      t.failed.map((f) => [f.entry.id, f.failure.class, f.failure.code]),
+      t.failed.map((f) => [f.id, f.failure.class, f.failure.code]),
       [['4-0', 'entry', 'WRONGTYPE']],
     );
   });
@@ -94,7 +94,7 @@ describe('tallyBatch', () => {
     ];
     const t = tallyBatch(plan, results);
     assert.deepEqual(
-      t.failed.map((f) => [f.entry.id, f.failure.class]),
+      t.failed.map((f) => [f.id, f.failure.class]),
       [['5-0', 'deployment']],
     );
     assert.deepEqual([...t.rejected], []);

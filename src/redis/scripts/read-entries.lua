@@ -1,7 +1,8 @@
 #!lua
 --[[
-  read-entries: delivers up to COUNT entries of the group to this consumer (XREADGROUP, which a
-  script may run without BLOCK) and returns them bounded in bytes: an entry with a field over the
+  read-entries: Cluster mode's read (standalone and Sentinel use consume.lua, which also applies).
+  Delivers up to COUNT entries of the group to this consumer (XREADGROUP, which a script may run
+  without BLOCK) and returns them bounded in bytes: an entry with a field over the
   limit, or with bytes that are not UTF-8, is judged here and never sent (issue 9 §3). Only the 13
   schema values of the others are returned, in schema order, so the reply stays small.
 

@@ -1,0 +1,91 @@
+// Where the consumer's batches come from and how they are applied, per topology: consume.lua does
+// both inside Redis (standalone, Sentinel; issue 11), read-entries.lua and the client's per-slot
+// writes do them in two steps (Cluster, where one script cannot reach a decision's keys).
+
+import type { Config } from '../config.js';
+import type { RedisClient } from '../redis/connection.js';
+import { type ConsumeReply, consume, type ReadBatch, readEntries } from '../redis/scripts.js';
+import type { BatchApplier, BatchOutcome } from './batch-applier.js';
+
+/** One read: what the loop needs to go on, and what the source needs to apply it. */
+export interface SourceBatch {
+  /** Entries this read delivered (new ones, or own pending ones re-read). */
+  readonly delivered: number;
+  /** Where a sweep of the pending list goes on from; '' when nothing was read. */
+  readonly lastReadId: string;
+  /** The group's last delivered id when a read of new entries found none (where to wait), else ''. */
+  readonly lastDeliveredId: string;
+}
+
+export interface EntrySource<B extends SourceBatch> {
+  /**
+   * Reads up to P27_BATCH entries from `from` ('>' new, or an id: own pending entries after it).
+   * Rejects when the call as a whole failed.
+   */
+  read(from: string): Promise<B>;
+  /** Applies (or, where the read applied it already, settles) the batch. */
+  apply(batch: B): Promise<BatchOutcome>;
+}
+
+interface Consumed extends SourceBatch {
+  readonly reply: ConsumeReply;
+  readonly startedAt: number;
+}
+
+/** Standalone and Sentinel: one consume.lua call reads, judges, applies, dead-letters and acks. */
+export class ScriptSource implements EntrySource<Consumed> {
+  readonly #redis: RedisClient;
+  readonly #config: Config;
+  readonly #applier: BatchApplier;
+
+  constructor(redis: RedisClient, config: Config, applier: BatchApplier) {
+    this.#redis = redis;
+    this.#config = config;
+    this.#applier = applier;
+  }
+
+  async read(from: string): Promise<Consumed> {
+    const startedAt = performance.now();
+    // ts_epoch is judged against the wall clock (issue 9 §5), the one clock the producer shares.
+    const reply = await consume(this.#redis, this.#config, from, this.#config.batch, Date.now() / 1000);
+    return {
+      reply,
+      startedAt,
+      delivered: reply.read,
+      lastReadId: reply.lastReadId,
+      lastDeliveredId: reply.lastDeliveredId,
+    };
+  }
+
+  apply(batch: Consumed): Promise<BatchOutcome> {
+    return this.#applier.record(batch.reply, batch.startedAt);
+  }
+}
+
+interface Read extends SourceBatch {
+  readonly batch: ReadBatch;
+}
+
+/** Cluster: read-entries.lua on the stream's node, then the client's ordered per-slot writes. */
+export class ClientSource implements EntrySource<Read> {
+  readonly #redis: RedisClient;
+  readonly #config: Config;
+  readonly #applier: BatchApplier;
+
+  constructor(redis: RedisClient, config: Config, applier: BatchApplier) {
+    this.#redis = redis;
+    this.#config = config;
+    this.#applier = applier;
+  }
+
+  async read(from: string): Promise<Read> {
+    const batch = await readEntries(this.#redis, this.#config, from, this.#config.batch);
+    // Entries past the byte budget are read in the next batch of a sweep: the cursor stops before them.
+    const lastReadId = batch.entries.filter((e) => e.kind !== 'later').at(-1)?.id ?? '';
+    return { batch, delivered: batch.entries.length, lastReadId, lastDeliveredId: batch.lastDeliveredId };
+  }
+
+  apply(read: Read): Promise<BatchOutcome> {
+    return this.#applier.apply(read.batch.entries);
+  }
+}

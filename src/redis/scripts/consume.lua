@@ -1,0 +1,178 @@
+#!lua
+--[[
+  consume: the whole bridge for up to COUNT entries in one call, standalone and Sentinel (issue 11):
+  delivers them to this consumer (XREADGROUP, non-blocking inside a script), judges their bytes and
+  their values (read-entries' and validate's rules), applies each valid decision (apply-one), copies
+  each invalid entry to the dead-letter stream, and acks all of them with XACK. Nothing of an entry
+  travels to the service but what it needs to count and log.
+
+  Keys of the lookup families are built here from each entry's validated plan_id and symbol, with the
+  prefixes src/redis/keys.ts passes in ARGV (in one function, decision_keys): such access to keys not
+  declared in KEYS works in standalone and Sentinel only; Cluster uses read-entries.lua and the
+  client's per-slot steps. Families touched: by_plan, latest, latest_plan_id (pointer), dedupe.
+
+  KEYS[1]  input stream                                         STREAM
+  KEYS[2]  dead-letter stream                                   STREAM
+
+  ARGV[1]  consumer group            ARGV[2]  consumer name
+  ARGV[3]  COUNT, 1..10000           ARGV[4]  '>' for new entries, or an id: own pending entries after it
+  ARGV[5]  largest field name or value accepted, bytes
+  ARGV[6]  dedupe TTL, s             ARGV[7]  by_plan TTL, s          ARGV[8]  latest and pointer TTL, s
+  ARGV[9]  approximate MAXLEN of the dead-letter stream
+  ARGV[10] the service's clock, Unix seconds (integer)
+  ARGV[11] P27_MAX_FUTURE_SEC
+  ARGV[12..15] key prefixes: by_plan, latest, latest_plan_id, dedupe
+
+  Returns  { last_delivered_id, last_read_id, counts, last, events }
+           last_delivered_id  the group's last delivered id when a '>' read found nothing, else ''
+           last_read_id       the id of the last entry this call read, '' when none
+           counts             { read, written, stale, deduped, deleted }
+           last               { ts_epoch, id } of the last decision written, or {} when none
+           events             flat, per entry that was not simply applied, in stream order:
+                                'r', id, reason, detail   dead-lettered (reason as p27_rejected_total)
+                                'f', id, plan_id, error   its apply failed; not acked, still pending
+                                                          (error: the reply, command and key in brackets)
+                                'd', id, error            invalid, but its dead-letter failed; pending
+  Errors   NOGROUP when the stream or the group does not exist (nothing delivered)
+]]
+
+--- @include "order"
+--- @include "entry-bytes"
+--- @include "validate"
+--- @include "apply-one"
+
+local stream, dlq, group = KEYS[1], KEYS[2], ARGV[1]
+local max_bytes = tonumber(ARGV[5])
+local now, max_future = tonumber(ARGV[10]), tonumber(ARGV[11])
+local PREFIX = {by_plan = ARGV[12], latest = ARGV[13], pointer = ARGV[14], dedupe = ARGV[15]}
+local FIELD_INDEX = {}
+for i, name in ipairs(APPLY_FIELDS) do FIELD_INDEX[name] = i end
+
+-- The one place this script names lookup keys: {dedupe, by_plan, latest, pointer}, as apply-one takes them.
+local function decision_keys(plan_id, symbol)
+  return {PREFIX.dedupe .. plan_id, PREFIX.by_plan .. plan_id, PREFIX.latest .. symbol, PREFIX.pointer .. symbol}
+end
+
+local reply = redis.call('XREADGROUP', 'GROUP', group, ARGV[2], 'COUNT', ARGV[3], 'STREAMS', stream, ARGV[4])
+local items = reply and reply[1] and reply[1][2] or {}
+
+local counts = {read = #items, written = 0, stale = 0, deduped = 0, deleted = 0}
+local done = {}
+local events = {}
+local last = {}
+local dlq_checked, dlq_error = false, nil
+
+-- Copies the entry to the dead-letter stream (values over the limit cut, the copy marked) and acks it;
+-- a failure leaves it pending and is reported instead.
+local function dead_letter(id, fields, reason, detail)
+  if not dlq_checked then
+    dlq_checked = true
+    local t = redis.pcall('TYPE', dlq)
+    if type(t) == 'table' and t['err'] then
+      dlq_error = t['err'] .. ' [TYPE ' .. dlq .. ']'
+    elseif t['ok'] ~= 'none' and t['ok'] ~= 'stream' then
+      dlq_error = 'WRONGTYPE ' .. dlq .. ' holds a ' .. t['ok'] .. ', expected a stream'
+    end
+  end
+  if dlq_error then
+    events[#events + 1] = 'd'
+    events[#events + 1] = id
+    events[#events + 1] = dlq_error
+    return
+  end
+  local copy = {}
+  local cut = #fields > 2000
+  for i = 1, math.min(#fields, 2000) do
+    local f = fields[i]
+    if #f > max_bytes then
+      f = string.sub(f, 1, max_bytes)
+      cut = true
+    end
+    copy[i] = f
+  end
+  if cut then
+    copy[#copy + 1] = 'truncated'
+    copy[#copy + 1] = '1'
+  end
+  copy[#copy + 1] = 'error'
+  copy[#copy + 1] = reason .. ': ' .. detail
+  copy[#copy + 1] = 'source_id'
+  copy[#copy + 1] = id
+  local added = redis.pcall('XADD', dlq, 'MAXLEN', '~', ARGV[9], '*', unpack(copy))
+  if type(added) == 'table' and added['err'] then
+    events[#events + 1] = 'd'
+    events[#events + 1] = id
+    events[#events + 1] = added['err'] .. ' [XADD ' .. dlq .. ']'
+    return
+  end
+  done[#done + 1] = id
+  events[#events + 1] = 'r'
+  events[#events + 1] = id
+  events[#events + 1] = reason
+  events[#events + 1] = detail
+end
+
+for _, item in ipairs(items) do
+  local id, fields = item[1], item[2]
+  if not fields then
+    counts.deleted = counts.deleted + 1
+    done[#done + 1] = id
+  else
+    local values = {'', '', '', '', '', '', '', '', '', '', '', '', ''}
+    local reason, detail = nil, nil
+    for i = 1, #fields do
+      local f = fields[i]
+      if #f > max_bytes then
+        reason, detail = 'field_too_large', 'a field is over ' .. max_bytes .. ' bytes (' .. #f .. ' bytes)'
+        break
+      end
+      if not valid_utf8(f) then
+        reason, detail = 'invalid_utf8', 'a field is not valid UTF-8'
+        break
+      end
+      if i % 2 == 0 then
+        local index = FIELD_INDEX[fields[i - 1]]
+        if index then values[index] = f end
+      end
+    end
+    if not reason then reason, detail = invalid_reason(values, now, max_future) end
+    if reason then
+      dead_letter(id, fields, reason, detail)
+    else
+      local ok, result = pcall(apply_one, id, ARGV[6], ARGV[7], ARGV[8], decision_keys(values[3], values[2]), values)
+      if ok then
+        done[#done + 1] = id
+        if result == 0 then
+          counts.deduped = counts.deduped + 1
+        else
+          if result == 1 then counts.written = counts.written + 1 else counts.stale = counts.stale + 1 end
+          last = {values[1], id}
+        end
+      else
+        events[#events + 1] = 'f'
+        events[#events + 1] = id
+        events[#events + 1] = values[3]
+        events[#events + 1] = type(result) == 'table' and result['err'] or tostring(result)
+      end
+    end
+  end
+end
+
+-- One XACK per thousand entries: Lua's unpack is limited to a few thousand values.
+for start = 1, #done, 1000 do
+  local ids = {}
+  for i = start, math.min(start + 999, #done) do ids[#ids + 1] = done[i] end
+  redis.call('XACK', stream, group, unpack(ids))
+end
+
+local last_delivered = ''
+if ARGV[4] == '>' and #items == 0 then
+  for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
+    local info = {}
+    for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
+    if info['name'] == group then last_delivered = info['last-delivered-id'] end
+  end
+end
+local last_read = #items > 0 and items[#items][1] or ''
+return {last_delivered, last_read,
+  {counts.read, counts.written, counts.stale, counts.deduped, counts.deleted}, last, events}
