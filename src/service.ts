@@ -13,6 +13,7 @@ import { createRedis, type RedisClient, type Role } from './redis/connection.js'
 import { memoryAdvice } from './redis/memory-advice.js';
 import { RedisProbe } from './redis/probe.js';
 import { defineScripts, loadScripts, ScriptLoadError } from './redis/scripts.js';
+import { streamLength } from './redis/stream-length.js';
 import { VERSION } from './version.js';
 
 export interface ServiceOptions {
@@ -63,6 +64,8 @@ export class Service {
           const probe = await this.#probe.probe();
           return probe.kind === 'up' ? probe.backlog : null;
         },
+        lastTsEpoch: () => this.#consumer.state.lastTsEpoch,
+        dlqLength: () => streamLength(this.#writer, config.dlqStream),
       },
       VERSION,
       config.redis.topology.kind,
