@@ -41,7 +41,7 @@ const missing = (pattern: RegExp) => (error: unknown) => {
 };
 
 /** Every key matching pattern, with SCAN; on a cluster, on each master. */
-async function scanAll(redis: RedisClient, pattern: string): Promise<string[]> {
+export async function scanAll(redis: RedisClient, pattern: string): Promise<string[]> {
   const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
   const keys = new Set<string>();
   for (const node of nodes) {
