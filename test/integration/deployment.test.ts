@@ -279,6 +279,22 @@ redis.disconnect();
   });
 });
 
+test("the README's operations section shows watch, /livez, /readyz, the age alert and dlq purge", () => {
+  const readme = read('README.md');
+  const start = readme.indexOf('## Operations');
+  const operations = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  for (const needle of [
+    'heat-bridge watch',
+    'localhost:8071/livez',
+    'localhost:8071/readyz',
+    'HeatBridgeDecisionsStale',
+    'p27_last_decision_age_seconds',
+    'heat-bridge dlq purge',
+  ]) {
+    assert.ok(operations.includes(needle), needle);
+  }
+});
+
 describe('deployment/prometheus/heat-bridge-alerts.yml', () => {
   test('passes promtool check rules with all eight alerts', async () => {
     const result = await runProcess('promtool', ['check', 'rules', join(ROOT, RULES)]);
