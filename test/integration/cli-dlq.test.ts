@@ -216,6 +216,18 @@ describe('heat-bridge dlq', () => {
     );
   });
 
+  test('replay --id goes past an id it cannot replay to the next one', async () => {
+    await redis.del(DLQ);
+    const gone = await unreplayable('DLQIDGONEUSDT');
+    const ok = await fixable('DLQIDOKUSDT');
+    const result = await runCli(['dlq', 'replay', '--id', gone, '--id', ok.id], server.env);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`^dlq_id=${ok.id} id=\\d+-\\d+ plan_id=${ok.fields.plan_id}\\n$`));
+    assert.match(result.stderr, new RegExp(`^skipped dlq_id=${gone} `));
+    assert.match(result.stderr, /^replayed 1 entry into .*; skipped 1 entry /m);
+    assert.deepEqual(await dlqIds(), [gone]);
+  });
+
   test('replay --dry-run says what it would replay and skip, and changes nothing', async () => {
     await redis.del(DLQ);
     const gone = await unreplayable('DLQDRYGONEUSDT');
