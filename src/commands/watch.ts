@@ -80,6 +80,8 @@ export const watch: Command = {
       ctx.stdout.write(values.json ? `${JSON.stringify(eventJson(event, now))}\n` : `${eventLine(event, now)}\n`);
     });
     const ended = endSignal();
+    // A reader that went away (watch … | head) ends the view quietly instead of an EPIPE crash.
+    (ctx.stdout as Partial<NodeJS.WriteStream>).on?.('error', () => ended.end());
     // The first frame should show data, not the connection still opening; later outages are shown.
     await whenReady(redis, 2000);
     if (screen) ctx.stdout.write('\x1b[?1049h\x1b[?25l');
@@ -112,7 +114,7 @@ export const watch: Command = {
 };
 
 /** Ends on q or Ctrl-C at the terminal (raw mode, restored after), and on SIGINT or SIGTERM. */
-function endSignal(): { readonly done: boolean; wait(ms: number): Promise<void>; dispose(): void } {
+function endSignal(): { readonly done: boolean; end(): void; wait(ms: number): Promise<void>; dispose(): void } {
   let done = false;
   let wake: (() => void) | undefined;
   const end = () => {
@@ -136,6 +138,7 @@ function endSignal(): { readonly done: boolean; wait(ms: number): Promise<void>;
     get done() {
       return done;
     },
+    end,
     wait: (ms) =>
       new Promise<void>((resolve) => {
         const timer = setTimeout(resolve, ms);

@@ -7,7 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
-import { cleanEnv } from '../support/run-process.js';
+import { cleanEnv, runProcess } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
 import { cliArgv, openTerminal } from '../support/terminal.js';
 import { waitFor } from '../support/wait-for.js';
@@ -120,6 +120,33 @@ describe('heat-bridge watch', () => {
       assert.equal(await watch.exited, 0);
     } finally {
       watch.child.kill('SIGKILL');
+    }
+  });
+
+  test('piped into a reader that goes away (| head -n 1): ends quietly, no EPIPE crash', async () => {
+    const quoted = cliArgv(['watch'])
+      .map((a) => `'${a}'`)
+      .join(' ');
+    const pipeline = runProcess(
+      'bash',
+      ['-c', `set -o pipefail; ${quoted} | head -n 1; echo "watch=\${PIPESTATUS[0]}" >&2`],
+      {
+        env,
+        timeoutMs: 60_000,
+      },
+    );
+    // watch starts reading at the newest entry: keep adding until one reaches head.
+    const adding = setInterval(() => {
+      void redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'WATCHHEADUSDT', ts_epoch: String(nowSec()) })));
+    }, 500);
+    try {
+      const result = await pipeline;
+      assert.match(result.stdout, /^\S+Z applied id=\S+ symbol=WATCHHEADUSDT /);
+      assert.equal(result.stdout.split('\n').length, 2);
+      assert.match(result.stderr, /watch=0$/m);
+      assert.doesNotMatch(result.stderr, /EPIPE|Error/);
+    } finally {
+      clearInterval(adding);
     }
   });
 
