@@ -10,13 +10,14 @@ import { inject } from './commands/inject.js';
 import { proof } from './commands/proof.js';
 import { runCommand } from './commands/run-command.js';
 import { status } from './commands/status.js';
+import { watch } from './commands/watch.js';
 import { configFrom, configProblems } from './config-from.js';
 import { createLogger } from './logger.js';
 import { type EmbeddedRedis, ensureRedis } from './redis/embedded-redis.js';
 import { Service } from './service.js';
 import { VERSION } from './version.js';
 
-const COMMANDS: readonly Command[] = [inject, get, status, dlq, proof];
+const COMMANDS: readonly Command[] = [inject, get, status, watch, dlq, proof];
 
 const USAGE = `Usage: heat-bridge <command> [options]
 

@@ -18,6 +18,10 @@ export interface LiveReadings {
   backlog(): Promise<number | null>;
   /** Whether backlog()'s undelivered part is counted from the stream (Redis's lag unknown); null when down. */
   backlogEstimated(): Promise<boolean | null>;
+  /** ts_epoch (Unix seconds) of the last decision this process applied; 0 before the first. */
+  lastTsEpoch(): number;
+  /** XLEN of the dead-letter stream (P27_DLQ_STREAM), or null when Redis does not answer. */
+  dlqLength(): Promise<number | null>;
 }
 
 export interface Metrics {
@@ -87,6 +91,26 @@ export function createMetrics(live: LiveReadings, version: string, mode: RedisMo
     async collect() {
       const backlog = await live.backlog();
       if (backlog !== null) this.set(backlog);
+    },
+  });
+  // Issue 10 §5: TTLs count from the time of writing, so a decision applied hours late looks fresh
+  // in Redis; this says how old the data served is. NaN until this process applied a decision.
+  new Gauge({
+    name: 'p27_last_decision_age_seconds',
+    help: 'Seconds since the ts_epoch of the last decision applied (now - ts_epoch); NaN before the first',
+    registers,
+    collect() {
+      const ts = live.lastTsEpoch();
+      this.set(ts > 0 ? Date.now() / 1000 - ts : Number.NaN);
+    },
+  });
+  new Gauge({
+    name: 'p27_dlq_length',
+    help: 'Entries in the dead-letter stream (P27_DLQ_STREAM), read at scrape time',
+    registers,
+    async collect() {
+      const length = await live.dlqLength();
+      if (length !== null) this.set(length);
     },
   });
   new Gauge({

@@ -4,8 +4,10 @@ import type { Logger } from 'pino';
 import { Backoff } from './backoff.js';
 import { type Config, ConfigError, describeRedis } from './config.js';
 import { Consumer } from './consumer/consumer.js';
+import { groupPresent } from './http/group-check.js';
 import { healthDocument } from './http/health.js';
-import { HttpEndpoint } from './http/http-server.js';
+import { HttpEndpoint, type RouteResponse } from './http/http-server.js';
+import { livenessDocument, type ProbeDocument, readinessDocument } from './http/live-ready.js';
 import { createMetrics, type Metrics } from './metrics.js';
 import { createRedis, type RedisClient, type Role } from './redis/connection.js';
 import { memoryAdvice } from './redis/memory-advice.js';
@@ -13,6 +15,7 @@ import { RedisProbe } from './redis/probe.js';
 import { classifyFailure, describeFailure } from './redis/redis-failure.js';
 import { defineScripts, loadScripts, ScriptLoadError } from './redis/scripts.js';
 import { sessionOf } from './redis/session.js';
+import { streamLength } from './redis/stream-length.js';
 import { VERSION } from './version.js';
 
 export interface ServiceOptions {
@@ -28,6 +31,11 @@ export interface Listening {
 }
 
 const STOP_TIMEOUT_MS = 8000;
+
+/** /livez and /readyz: 200 when ok, 503 when not, the JSON document either way. */
+function probeResponse(doc: ProbeDocument): RouteResponse {
+  return { status: doc.status === 'ok' ? 200 : 503, contentType: 'application/json', body: `${JSON.stringify(doc)}\n` };
+}
 
 export class Service {
   readonly #config: Config;
@@ -63,41 +71,70 @@ export class Service {
           const probe = await this.#probe.probe();
           return probe.kind === 'up' ? probe.estimated : null;
         },
+        lastTsEpoch: () => this.#consumer.state.lastTsEpoch,
+        dlqLength: () => streamLength(this.#writer, config.dlqStream),
       },
       VERSION,
       config.redis.topology.kind,
     );
     this.#consumer = new Consumer(this.#reader, this.#writer, config, this.#metrics, log);
     this.#metricsHttp = new HttpEndpoint(
-      '/metrics',
-      async () => ({
-        status: 200,
-        contentType: this.#metrics.registry.contentType,
-        body: await this.#metrics.registry.metrics(),
-      }),
+      {
+        '/metrics': async () => ({
+          status: 200,
+          contentType: this.#metrics.registry.contentType,
+          body: await this.#metrics.registry.metrics(),
+        }),
+      },
       this.#onHttpError('metrics'),
     );
     this.#healthHttp = new HttpEndpoint(
-      '/health',
-      async () => {
-        const doc = healthDocument({
-          now: performance.now(),
-          startedAt: this.#startedAt,
-          state: this.#consumer.state,
-          probe: await this.#probe.probe(),
-          pollMs: config.pollMs,
-          degradedWindowMs: config.degradedWindowMs,
-          version: VERSION,
-          mode: config.redis.topology.kind,
-        });
-        return {
-          status: doc.status === 'error' ? 503 : 200,
-          contentType: 'application/json',
-          body: `${JSON.stringify(doc)}\n`,
-        };
+      {
+        '/health': () => this.#health(),
+        '/livez': async () =>
+          probeResponse(
+            livenessDocument({
+              now: performance.now(),
+              startedAt: this.#startedAt,
+              lastLoopAt: this.#consumer.state.lastLoopAt,
+              pollMs: config.pollMs,
+            }),
+          ),
+        '/readyz': async () => {
+          const probe = await this.#probe.probe();
+          return probeResponse(
+            readinessDocument({
+              stopping: this.#stopped !== undefined,
+              probe,
+              groupPresent: probe.kind === 'up' ? await groupPresent(this.#writer, config.stream, config.group) : null,
+              group: config.group,
+              stream: config.stream,
+            }),
+          );
+        },
       },
       this.#onHttpError('health'),
     );
+  }
+
+  /** The spec's /health: 503 only when Redis is down, 200 with reasons when degraded. */
+  async #health(): Promise<RouteResponse> {
+    const config = this.#config;
+    const doc = healthDocument({
+      now: performance.now(),
+      startedAt: this.#startedAt,
+      state: this.#consumer.state,
+      probe: await this.#probe.probe(),
+      pollMs: config.pollMs,
+      degradedWindowMs: config.degradedWindowMs,
+      version: VERSION,
+      mode: config.redis.topology.kind,
+    });
+    return {
+      status: doc.status === 'error' ? 503 : 200,
+      contentType: 'application/json',
+      body: `${JSON.stringify(doc)}\n`,
+    };
   }
 
   #onHttpError(endpoint: string): (error: Error) => void {

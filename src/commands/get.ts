@@ -18,8 +18,10 @@ Shows one stored lookup key and its remaining TTL. Exit 1 when the key does not 
   get latest <symbol>     quantum:harvest:heat:latest:{symbol}            (HASH)
   get pointer <symbol>    quantum:harvest:heat:latest_plan_id:{symbol}    (STRING)
 
-With --json: {"key", "ttl_sec", "decision"} (numbers as numbers, empty values as null), or
-{"key", "ttl_sec", "plan_id"} for a pointer. ttl_sec is null for a key without expiry.
+With --json, one object of one shape for all three: {"key", "ttl_sec", "plan_id", "decision"}.
+plan_id is the decision's plan_id (latest: last_plan_id; pointer: its value); decision holds the
+typed fields (numbers as numbers, empty values as null), null for a pointer. ttl_sec is null for a
+key without expiry.
 
 ${COMMON_USAGE}`;
 
@@ -89,7 +91,7 @@ function show(kind: Kind, found: Found, json: boolean, ctx: CommandContext): Exi
   if (typeof found.value === 'string') {
     ctx.stdout.write(
       json
-        ? `${JSON.stringify({ key: found.key, ttl_sec: found.ttlSec, plan_id: found.value })}\n`
+        ? `${JSON.stringify({ key: found.key, ttl_sec: found.ttlSec, plan_id: found.value, decision: null })}\n`
         : renderTable([
             ['key', found.key],
             ['ttl', ttl],
@@ -103,7 +105,9 @@ function show(kind: Kind, found: Found, json: boolean, ctx: CommandContext): Exi
   if (json) {
     if (stored.kind !== 'decision')
       throw new CommandFailure(`${found.key} holds a malformed decision: ${problem(stored)}`);
-    ctx.stdout.write(`${JSON.stringify({ key: found.key, ttl_sec: found.ttlSec, decision: stored.decision })}\n`);
+    const decision = stored.decision as { plan_id: string; last_plan_id?: string };
+    const planId = decision.last_plan_id ?? decision.plan_id;
+    ctx.stdout.write(`${JSON.stringify({ key: found.key, ttl_sec: found.ttlSec, plan_id: planId, decision })}\n`);
     return 0;
   }
   // The table shows the stored strings as they are, known fields first, so odd values stay visible.

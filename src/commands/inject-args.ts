@@ -11,6 +11,13 @@ import {
 import { checkIdentifier, type KeySafe } from '../redis/keys.js';
 import { UsageError } from './command.js';
 
+/**
+ * The symbol a decision goes to when no --symbol or --symbols is given: the proof's own, never a
+ * traded one, so a bare `inject` cannot move the latest decision that downstream services read
+ * (issue 10 §6; the spec's script defaults to BTCUSDT, a traded symbol).
+ */
+export const PROOF_SYMBOL = 'PROOFUSDT';
+
 export const OUT_ACTIONS = ['FULL_CLOSE_PROPOSED', 'PARTIAL_50_PROPOSED', 'PARTIAL_25_PROPOSED'] as const;
 export type OutAction = (typeof OUT_ACTIONS)[number];
 
@@ -110,7 +117,7 @@ export function parseInjectFlags(flags: InjectFlags): InjectRequest {
       if (symbol !== undefined && !symbols.includes(symbol)) symbols.push(symbol);
     }
   } else {
-    const symbol = identifier('symbol', flags.symbol ?? 'BTCUSDT', problems);
+    const symbol = identifier('symbol', flags.symbol ?? PROOF_SYMBOL, problems);
     if (symbol !== undefined) symbols.push(symbol);
   }
   let planId: KeySafe | null = null;
@@ -176,7 +183,7 @@ export interface BuildContext {
 
 /**
  * The index-th decision of a request, as the 13 stream fields. One decision uses the spec's
- * defaults (cold, NONE, FULL_CLOSE_PROPOSED, score 0.2); a stream varies the values it does not fix,
+ * defaults (cold, NONE, FULL_CLOSE_PROPOSED, score 0.2; the symbol is PROOF_SYMBOL); a stream varies the values it does not fix,
  * keeping level, action, out_action and partial consistent with each other as the heat gate does.
  */
 export function buildDecision(request: InjectRequest, index: number, ctx: BuildContext): DecisionFields {

@@ -21,7 +21,7 @@ Adds heat decisions to the input stream (P27_STREAM_IN), as the heat gate would,
 stream entry id and plan_id of each. The flags are those of the spec's proof_p27_inject_heat_decision.
 
 Decision:
-  --symbol S        Binance symbol (default BTCUSDT)
+  --symbol S        Binance symbol (default PROOFUSDT: never a traded symbol unless named)
   --plan_id ID      harvest plan id (default: generated, inject_YYYYMMDD_<random>)
   --heat_level L    cold | warm | hot | unknown (default cold)
   --heat_action A   NONE | DOWNGRADE_FULL_TO_PARTIAL | HOLD_CLOSE (default NONE)
@@ -34,7 +34,10 @@ Demo and load streams (values not fixed by the flags above vary like real heat-g
   --rate R          at R decisions per second (default: as fast as Redis takes them)
   --symbols S,S…    rotate through these symbols (instead of --symbol)
 
-${COMMON_USAGE}
+  --dry-run         print the decisions that would be added; write nothing, need no Redis
+
+${COMMON_USAGE}  --json prints one object per decision: {"id", "plan_id", "symbol", "dry_run"} (id null on a dry run)
+
 Examples:
   heat-bridge inject --symbol BTCUSDT --plan_id test_plan_123 --heat_level warm \\
     --heat_action DOWNGRADE_FULL_TO_PARTIAL --out_action PARTIAL_50_PROPOSED --score 0.5 --partial 0.5
@@ -53,15 +56,18 @@ const OPTIONS = {
   count: { type: 'string' },
   rate: { type: 'string' },
   symbols: { type: 'string' },
+  'dry-run': { type: 'boolean', default: false },
 } as const;
 
 // Unpaced injections go out in pipelines of this many XADDs.
 const CHUNK = 500;
 
+/** One line of output, the --json shape; id is null on a dry run. */
 interface Injected {
-  readonly id: string;
+  readonly id: string | null;
   readonly plan_id: string;
   readonly symbol: string;
+  readonly dry_run: boolean;
 }
 
 export const inject: Command = {
@@ -76,6 +82,7 @@ export const inject: Command = {
     }
     const request = parseInjectFlags(values);
     const config = readConfig(values['env-file'], ctx.env);
+    if (values['dry-run']) return dryRun(request, config.stream, values.json, ctx);
     const print = (entry: Injected) =>
       ctx.stdout.write(
         values.json ? `${JSON.stringify(entry)}\n` : `id=${entry.id} plan_id=${entry.plan_id} symbol=${entry.symbol}\n`,
@@ -89,6 +96,24 @@ export const inject: Command = {
     return 0;
   },
 };
+
+/** Builds the decisions as `send` would and prints them; nothing is written, Redis is not contacted. */
+function dryRun(request: InjectRequest, stream: string, json: boolean, ctx: CommandContext): ExitCode {
+  const runId = randomBytes(4).toString('hex');
+  const nowSec = Math.floor(Date.now() / 1000);
+  for (let index = 0; index < request.count; index += 1) {
+    const d = buildDecision(request, index, { nowSec, runId, random: Math.random });
+    const entry: Injected = { id: null, plan_id: d.plan_id, symbol: d.symbol, dry_run: true };
+    ctx.stdout.write(
+      json
+        ? `${JSON.stringify(entry)}\n`
+        : `would add plan_id=${d.plan_id} symbol=${d.symbol} heat_level=${d.heat_level} ` +
+            `heat_score=${d.heat_score} heat_action=${d.heat_action} out_action=${d.out_action}\n`,
+    );
+  }
+  ctx.stderr.write(`dry run: ${request.count} decision(s) not added to ${stream}\n`);
+  return 0;
+}
 
 async function send(
   redis: RedisClient,
@@ -112,7 +137,7 @@ async function send(
       const d = decisionAt(index);
       const id = (await redis.xadd(stream, '*', ...streamFields(d))) as string;
       firstAckedAt ??= performance.now();
-      print({ id, plan_id: d.plan_id, symbol: d.symbol });
+      print({ id, plan_id: d.plan_id, symbol: d.symbol, dry_run: false });
       index += 1;
       continue;
     }
@@ -124,7 +149,7 @@ async function send(
     for (const [i, d] of chunk.entries()) {
       const [error, id] = replies[i] ?? [new Error('no reply'), null];
       if (error !== null) throw error;
-      print({ id: id as string, plan_id: d.plan_id, symbol: d.symbol });
+      print({ id: id as string, plan_id: d.plan_id, symbol: d.symbol, dry_run: false });
     }
   }
   return index;

@@ -8,16 +8,30 @@ import { identifierOf, latestKey, scanPattern } from '../redis/keys.js';
 import { consumersFromXinfo, groupFromXinfo } from '../redis/xinfo.js';
 import { type Command, type CommandContext, type ExitCode, UsageError } from './command.js';
 import { COMMON_OPTIONS, COMMON_USAGE, parseCommandArgs } from './command-args.js';
-import { type LatestRow, renderStatus, type StatusReport } from './status-report.js';
+import { ageSec, type LatestRow, liveBoundMs, renderStatus, type StatusReport, servedBy } from './status-report.js';
 
 const USAGE = `Usage: heat-bridge status [options]
 
 Shows the consumer group (consumers with pending entries and idle time, pending, lag, backlog),
-the input stream and dead-letter stream lengths, and the latest decision per symbol. Symbols are
-found with SCAN (never KEYS), so it is safe on a busy Redis.
+whether a live consumer serves it, the input stream and dead-letter stream lengths, and the latest
+decision per symbol with its age (now - ts_epoch: TTLs count from writing, so a late decision looks
+fresh). Symbols are found with SCAN (never KEYS), so it is safe on a busy Redis.
+
+A consumer is live when its idle time (since its last read or claim, even an empty one) is below
+max(10 s, 3 x P27_POLL_MS + 2 s): a running service reads at least once per P27_POLL_MS.
 
   --limit N         show at most N symbols, by name (default 50)
-${COMMON_USAGE}`;
+${COMMON_USAGE}
+--json prints one object:
+  {"stream": {"name", "length"},
+   "group_name", "group": {"name", "consumers", "pending", "lag", "last_delivered_id"} | null,
+   "consumers": [{"name", "pending", "idle_ms", "inactive_ms", "live"}],
+   "served": {"live_consumers", "live_bound_ms"},
+   "dead_letter": {"name", "length"},
+   "latest_total", "latest": [{"symbol", "plan_id", "heat_level", "heat_action", "heat_score",
+                               "ts_epoch", "age_sec", "ttl_sec"}]}
+  (inactive_ms is null before Redis 7.2; a missing value is null)
+`;
 
 const OPTIONS = { ...COMMON_OPTIONS, limit: { type: 'string', default: '50' } } as const;
 
@@ -27,7 +41,7 @@ const missing = (pattern: RegExp) => (error: unknown) => {
 };
 
 /** Every key matching pattern, with SCAN; on a cluster, on each master. */
-async function scanAll(redis: RedisClient, pattern: string): Promise<string[]> {
+export async function scanAll(redis: RedisClient, pattern: string): Promise<string[]> {
   const nodes = redis instanceof Cluster ? redis.nodes('master') : [redis];
   const keys = new Set<string>();
   for (const node of nodes) {
@@ -43,7 +57,7 @@ async function scanAll(redis: RedisClient, pattern: string): Promise<string[]> {
 
 export const status: Command = {
   name: 'status',
-  summary: 'show the group, consumers, lag, backlog, dead-letter length and latest per symbol',
+  summary: 'show the group, whether a live consumer serves it, backlog, dead letters, latest per symbol and its age',
   usage: USAGE,
   async run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
     const { values } = parseCommandArgs({ args: [...args], options: OPTIONS, allowPositionals: false });
@@ -83,15 +97,18 @@ export const status: Command = {
             heat_action: action ?? null,
             heat_score: score ?? null,
             ts_epoch: ts ?? null,
+            age_sec: ageSec(ts ?? null, Date.now()),
             ttl_sec: ttl >= 0 ? ttl : null,
           };
         }),
       );
+      const { rows, served } = servedBy(consumersFromXinfo(consumers), liveBoundMs(config.pollMs));
       return {
         stream: { name: config.stream, length },
         group_name: config.group,
         group: groupFromXinfo(groups, config.group),
-        consumers: consumersFromXinfo(consumers),
+        consumers: rows,
+        served,
         dead_letter: { name: config.dlqStream, length: dlqLength },
         latest_total: symbols.length,
         latest,

@@ -1,4 +1,4 @@
-// A minimal node:http server for one GET route: 404 elsewhere, 405 for other methods, loopback by default.
+// A minimal node:http server for a few GET routes: 404 elsewhere, 405 for other methods, loopback by default.
 
 import { createServer, type Server, type ServerResponse } from 'node:http';
 import type { AddressInfo } from 'node:net';
@@ -11,6 +11,9 @@ export interface RouteResponse {
 
 export type RouteHandler = () => Promise<RouteResponse>;
 
+/** Path (without query) → handler; e.g. { '/health': …, '/livez': …, '/readyz': … }. */
+export type Routes = Readonly<Record<string, RouteHandler>>;
+
 function send(res: ServerResponse, status: number, contentType: string, body: string, head: boolean): void {
   res.writeHead(status, { 'content-type': contentType, 'content-length': Buffer.byteLength(body) });
   res.end(head ? undefined : body);
@@ -18,21 +21,18 @@ function send(res: ServerResponse, status: number, contentType: string, body: st
 
 export class HttpEndpoint {
   readonly #server: Server;
-  readonly #path: string;
-  readonly #handler: RouteHandler;
 
   /** onError hears what the server reports after it listens (a failed accept, e.g. out of file descriptors). */
-  constructor(path: string, handler: RouteHandler, onError: (error: Error) => void) {
-    this.#path = path;
-    this.#handler = handler;
+  constructor(routes: Routes, onError: (error: Error) => void) {
+    const handlers = new Map(Object.entries(routes));
     this.#server = createServer((req, res) => {
-      const path = (req.url ?? '/').split('?')[0];
-      if (path !== this.#path) return send(res, 404, 'text/plain', 'not found\n', false);
+      const handler = handlers.get((req.url ?? '/').split('?')[0] ?? '/');
+      if (handler === undefined) return send(res, 404, 'text/plain', 'not found\n', false);
       if (req.method !== 'GET' && req.method !== 'HEAD') {
         res.setHeader('allow', 'GET, HEAD');
         return send(res, 405, 'text/plain', 'method not allowed\n', false);
       }
-      this.#handler().then(
+      handler().then(
         (r) => send(res, r.status, r.contentType, r.body, req.method === 'HEAD'),
         (error: unknown) => send(res, 500, 'text/plain', `${(error as Error).message}\n`, false),
       );

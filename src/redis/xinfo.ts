@@ -12,7 +12,10 @@ export interface GroupInfo {
 export interface ConsumerInfo {
   readonly name: string;
   readonly pending: number;
+  /** Since the consumer's last attempted interaction (a read, even one that got nothing; a claim). */
   readonly idle_ms: number;
+  /** Since its last successful interaction (entries read or claimed); null before Redis 7.2. */
+  readonly inactive_ms: number | null;
 }
 
 /** A RESP2 flat [name, value, name, value, …] array as a record. */
@@ -46,6 +49,7 @@ export function consumersFromXinfo(reply: unknown): ConsumerInfo[] {
   if (!Array.isArray(reply)) return [];
   return reply.map((entry) => {
     const info = pairs(entry);
-    return { name: String(info.name), pending: num(info.pending), idle_ms: num(info.idle) };
+    const inactive = info.inactive === null || info.inactive === undefined ? null : Number(info.inactive);
+    return { name: String(info.name), pending: num(info.pending), idle_ms: num(info.idle), inactive_ms: inactive };
   });
 }

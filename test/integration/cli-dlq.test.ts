@@ -145,17 +145,109 @@ describe('heat-bridge dlq', () => {
     assert.ok(!fields.includes('truncated'));
   });
 
-  test('refuses to replay a cut dead letter whose original is gone from the input stream', async () => {
-    const big = decision({ symbol: 'DLQGONEUSDT', debug_json: 'y'.repeat(70_000) });
-    const sourceId = await reject(big);
+  /** A cut dead letter whose original was trimmed from the input stream: it can never be replayed. */
+  const unreplayable = async (symbol: string) => {
+    const sourceId = await reject(decision({ symbol, debug_json: 'y'.repeat(70_000) }));
     const [dlqId] = (await dlqIds()).slice(-1) as [string];
     await redis.xdel(STREAM, sourceId);
+    return dlqId;
+  };
+  /** A dead letter whose cause was fixed: it holds a valid decision now. */
+  const fixable = async (symbol: string) => {
+    const fields = decision({ symbol });
+    const id = (await redis.xadd(
+      DLQ,
+      '*',
+      ...flat(fields),
+      'error',
+      'max_deliveries: x',
+      'source_id',
+      '1-0',
+    )) as string;
+    return { id, fields };
+  };
+
+  test('refuses to replay a cut dead letter whose original is gone from the input stream', async () => {
+    const dlqId = await unreplayable('DLQGONEUSDT');
     const replayed = await runCli(['dlq', 'replay', '--id', dlqId], server.env);
     assert.equal(replayed.code, 1);
-    assert.match(replayed.stderr, /was cut to P27_MAX_FIELD_BYTES .* no longer in/);
+    assert.match(
+      replayed.stderr,
+      new RegExp(`^skipped dlq_id=${dlqId} plan_id=\\S+: it was cut to P27_MAX_FIELD_BYTES .* no longer in`),
+    );
     assert.deepEqual(
       (await redis.xrange(DLQ, dlqId, dlqId)).map(([id]) => id),
       [dlqId],
     );
+  });
+
+  test('replay --all replays every fixable entry past one it cannot replay, and says what it skipped and why', async () => {
+    await redis.del(DLQ);
+    const gone = await unreplayable('DLQSKIPUSDT');
+    const first = await fixable('DLQFIX1USDT');
+    const second = await fixable('DLQFIX2USDT');
+    const result = await runCli(['dlq', 'replay', '--all', '--json'], server.env);
+    assert.equal(result.code, 1, 'exit 1: one entry was left behind');
+    const lines = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, string | null>);
+    assert.deepEqual(
+      lines.map((l) => [l.dlq_id, l.outcome]),
+      [
+        [gone, 'skipped'],
+        [first.id, 'replayed'],
+        [second.id, 'replayed'],
+      ],
+    );
+    for (const line of lines) assert.deepEqual(Object.keys(line), ['dlq_id', 'outcome', 'id', 'plan_id', 'reason']);
+    assert.match(lines[0]?.reason ?? '', /cut to P27_MAX_FIELD_BYTES/);
+    assert.equal(lines[0]?.id, null);
+    assert.equal(lines[1]?.plan_id, first.fields.plan_id);
+    assert.equal(lines[1]?.reason, null);
+    assert.match(
+      result.stderr,
+      /^replayed 2 entries into .*; skipped 1 entry \(reasons above; heat-bridge dlq purge --id ID/,
+    );
+    assert.deepEqual(await dlqIds(), [gone]);
+    await waitFor(
+      async () => (await redis.get('quantum:harvest:heat:latest_plan_id:DLQFIX2USDT')) === second.fields.plan_id,
+      { what: 'the replayed decisions applied' },
+    );
+  });
+
+  test('replay --id goes past an id it cannot replay to the next one', async () => {
+    await redis.del(DLQ);
+    const gone = await unreplayable('DLQIDGONEUSDT');
+    const ok = await fixable('DLQIDOKUSDT');
+    const result = await runCli(['dlq', 'replay', '--id', gone, '--id', ok.id], server.env);
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`^dlq_id=${ok.id} id=\\d+-\\d+ plan_id=${ok.fields.plan_id}\\n$`));
+    assert.match(result.stderr, new RegExp(`^skipped dlq_id=${gone} `));
+    assert.match(result.stderr, /^replayed 1 entry into .*; skipped 1 entry /m);
+    assert.deepEqual(await dlqIds(), [gone]);
+  });
+
+  test('replay --dry-run says what it would replay and skip, and changes nothing', async () => {
+    await redis.del(DLQ);
+    const gone = await unreplayable('DLQDRYGONEUSDT');
+    const ok = await fixable('DLQDRYUSDT');
+    const streamLength = await redis.xlen(STREAM);
+    const text = await runCli(['dlq', 'replay', '--all', '--dry-run'], server.env);
+    assert.equal(text.code, 1);
+    assert.equal(text.stdout, `would replay dlq_id=${ok.id} plan_id=${ok.fields.plan_id}\n`);
+    assert.match(text.stderr, new RegExp(`^skipped dlq_id=${gone} `));
+    assert.match(text.stderr, /dry run: would replay 1 entry into /);
+    const json = await runCli(['dlq', 'replay', '--id', ok.id, '--dry-run', '--json'], server.env);
+    assert.equal(json.code, 0, json.stderr);
+    assert.deepEqual(JSON.parse(json.stdout), {
+      dlq_id: ok.id,
+      outcome: 'would_replay',
+      id: null,
+      plan_id: ok.fields.plan_id,
+      reason: null,
+    });
+    assert.equal(await redis.xlen(STREAM), streamLength);
+    assert.deepEqual(await dlqIds(), [gone, ok.id]);
   });
 });

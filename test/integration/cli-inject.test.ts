@@ -79,13 +79,63 @@ describe('heat-bridge inject', () => {
   test('generates a plan_id when none is given and prints JSON with --json', async () => {
     const result = await runCli(['inject', '--json'], server.env);
     assert.equal(result.code, 0, result.stderr);
-    const printed = JSON.parse(result.stdout) as { id: string; plan_id: string; symbol: string };
+    const printed = JSON.parse(result.stdout) as { id: string; plan_id: string; symbol: string; dry_run: boolean };
     assert.match(printed.plan_id, /^inject_\d{8}_[0-9a-f]{8}$/);
-    assert.equal(printed.symbol, 'BTCUSDT');
+    assert.equal(printed.dry_run, false);
     const fields = await entry(printed.id);
     assert.equal(fields[fields.indexOf('plan_id') + 1], printed.plan_id);
     assert.equal(fields[fields.indexOf('heat_level') + 1], 'cold');
     assert.equal(fields[fields.indexOf('heat_score') + 1], '0.2');
+  });
+
+  test('with no flags writes to the proof symbol and never touches a traded symbol', async () => {
+    const result = await runCli(['inject'], server.env);
+    assert.equal(result.code, 0, result.stderr);
+    const match = /^id=(\d+-\d+) plan_id=\S+ symbol=PROOFUSDT\n$/.exec(result.stdout);
+    assert.ok(match, result.stdout);
+    const fields = await entry(match[1] as string);
+    assert.equal(fields[fields.indexOf('symbol') + 1], 'PROOFUSDT');
+  });
+
+  test('a stream without --symbols goes to the proof symbol too', async () => {
+    const result = await runCli(['inject', '--count', '3', '--json'], server.env);
+    assert.equal(result.code, 0, result.stderr);
+    const symbols = result.stdout
+      .trim()
+      .split('\n')
+      .map((line) => (JSON.parse(line) as { symbol: string }).symbol);
+    assert.deepEqual(symbols, ['PROOFUSDT', 'PROOFUSDT', 'PROOFUSDT']);
+  });
+
+  test('--dry-run prints the decisions it would add and adds nothing', async () => {
+    const before = await redis.xlen(STREAM);
+    const text = await runCli(['inject', '--dry-run', '--symbol', 'ETHUSDT', '--plan_id', 'dry_1'], server.env);
+    assert.equal(text.code, 0, text.stderr);
+    assert.equal(
+      text.stdout,
+      'would add plan_id=dry_1 symbol=ETHUSDT heat_level=cold heat_score=0.2 heat_action=NONE out_action=FULL_CLOSE_PROPOSED\n',
+    );
+    assert.equal(text.stderr, `dry run: 1 decision(s) not added to ${STREAM}\n`);
+    const json = await runCli(['inject', '--dry-run', '--count', '2', '--rate', '1', '--json'], server.env);
+    assert.equal(json.code, 0, json.stderr);
+    const lines = json.stdout
+      .trim()
+      .split('\n')
+      .map((line) => JSON.parse(line) as Record<string, unknown>);
+    assert.equal(lines.length, 2);
+    for (const line of lines) {
+      assert.deepEqual(Object.keys(line), ['id', 'plan_id', 'symbol', 'dry_run']);
+      assert.equal(line.id, null);
+      assert.equal(line.dry_run, true);
+    }
+    assert.equal(await redis.xlen(STREAM), before);
+  });
+
+  test('--dry-run needs no Redis', async () => {
+    const port = await freePort();
+    const result = await runCli(['inject', '--dry-run'], { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) });
+    assert.equal(result.code, 0, result.stderr);
+    assert.match(result.stdout, /^would add plan_id=inject_\d{8}_[0-9a-f]{8} symbol=PROOFUSDT /);
   });
 
   test('injects a paced stream of valid decisions rotating through --symbols', async () => {

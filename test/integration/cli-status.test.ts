@@ -14,10 +14,11 @@ const STREAM = 'quantum:stream:harvest.heat.decision';
 interface Status {
   stream: { name: string; length: number };
   group: { name: string; consumers: number; pending: number; lag: number; last_delivered_id: string } | null;
-  consumers: { name: string; pending: number; idle_ms: number }[];
+  consumers: { name: string; pending: number; idle_ms: number; inactive_ms: number | null; live: boolean }[];
+  served: { live_consumers: number; live_bound_ms: number };
   dead_letter: { name: string; length: number };
   latest_total: number;
-  latest: { symbol: string; plan_id: string; heat_level: string; ttl_sec: number }[];
+  latest: { symbol: string; plan_id: string; heat_level: string; ts_epoch: string; age_sec: number; ttl_sec: number }[];
 }
 
 describe('heat-bridge status', () => {
@@ -75,6 +76,26 @@ describe('heat-bridge status', () => {
     assert.ok(doc.latest.every((r) => r.ttl_sec > 1700));
   });
 
+  test('says a live consumer serves the group, and shows how old each latest decision is', async () => {
+    const doc = await status();
+    assert.deepEqual(doc.served, { live_consumers: 1, live_bound_ms: 10_000 });
+    assert.deepEqual(
+      doc.consumers.map((c) => [c.name, c.live]),
+      [['heat_bridge_1', true]],
+    );
+    // The test decisions carry ts_epoch from 2025-01-01: their TTL is fresh, their age is not.
+    const nowSec = Date.now() / 1000;
+    for (const row of doc.latest) {
+      const expected = nowSec - Number(row.ts_epoch);
+      assert.ok(Math.abs(row.age_sec - expected) < 120, `${row.symbol} age ${row.age_sec}, expected ${expected}`);
+    }
+    const table = await runCli(['status'], server.env);
+    assert.match(table.stdout, /^served +yes +1 live consumer \(idle below 10\.0s\)$/m);
+    assert.match(table.stdout, /^heat_bridge_1 +0 +\S+ +\S+ +yes$/m);
+    assert.match(table.stdout, /^SYMBOL +PLAN_ID +HEAT_LEVEL +HEAT_ACTION +SCORE +TS_EPOCH +AGE +TTL$/m);
+    assert.match(table.stdout, /^STAAUSDT +\S+ +cold +NONE +0\.25 +\d+ +\d+d\d+h +\d+s$/m);
+  });
+
   test('shows a stalled consumer with its pending entries and idle time', async () => {
     await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STDDUSDT' })));
     await waitFor(async () => (await redis.exists('quantum:harvest:heat:latest:STDDUSDT')) === 1, {
@@ -91,8 +112,27 @@ describe('heat-bridge status', () => {
     assert.equal(doc.group?.pending, 1);
     assert.equal(doc.group?.lag, 1);
     const table = await runCli(['status'], server.env);
-    assert.match(table.stdout, /^stalled_1 +1 +\d+(ms|\.\ds)$/m);
+    assert.match(table.stdout, /^stalled_1 +1 +\d+(ms|\.\ds) +\S+ +yes$/m);
     assert.match(table.stdout, /pending=1 lag=1 backlog=2/);
+  });
+
+  test('says no live consumer serves the group once every consumer has been idle past the bound', async () => {
+    // The service stopped in the test above; stalled_1 read once and never again.
+    const doc = await waitFor(
+      async () => {
+        const d = await status();
+        return d.served.live_consumers === 0 ? d : undefined;
+      },
+      { timeoutMs: 40_000, intervalMs: 500, what: 'no live consumer' },
+    );
+    assert.ok(doc.consumers.length >= 2);
+    assert.ok(doc.consumers.every((c) => !c.live && c.idle_ms >= 10_000));
+    const table = await runCli(['status'], server.env);
+    assert.match(
+      table.stdout,
+      /^served +NO +no consumer touched the group in the last 10\.0s: is the service running\?$/m,
+    );
+    assert.match(table.stdout, /^stalled_1 +1 +\S+ +\S+ +no$/m);
   });
 
   test('--limit caps the symbols shown and says how many there are', async () => {

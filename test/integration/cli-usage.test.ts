@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runCli } from '../support/run-process.js';
 
-const COMMANDS = ['inject', 'get', 'status', 'dlq', 'proof'];
+const COMMANDS = ['inject', 'get', 'status', 'watch', 'dlq', 'proof'];
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };

@@ -46,6 +46,19 @@ describe('deployment/config/heat-bridge.env', () => {
     assert.deepEqual(loadConfig(vars), loadConfig({}));
   });
 
+  test('says, commented, what P27_HTTP_HOST to set for a Prometheus on another host', () => {
+    const block = text.slice(
+      text.lastIndexOf('\n\n', text.indexOf('\nP27_HTTP_HOST=')),
+      text.indexOf('\nP27_HTTP_HOST='),
+    );
+    assert.match(block, /Prometheus or load balancer on another host/);
+    assert.match(block, /original service listened on all addresses/);
+    const example = /^# P27_HTTP_HOST=(\S+)$/m.exec(block);
+    assert.ok(example, 'a commented example setting');
+    assert.equal(loadConfig({ P27_HTTP_HOST: example[1] as string }).httpHost, '0.0.0.0');
+    assert.equal(vars.P27_HTTP_HOST, '127.0.0.1');
+  });
+
   test('puts a one-line comment above every variable and none after a value, as systemd needs', () => {
     const lines = text.split('\n');
     for (const [i, line] of lines.entries()) {
@@ -270,11 +283,27 @@ redis.disconnect();
   });
 });
 
+test("the README's operations section shows watch, /livez, /readyz, the age alert and dlq purge", () => {
+  const readme = read('README.md');
+  const start = readme.indexOf('## Operations');
+  const operations = readme.slice(start, readme.indexOf('\n## ', start + 1));
+  for (const needle of [
+    'heat-bridge watch',
+    'localhost:8071/livez',
+    'localhost:8071/readyz',
+    'HeatBridgeDecisionsStale',
+    'p27_last_decision_age_seconds',
+    'heat-bridge dlq purge',
+  ]) {
+    assert.ok(operations.includes(needle), needle);
+  }
+});
+
 describe('deployment/prometheus/heat-bridge-alerts.yml', () => {
-  test('passes promtool check rules with all six alerts', async () => {
+  test('passes promtool check rules with all eight alerts', async () => {
     const result = await runProcess('promtool', ['check', 'rules', join(ROOT, RULES)]);
     assert.equal(result.code, 0, result.stdout + result.stderr);
-    assert.match(result.stdout, /SUCCESS: 6 rules found/);
+    assert.match(result.stdout, /SUCCESS: 8 rules found/);
     const names = [...read(RULES).matchAll(/^\s+- alert: (\w+)$/gm)].map((m) => m[1]);
     assert.deepEqual(names, [
       'HeatBridgeDown',
@@ -283,6 +312,8 @@ describe('deployment/prometheus/heat-bridge-alerts.yml', () => {
       'HeatBridgeLagHigh',
       'HeatBridgeDeadLetters',
       'HeatBridgeRedisUnreachable',
+      'HeatBridgeDecisionsStale',
+      'HeatBridgeDeadLetterBacklog',
     ]);
   });
 
@@ -414,6 +445,8 @@ describe('metrics as exposed, with the dashboard and promtool', () => {
       'p27_dedupe_skips_total',
       'p27_stale_skips_total',
       'p27_rejected_total',
+      'p27_last_decision_age_seconds',
+      'p27_dlq_length',
       'process_resident_memory_bytes',
       'process_cpu_seconds_total',
     ]) {
@@ -425,7 +458,7 @@ describe('metrics as exposed, with the dashboard and promtool', () => {
     const exprs = [...read(RULES).matchAll(/expr: \|\n((?:\s{10}.*\n)+)|expr: (.*)/g)].map(
       (m) => (m[1] ?? m[2]) as string,
     );
-    assert.equal(exprs.length, 6);
+    assert.equal(exprs.length, 8);
     for (const expr of exprs) for (const name of metricNames(expr)) assert.ok(exposed.has(name), `${name} in ${expr}`);
   });
 

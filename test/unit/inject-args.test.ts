@@ -26,19 +26,19 @@ function problemsOf(flags: InjectFlags): string[] {
 }
 
 describe('parseInjectFlags', () => {
-  test('uses the spec defaults when no flag is given', () => {
+  test('uses the spec defaults when no flag is given, on the proof symbol rather than a traded one', () => {
     const request = parseInjectFlags({});
     assert.deepEqual(request, {
       count: 1,
       ratePerSec: null,
-      symbols: ['BTCUSDT'],
+      symbols: ['PROOFUSDT'],
       planId: null,
       fixed: {},
       varied: false,
     });
     assert.deepEqual(buildDecision(request, 0, ctx), {
       ts_epoch: '1735689600',
-      symbol: 'BTCUSDT',
+      symbol: 'PROOFUSDT',
       plan_id: 'inject_20250101_abcd1234',
       in_action: 'FULL_CLOSE_PROPOSED',
       out_action: 'FULL_CLOSE_PROPOSED',
@@ -51,6 +51,15 @@ describe('parseInjectFlags', () => {
       mode: 'shadow',
       debug_json: '{"source":"heat-bridge inject","portfolio_heat":0.2}',
     });
+  });
+
+  test('sends a stream without --symbols to the proof symbol only', () => {
+    const request = parseInjectFlags({ count: '3', rate: '5' });
+    assert.deepEqual(request.symbols, ['PROOFUSDT']);
+    assert.deepEqual(
+      [0, 1, 2].map((i) => buildDecision(request, i, ctx).symbol),
+      ['PROOFUSDT', 'PROOFUSDT', 'PROOFUSDT'],
+    );
   });
 
   test("carries every one of the spec's example flags into the decision", () => {
