@@ -92,6 +92,9 @@ export function redisOptions(config: RedisConfig, role: Role, pollMs: number, co
   return { ...options, host: config.host, port: config.port };
 }
 
+/** How often a cluster client re-reads the slot map (CLUSTER SLOTS), ms. */
+export const SLOTS_REFRESH_MS = 5000;
+
 type ClusterConstructorOptions = NonNullable<ConstructorParameters<typeof Cluster>[1]>;
 
 export function clusterOptions(
@@ -107,6 +110,10 @@ export function clusterOptions(
     enableOfflineQueue: false,
     clusterRetryStrategy: reconnectDelay,
     scaleReads: 'master',
+    // A master that hangs (SIGSTOP, a frozen host) keeps its sockets open: commands to it time out,
+    // which ioredis does not take as a reason to re-read the slot map, so without a periodic refresh
+    // the service would never learn that its replica was promoted (issue 13 §1, the failover).
+    slotsRefreshInterval: SLOTS_REFRESH_MS,
     // No auto-pipelining: in ioredis it drops the command name of callBuffer calls (redis/ioredis#1923),
     // mis-groups EVALSHA by slot (#2109) and mishandles MOVED during resharding (#2075). Commands sent
     // without awaiting each other still share round trips; only the socket writes are not coalesced.

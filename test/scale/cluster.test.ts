@@ -10,6 +10,8 @@ import { RedisClusterSet } from '../support/redis-cluster.js';
 import { type ChildService, metricValue, startChild } from '../support/service.js';
 import { waitFor } from '../support/wait-for.js';
 
+// Takeover passes run every second (the idle time stays at its default): the test outlives many of them (issue 13 §1).
+const CLAIM_EVERY_SECOND = { P27_CLAIM_INTERVAL_MS: '1000' };
 const STREAM = 'quantum:stream:harvest.heat.decision';
 const GROUP = 'heat_bridge';
 const DRAIN_TOTAL = 5000;
@@ -42,7 +44,7 @@ describe('Redis Cluster with two instances', () => {
   const bridges = new Map<string, ChildService>();
 
   const start = async (consumer: string): Promise<ChildService> => {
-    const bridge = await startChild({ ...cluster.env, P27_CONSUMER: consumer });
+    const bridge = await startChild({ ...cluster.env, P27_CONSUMER: consumer, ...CLAIM_EVERY_SECOND });
     bridges.set(consumer, bridge);
     return bridge;
   };

@@ -9,6 +9,9 @@ import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, type LogLine, metricValue, startInProcess } from '../support/service.js';
 import { waitFor } from '../support/wait-for.js';
 
+// Takeover passes run every second (the idle time stays at its default): the test outlives many of them (issue 13 §1).
+const CLAIM_EVERY_SECOND = { P27_CLAIM_INTERVAL_MS: '1000' };
+
 const STREAM = 'quantum:stream:harvest.heat.decision';
 const GROUP = 'heat_bridge';
 const TOTAL = 2000;
@@ -45,8 +48,8 @@ describe('two instances with their own consumer names', () => {
     server = await RedisServer.start();
     redis = server.client();
     [one, two] = await Promise.all([
-      startInProcess({ ...server.env, P27_CONSUMER: 'instance_1' }),
-      startInProcess({ ...server.env, P27_CONSUMER: 'instance_2' }),
+      startInProcess({ ...server.env, P27_CONSUMER: 'instance_1', ...CLAIM_EVERY_SECOND }),
+      startInProcess({ ...server.env, P27_CONSUMER: 'instance_2', ...CLAIM_EVERY_SECOND }),
     ]);
   });
   after(async () => {
@@ -123,7 +126,7 @@ function sharedNameSuite(title: string, body: (ctx: SharedNameContext) => Promis
     test(title, () =>
       body({
         start: async (consumer) => {
-          const bridge = await startInProcess({ ...server.env, P27_CONSUMER: consumer });
+          const bridge = await startInProcess({ ...server.env, P27_CONSUMER: consumer, ...CLAIM_EVERY_SECOND });
           running.push(bridge);
           return bridge;
         },

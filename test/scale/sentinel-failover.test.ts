@@ -11,6 +11,8 @@ import { RedisSentinelSet } from '../support/redis-sentinel.js';
 import { type ChildService, metricValue, startChild } from '../support/service.js';
 import { waitFor } from '../support/wait-for.js';
 
+// Takeover passes run every second (the idle time stays at its default): the test outlives many of them (issue 13 §1).
+const CLAIM_EVERY_SECOND = { P27_CLAIM_INTERVAL_MS: '1000' };
 const STREAM = 'quantum:stream:harvest.heat.decision';
 const GROUP = 'heat_bridge';
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT'];
@@ -181,7 +183,12 @@ describe('Redis Sentinel failover', () => {
   before(async () => {
     set = await RedisSentinelSet.start();
     redis = set.client();
-    bridge = await startChild({ ...set.env, P27_CONSUMER: 'sentinel_1', P27_DEGRADED_WINDOW_MS: '3000' });
+    bridge = await startChild({
+      ...set.env,
+      P27_CONSUMER: 'sentinel_1',
+      P27_DEGRADED_WINDOW_MS: '3000',
+      ...CLAIM_EVERY_SECOND,
+    });
   });
   after(async () => {
     await bridge.kill('SIGKILL');

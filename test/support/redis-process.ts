@@ -76,6 +76,11 @@ export class RedisProcess {
     return this.#child.exitCode === null && this.#child.signalCode === null;
   }
 
+  /** Sends a signal without waiting for an exit: SIGSTOP freezes the server (its sockets stay open), SIGCONT thaws it. */
+  signal(signal: NodeJS.Signals): void {
+    if (this.alive) this.#child.kill(signal);
+  }
+
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
     if (this.alive) this.#child.kill(signal);
     await this.#exited;

@@ -1,0 +1,100 @@
+// A side task that keeps failing never starves the main work (issue 13 §1): with XAUTOCLAIM denied,
+// new entries keep being bridged, the takeover is counted and reported, and once the permission
+// is granted the dead consumer's entry is taken over.
+
+import assert from 'node:assert/strict';
+import { readFileSync } from 'node:fs';
+import { after, before, describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { decision, flat } from '../support/decisions.js';
+import { RedisServer } from '../support/redis-server.js';
+import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { drained, GROUP, pendingByConsumer, STREAM } from '../support/stream-group.js';
+import { waitFor } from '../support/wait-for.js';
+
+/** The README's ACL SETUSER words, the password placeholder replaced. */
+function readmeRules(password: string): string[] {
+  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
+  const line = readme.split('\n').find((l) => l.startsWith('ACL SETUSER heat_bridge '));
+  assert.ok(line, 'the README gives the ACL rules');
+  return line
+    .split(/\s+/)
+    .slice(2)
+    .map((word) => (word === '>PASSWORD' ? `>${password}` : word));
+}
+
+const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
+
+interface Health {
+  status: string;
+  reasons: string[];
+}
+
+describe('a takeover pass that keeps failing (XAUTOCLAIM denied)', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  let bridge: InProcessService;
+
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+    await redis.call('ACL', 'SETUSER', ...readmeRules('hb-secret'), '-xautoclaim');
+    bridge = await startInProcess({
+      ...server.env,
+      REDIS_USERNAME: 'heat_bridge',
+      REDIS_PASSWORD: 'hb-secret',
+      P27_CLAIM_IDLE_MS: '200',
+      P27_CLAIM_INTERVAL_MS: '300',
+    });
+  });
+  after(async () => {
+    await bridge.stop();
+    await server.stop();
+  });
+
+  const metric = async (sample: string): Promise<number> => (await metricValue(bridge.metricsUrl, sample)) ?? 0;
+  const health = async (): Promise<Health> => (await (await fetch(bridge.healthUrl)).json()) as Health;
+
+  test('keeps bridging new entries while every takeover pass fails, counts and reports it, and takes over once allowed', async () => {
+    // A dead consumer holds one entry: the takeover the service is denied.
+    const orphan = decision({ symbol: 'ORPHANUSDT', plan_id: 'starve_orphan' });
+    await redis.xgroup('CREATE', STREAM, GROUP, '0', 'MKSTREAM').catch(() => undefined);
+    const multi = redis.multi();
+    multi.xadd(STREAM, '*', ...flat(orphan));
+    multi.xreadgroup('GROUP', GROUP, 'gone', 'COUNT', 10, 'STREAMS', STREAM, '>');
+    await multi.exec();
+
+    await waitFor(async () => (await metric('p27_errors_total{stage="claim"}')) >= 3, {
+      what: 'three failed takeover passes',
+    });
+    // Entries added after several failed passes are still read and applied, batch after batch.
+    for (let round = 0; round < 3; round += 1) {
+      const claimErrors = await metric('p27_errors_total{stage="claim"}');
+      const d = decision({ symbol: 'STARVEUSDT', plan_id: `starve_new_${round}` });
+      await redis.xadd(STREAM, '*', ...flat(d));
+      await waitFor(() => redis.exists(byPlan(d.plan_id as string)), { what: `entry ${round} bridged` });
+      await waitFor(async () => (await metric('p27_errors_total{stage="claim"}')) > claimErrors, {
+        what: 'the takeover still retried on its own schedule',
+      });
+    }
+    assert.equal(await metric('p27_errors_total{stage="read"}'), 0);
+    assert.equal(await metric('p27_errors_total{stage="write"}'), 0);
+    assert.equal(await metric('p27_claimed_total{result="claimed"}'), 0);
+    assert.equal(await redis.exists(byPlan('starve_orphan')), 0);
+    const degraded = await health();
+    assert.equal(degraded.status, 'degraded', JSON.stringify(degraded));
+    const reason = degraded.reasons.find((r) => r.startsWith('taking over idle entries fails'));
+    assert.ok(reason, JSON.stringify(degraded.reasons));
+    assert.match(reason, /xautoclaim/i);
+    assert.doesNotMatch(reason, /hb-secret/);
+
+    await redis.call('ACL', 'SETUSER', 'heat_bridge', '+xautoclaim');
+    await waitFor(() => redis.exists(byPlan('starve_orphan')), { what: 'the orphan taken over and bridged' });
+    await waitFor(() => drained(redis), { what: 'nothing pending' });
+    assert.equal((await pendingByConsumer(redis)).gone ?? 0, 0);
+    assert.equal(await metric('p27_claimed_total{result="claimed"}'), 1);
+    await waitFor(async () => !(await health()).reasons.some((r) => r.startsWith('taking over')), {
+      what: 'the takeover problem cleared from /health',
+    });
+  });
+});
