@@ -4,7 +4,7 @@
 
 import { Cluster } from 'ioredis';
 import type { Logger } from 'pino';
-import { Backoff } from '../backoff.js';
+import { Backoff, jitteredDelay } from '../backoff.js';
 import type { Config } from '../config.js';
 import type { Metrics } from '../metrics.js';
 import { connectionName, type RedisClient, whenReady } from '../redis/connection.js';
@@ -88,9 +88,6 @@ export class Consumer {
   /** Between failures of the main work: Redis or the deployment (short), our own bug (long). */
   readonly #backoff = new Backoff(100, 2000);
   readonly #bugBackoff = new Backoff(1000, 30_000);
-  /** Pauses before entries set aside are retried, and before a failed takeover pass runs again. */
-  readonly #retryBackoff = new Backoff(250, 30_000);
-  readonly #claimBackoff: Backoff;
   readonly #problems = new Map<string, string>();
   #loop: Promise<void> | undefined;
   #loopState: LoopState;
@@ -104,7 +101,6 @@ export class Consumer {
     this.#metrics = metrics;
     this.#log = log;
     this.#failures = new FailureLog(log);
-    this.#claimBackoff = new Backoff(1000, config.claimIntervalMs);
     const cluster = config.redis.topology.kind === 'cluster';
     const decisions = createWriter(writer, config, cluster);
     this.#applier = new BatchApplier(decisions, config, metrics, log, this.#aside, this.#failures);
@@ -155,7 +151,7 @@ export class Consumer {
       this.#loopState = nextState(this.#loopState, outcome, {
         now,
         claimIntervalMs: this.#config.claimIntervalMs,
-        retryDelayMs: this.#retryDelay(phase, outcome),
+        delayMs: this.#delayMs,
         ahead: this.#ahead.holds,
       });
       this.#metrics.loops.inc();
@@ -170,13 +166,9 @@ export class Consumer {
     await this.#finish();
   }
 
-  #retryDelay(phase: Phase, outcome: TurnOutcome): number {
-    if (phase.kind === 'claiming') return outcome.kind === 'failed' ? this.#claimBackoff.next() : 0;
-    const retries =
-      (outcome.kind === 'failed' && phase.kind === 'sweeping') ||
-      ((outcome.kind === 'read' || outcome.kind === 'swept') && outcome.leftPending > 0);
-    return retries ? this.#retryBackoff.next() : 0;
-  }
+  /** Retries of entries set aside: 0.25 s up to 30 s; failed takeover passes: 1 s up to P27_CLAIM_INTERVAL_MS. */
+  readonly #delayMs = (task: 'retry' | 'claim', attempt: number): number =>
+    task === 'retry' ? jitteredDelay(attempt, 250, 30_000) : jitteredDelay(attempt, 1000, this.#config.claimIntervalMs);
 
   async #turn(phase: Phase): Promise<TurnOutcome> {
     switch (phase.kind) {
@@ -332,7 +324,6 @@ export class Consumer {
       this.#metrics.claimed.inc({ result: 'deleted' }, deleted.length);
       this.#log.warn({ ids: deleted.slice(0, 20) }, 'idle pending entries were deleted from the stream');
     }
-    this.#claimBackoff.reset();
     return { kind: 'claimed', cursor: String(next), claimed: claimed.length };
   }
 
@@ -356,7 +347,6 @@ export class Consumer {
     if (phase.kind === 'reading-new' || phase.kind === 'sweeping') this.#problems.delete('write');
     this.#backoff.reset();
     this.#bugBackoff.reset();
-    if (phase.kind === 'sweeping' && this.#loopState.schedule.sweep === null) this.#retryBackoff.reset();
   }
 
   #failed(phase: Phase, error: unknown): Failure {

@@ -20,6 +20,10 @@ export interface Schedule {
   readonly sweep: { readonly dueAt: number; readonly cursor: string; readonly failedInPass: boolean } | null;
   readonly claimDueAt: number;
   readonly needGroup: boolean;
+  /** Pauses in a row before sweeps that retry entries set aside; 0 after a pass without failures. */
+  readonly retryAttempt: number;
+  /** Failed takeover passes in a row; 0 after one that succeeded. */
+  readonly claimAttempt: number;
 }
 
 export interface LoopState {
@@ -49,8 +53,8 @@ export type TurnOutcome =
 export interface TurnContext {
   readonly now: number;
   readonly claimIntervalMs: number;
-  /** The next pause before a retry of entries set aside, or of a failed side task. */
-  readonly retryDelayMs: number;
+  /** The pause before the attempt-th retry (0-based) of entries set aside or of a failed side task (backoff). */
+  readonly delayMs: (task: 'retry' | 'claim', attempt: number) => number;
   /** A batch read ahead waits to be applied: side tasks wait for it (they would read it again). */
   readonly ahead: boolean;
 }
@@ -58,7 +62,7 @@ export interface TurnContext {
 export function initialState(now: number, claimIntervalMs: number): LoopState {
   return {
     phase: { kind: 'connecting' },
-    schedule: { sweep: null, claimDueAt: now + claimIntervalMs, needGroup: true },
+    schedule: { sweep: null, claimDueAt: now + claimIntervalMs, needGroup: true, retryAttempt: 0, claimAttempt: 0 },
   };
 }
 
@@ -88,9 +92,15 @@ const sweepNow = (s: Schedule, now: number): Schedule => ({
   sweep: { dueAt: now, cursor: '0', failedInPass: false },
 });
 
+/** A sweep after the next retry pause; each pause in a row is longer (the caller's backoff). */
+const sweepAfterPause = (s: Schedule, t: TurnContext): Schedule => ({
+  ...s,
+  sweep: { dueAt: t.now + t.delayMs('retry', s.retryAttempt), cursor: '0', failedInPass: false },
+  retryAttempt: s.retryAttempt + 1,
+});
+
 /** Entries failed and wait aside: a sweep is due after the retry pause, unless one is already planned. */
-const sweepLater = (s: Schedule, t: TurnContext): Schedule =>
-  s.sweep !== null ? s : { ...s, sweep: { dueAt: t.now + t.retryDelayMs, cursor: '0', failedInPass: false } };
+const sweepLater = (s: Schedule, t: TurnContext): Schedule => (s.sweep !== null ? s : sweepAfterPause(s, t));
 
 export function nextState(state: LoopState, outcome: TurnOutcome, t: TurnContext): LoopState {
   const { phase } = state;
@@ -101,11 +111,11 @@ export function nextState(state: LoopState, outcome: TurnOutcome, t: TurnContext
       if (outcome.nogroup) s = { ...s, needGroup: true };
       // A side task that failed is retried on its own schedule; the main work goes on meanwhile.
       if (phase.kind === 'claiming') {
-        s = { ...s, claimDueAt: t.now + t.retryDelayMs };
+        s = { ...s, claimDueAt: t.now + t.delayMs('claim', s.claimAttempt), claimAttempt: s.claimAttempt + 1 };
         return { phase: s.needGroup ? { kind: 'creating-group' } : { kind: 'reading-new' }, schedule: s };
       }
       if (phase.kind === 'sweeping') {
-        s = { ...s, sweep: { dueAt: t.now + t.retryDelayMs, cursor: '0', failedInPass: false } };
+        s = sweepAfterPause(s, t);
         return { phase: s.needGroup ? { kind: 'creating-group' } : { kind: 'reading-new' }, schedule: s };
       }
       // The main work itself failed: the caller backs off, then runs this phase (or the group) again.
@@ -132,21 +142,18 @@ export function nextState(state: LoopState, outcome: TurnOutcome, t: TurnContext
       const sweep = s.sweep ?? { dueAt: t.now, cursor: '0', failedInPass: false };
       const failedInPass = sweep.failedInPass || outcome.leftPending > 0;
       // A complete pass ends the sweep; entries that failed again are retried after a growing pause.
-      const after =
-        outcome.delivered > 0
-          ? { dueAt: t.now, cursor: outcome.lastId, failedInPass }
-          : failedInPass
-            ? { dueAt: t.now + t.retryDelayMs, cursor: '0', failedInPass: false }
-            : null;
+      if (outcome.delivered > 0) s = { ...s, sweep: { dueAt: t.now, cursor: outcome.lastId, failedInPass } };
+      else if (failedInPass) s = sweepAfterPause(s, t);
+      else s = { ...s, sweep: null, retryAttempt: 0 };
       // One batch of new entries between two batches of a sweep: a long pending list never starves them.
-      return { phase: { kind: 'reading-new' }, schedule: { ...s, sweep: after } };
+      return { phase: { kind: 'reading-new' }, schedule: s };
     }
     case 'woke':
       return { phase: { kind: 'reading-new' }, schedule: s };
     case 'claimed': {
       if (outcome.claimed > 0 && s.sweep === null) s = sweepNow(s, t.now);
       if (outcome.cursor !== '0-0') return { phase: { kind: 'claiming', cursor: outcome.cursor }, schedule: s };
-      return free({ ...s, claimDueAt: t.now + t.claimIntervalMs });
+      return free({ ...s, claimDueAt: t.now + t.claimIntervalMs, claimAttempt: 0 });
     }
   }
 }

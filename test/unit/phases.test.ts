@@ -17,7 +17,7 @@ const CLAIM_MS = 30_000;
 const ctx = (now: number, extra: Partial<TurnContext> = {}): TurnContext => ({
   now,
   claimIntervalMs: CLAIM_MS,
-  retryDelayMs: 500,
+  delayMs: () => 500,
   ahead: false,
   ...extra,
 });
@@ -73,7 +73,7 @@ describe('consumer phases', () => {
     const due = CLAIM_MS + 1;
     let state = run([[read(10), ctx(due)]]);
     assert.deepEqual(state.phase, { kind: 'claiming', cursor: '0-0' });
-    state = nextState(state, FAILED, ctx(due, { retryDelayMs: 1000 }));
+    state = nextState(state, FAILED, ctx(due, { delayMs: () => 1000 }));
     assert.equal(state.phase.kind, 'reading-new');
     assert.equal(state.schedule.claimDueAt, due + 1000);
     // The main work goes on while the pass waits for its retry.
@@ -94,7 +94,7 @@ describe('consumer phases', () => {
   });
 
   test('sets failed entries aside: new entries keep flowing and the sweep comes after the retry pause', () => {
-    let state = run([[read(10, { leftPending: 1 }), ctx(100, { retryDelayMs: 400 })]]);
+    let state = run([[read(10, { leftPending: 1 }), ctx(100, { delayMs: () => 400 })]]);
     assert.equal(state.phase.kind, 'reading-new');
     assert.equal(state.schedule.sweep?.dueAt, 500);
     state = nextState(state, read(10), ctx(300));
@@ -104,7 +104,7 @@ describe('consumer phases', () => {
   });
 
   test('alternates sweep batches with new reads, and ends the sweep after a pass without failures', () => {
-    let state = run([[read(10, { leftPending: 1 }), ctx(0, { retryDelayMs: 0 })]]);
+    let state = run([[read(10, { leftPending: 1 }), ctx(0, { delayMs: () => 0 })]]);
     state = nextState(state, read(10), ctx(1));
     assert.deepEqual(state.phase, { kind: 'sweeping', cursor: '0' });
     state = nextState(state, { kind: 'swept', delivered: 10, lastId: '9-0', leftPending: 0 }, ctx(2));
@@ -116,14 +116,14 @@ describe('consumer phases', () => {
   });
 
   test('a pass in which an entry failed again schedules the next pass after a pause', () => {
-    let state = run([[read(10, { leftPending: 1 }), ctx(0, { retryDelayMs: 0 })]]);
+    let state = run([[read(10, { leftPending: 1 }), ctx(0, { delayMs: () => 0 })]]);
     state = nextState(state, read(10), ctx(1));
     state = nextState(state, { kind: 'swept', delivered: 3, lastId: '3-0', leftPending: 1 }, ctx(2));
     state = nextState(state, read(0), ctx(3));
     state = nextState(
       state,
       { kind: 'swept', delivered: 0, lastId: '3-0', leftPending: 0 },
-      ctx(4, { retryDelayMs: 800 }),
+      ctx(4, { delayMs: () => 800 }),
     );
     assert.deepEqual(state.schedule.sweep, { dueAt: 804, cursor: '0', failedInPass: false });
   });
@@ -159,5 +159,38 @@ describe('consumer phases', () => {
       'reading-new',
     );
     assert.equal(run([[FAILED, ctx(2)]]).phase.kind, 'reading-new');
+  });
+
+  test('a pass that ends with failures never sweeps again at once: each pause in a row is longer, a clean pass resets', () => {
+    // The delay the caller's backoff would give: 100 ms, doubling with each attempt in a row.
+    const delayMs = (_task: 'retry' | 'claim', attempt: number) => 100 * 2 ** attempt;
+    let state = run([[read(10, { leftPending: 1 }), ctx(0, { delayMs })]]);
+    assert.deepEqual([state.schedule.sweep?.dueAt, state.schedule.retryAttempt], [100, 1]);
+    const failingPass = (at: number) => {
+      state = nextState(state, { kind: 'swept', delivered: 1, lastId: '1-0', leftPending: 1 }, ctx(at, { delayMs }));
+      state = nextState(state, read(0), ctx(at));
+      return nextState(state, { kind: 'swept', delivered: 0, lastId: '1-0', leftPending: 0 }, ctx(at, { delayMs }));
+    };
+    state = failingPass(100);
+    assert.deepEqual([state.schedule.sweep?.dueAt, state.schedule.retryAttempt], [100 + 200, 2]);
+    state = failingPass(300);
+    assert.deepEqual([state.schedule.sweep?.dueAt, state.schedule.retryAttempt], [300 + 400, 3]);
+    state = nextState(state, { kind: 'swept', delivered: 1, lastId: '1-0', leftPending: 0 }, ctx(700, { delayMs }));
+    state = nextState(state, { kind: 'swept', delivered: 0, lastId: '1-0', leftPending: 0 }, ctx(701, { delayMs }));
+    assert.deepEqual([state.schedule.sweep, state.schedule.retryAttempt], [null, 0]);
+  });
+
+  test('failed takeover passes back off in a row and a successful one resets them', () => {
+    const delayMs = (_task: 'retry' | 'claim', attempt: number) => 1000 * (attempt + 1);
+    const due = CLAIM_MS + 1;
+    let state = run([[read(10), ctx(due)]]);
+    state = nextState(state, FAILED, ctx(due, { delayMs }));
+    assert.deepEqual([state.schedule.claimDueAt, state.schedule.claimAttempt], [due + 1000, 1]);
+    state = nextState(state, read(10), ctx(due + 1000));
+    state = nextState(state, FAILED, ctx(due + 1000, { delayMs }));
+    assert.deepEqual([state.schedule.claimDueAt, state.schedule.claimAttempt], [due + 3000, 2]);
+    state = nextState(state, read(10), ctx(due + 3000));
+    state = nextState(state, { kind: 'claimed', cursor: '0-0', claimed: 0 }, ctx(due + 3000));
+    assert.deepEqual([state.schedule.claimDueAt, state.schedule.claimAttempt], [due + 3000 + CLAIM_MS, 0]);
   });
 });
