@@ -1,10 +1,13 @@
 // `heat-bridge proof`: the spec's proof tests A–E against a running service, in the spec's format; exit 0/1.
 
 import { readConfig } from '../config-from.js';
+import { type ConsumerCheck, checkConsumers, describeNoConsumer, liveWithinMs } from '../proof/live-consumer.js';
 import { checkLine, headerLines, sectionLine, summaryLines } from '../proof/proof-report.js';
 import { runProof } from '../proof/proof-run.js';
 import { connectOnce } from '../redis/cli-connection.js';
+import type { RedisClient } from '../redis/connection.js';
 import { checkIdentifier } from '../redis/keys.js';
+import { consumersFromXinfo, groupFromXinfo } from '../redis/xinfo.js';
 import { type Command, type CommandContext, type ExitCode, UsageError } from './command.js';
 import { COMMON_OPTIONS, COMMON_USAGE, parseCommandArgs } from './command-args.js';
 
@@ -29,6 +32,24 @@ const OPTIONS = {
   symbol: { type: 'string', default: 'PROOFUSDT' },
   timeout: { type: 'string', default: '10' },
 } as const;
+
+/** Whether anything consumes the stream; null when this Redis user may not ask (XINFO refused): then the checks run. */
+async function consumerCheck(
+  redis: RedisClient,
+  stream: string,
+  group: string,
+  withinMs: number,
+): Promise<ConsumerCheck | null> {
+  try {
+    if ((await redis.exists(stream)) === 0) return checkConsumers(false, null, [], withinMs);
+    const groupInfo = groupFromXinfo(await redis.xinfo('GROUPS', stream), group);
+    if (groupInfo === null) return checkConsumers(true, null, [], withinMs);
+    const consumers = consumersFromXinfo(await redis.xinfo('CONSUMERS', stream, group));
+    return checkConsumers(true, groupInfo, consumers, withinMs);
+  } catch {
+    return null;
+  }
+}
 
 /** The address to reach an endpoint bound to host: a wildcard bind is reached on loopback. */
 function reach(host: string, port: number, path: string): string {
@@ -64,6 +85,19 @@ export const proof: Command = {
       return 1;
     }
     try {
+      const withinMs = liveWithinMs(config.pollMs);
+      const consumers = await consumerCheck(redis, config.stream, config.group, withinMs);
+      if (consumers !== null && consumers.kind !== 'live') {
+        // Said first, instead of ten checks that wait and fail (issue 10 §2).
+        const result = {
+          test: 'A',
+          ok: false,
+          message: describeNoConsumer(consumers, config.stream, config.group, withinMs),
+        } as const;
+        report.write(headerLines() + sectionLine('A') + checkLine(result) + summaryLines([result]));
+        if (values.json) ctx.stdout.write(`${JSON.stringify({ passed: false, results: [result] })}\n`);
+        return 1;
+      }
       const results = await runProof({
         redis,
         stream: config.stream,

@@ -8,6 +8,8 @@ import { runCli } from '../support/run-process.js';
 import { type ChildService, startChild } from '../support/service.js';
 import { waitFor } from '../support/wait-for.js';
 
+const STREAM = 'quantum:stream:harvest.heat.decision';
+
 describe('heat-bridge proof', () => {
   let server: RedisServer;
   let child: ChildService;
@@ -50,7 +52,7 @@ describe('heat-bridge proof', () => {
     assert.match(result.stderr, /P2\.7 HeatBridge Proof: Shadow Wiring Layer/);
   });
 
-  test('exits 1 with failed checks when the service is not running', async () => {
+  test('says first that nothing consumes the stream when the service never ran, instead of ten failed checks', async () => {
     const idle = await RedisServer.start();
     try {
       const result = await runCli(['proof', '--timeout', '1', '--json'], {
@@ -61,10 +63,48 @@ describe('heat-bridge proof', () => {
       assert.equal(result.code, 1);
       const doc = JSON.parse(result.stdout) as { passed: boolean; results: { test: string; ok: boolean }[] };
       assert.equal(doc.passed, false);
-      assert.ok(doc.results.every((r) => !r.ok));
-      assert.match(result.stderr, /^❌ SUMMARY: FAIL \(10 of 10 checks failed\)$/m);
+      assert.equal(doc.results.length, 1);
+      assert.match(
+        result.stderr,
+        /^❌ FAIL: Test A: nothing consumes the stream: quantum:stream:harvest\.heat\.decision does not exist .*systemctl status quantum-heat-bridge/m,
+      );
+      assert.match(result.stderr, /^❌ SUMMARY: FAIL \(1 of 1 checks failed\)$/m);
     } finally {
       await idle.stop();
+    }
+  });
+
+  test('says no consumer is live when the service has stopped, naming the idle consumer (issue 10 §2)', async () => {
+    const stopped = await RedisServer.start();
+    try {
+      const bridge = await startChild({ ...stopped.env, P27_CONSUMER: 'gone_consumer' });
+      const redis = stopped.client();
+      await waitFor(
+        async () => ((await redis.xinfo('CONSUMERS', STREAM, 'heat_bridge').catch(() => [])) as unknown[]).length === 1,
+        { what: 'the consumer registered' },
+      );
+      assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+      // The window is 15 s + 3 polls (500 ms by default): wait until the consumer is idle for longer.
+      await waitFor(
+        async () => {
+          const consumers = (await redis.xinfo('CONSUMERS', STREAM, 'heat_bridge')) as unknown[][];
+          return Number(consumers[0]?.[5]) > 16_500;
+        },
+        { timeoutMs: 60_000, what: 'the consumer idle past the window' },
+      );
+      const result = await runCli(['proof'], {
+        ...stopped.env,
+        P27_METRICS_PORT: String(await freePort()),
+        P27_HEALTH_PORT: String(await freePort()),
+      });
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stdout,
+        /^❌ FAIL: Test A: nothing consumes the stream: no consumer of group heat_bridge read quantum:stream:harvest\.heat\.decision in the last 17 s \(gone_consumer idle \d+ s\); is the service running/m,
+      );
+      assert.equal(result.stdout.match(/FAIL: Test/g)?.length, 1);
+    } finally {
+      await stopped.stop();
     }
   });
 
