@@ -91,6 +91,10 @@ describe('deployment/systemd/quantum-heat-bridge.service', () => {
     assert.equal(one('ExecStart'), '/usr/bin/node /opt/quantum/heat-bridge/dist/cli.js run');
     assert.equal(one('Restart'), 'always');
     assert.match(one('RestartSec') ?? '', /^\d+$/);
+    // A config or deployment problem (exit 2) fails the unit at once instead of ten restarts.
+    assert.equal(one('RestartPreventExitStatus'), '2');
+    // journald files each line by the <N> priority the service writes when JOURNAL_STREAM is its stdout.
+    assert.equal(one('SyslogLevelPrefix'), 'yes');
     assert.equal(one('User'), 'quantum-heat-bridge');
     assert.equal(one('Group'), 'quantum-heat-bridge');
     assert.equal(one('TimeoutStopSec'), '15');
