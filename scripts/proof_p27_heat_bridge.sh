@@ -6,7 +6,10 @@
 # REDIS_PASSWORD, REDIS_URL, P27_STREAM_IN, P27_METRICS_PORT, P27_HEALTH_PORT, P27_HTTP_HOST,
 # P27_TTL_PLAN_SEC; P27_PROOF_SYMBOL (default PROOFUSDT, so traded symbols keep their real latest
 # decision) and P27_PROOF_TIMEOUT_SEC (how long to wait for each injection, default 10).
-# To use the service's env file: set -a; . /etc/quantum/heat-bridge.env; set +a
+# To check against the service's env file, run `heat-bridge proof --env-file /etc/quantum/heat-bridge.env`
+# (the same tests, reading the file as systemd does); never source that file into a shell, which
+# expands "$" in passwords and reads inline comments differently.
+# Passwords reach redis-cli only through REDISCLI_AUTH: never on a command line, never printed.
 set -uo pipefail
 
 REDIS_HOST="${REDIS_HOST:-localhost}"
@@ -30,16 +33,45 @@ for tool in redis-cli curl; do
   fi
 done
 
-# redis-cli reads the password from REDISCLI_AUTH, so it never shows in the process list.
-if [ -n "${REDIS_PASSWORD:-}" ]; then export REDISCLI_AUTH="$REDIS_PASSWORD"; fi
-RCLI=(redis-cli --no-auth-warning)
+# REDIS_URL as the service reads it: redis[s]://[user[:password]@]host[:port][/db], user and password
+# percent-encoded (RFC 3986), IPv6 hosts in brackets; REDIS_USERNAME, REDIS_PASSWORD and REDIS_DB win.
+urldecode() { local s="${1//\\/\\\\}"; printf '%b' "${s//%/\\x}"; }
+URL_USER="" URL_PASSWORD="" URL_DB="" TLS=""
 if [ -n "${REDIS_URL:-}" ]; then
-  RCLI+=(-u "$REDIS_URL")
-else
-  RCLI+=(-h "$REDIS_HOST" -p "$REDIS_PORT")
+  # The authority ends at the first / ? or #; its credentials end at its last @ (WHATWG URL).
+  url_re='^(rediss?)://([^/?#]*)(/([^?#]*))?([?#].*)?$'
+  if ! [[ "$REDIS_URL" =~ $url_re ]]; then
+    echo "proof_p27_heat_bridge: REDIS_URL: expected redis://[user:password@]host[:port][/db] or rediss://…" >&2
+    exit 1
+  fi
+  [ "${BASH_REMATCH[1]}" = rediss ] && TLS=yes
+  authority="${BASH_REMATCH[2]}"
+  URL_DB="${BASH_REMATCH[4]}"
+  hostport="${authority##*@}"
+  if [ "$hostport" != "$authority" ]; then
+    userinfo="${authority%@*}"
+    URL_USER="$(urldecode "${userinfo%%:*}")"
+    if [ "${userinfo#*:}" != "$userinfo" ]; then URL_PASSWORD="$(urldecode "${userinfo#*:}")"; fi
+  fi
+  hp_re='^(\[[^]]+\]|[^:]+)(:([0-9]*))?$'
+  if ! [[ "$hostport" =~ $hp_re ]]; then
+    echo "proof_p27_heat_bridge: REDIS_URL: cannot read the host and port" >&2
+    exit 1
+  fi
+  REDIS_HOST="${BASH_REMATCH[1]}"
+  REDIS_HOST="${REDIS_HOST#[}"
+  REDIS_HOST="${REDIS_HOST%]}"
+  REDIS_PORT="${BASH_REMATCH[3]:-6379}"
 fi
-if [ -n "${REDIS_USERNAME:-}" ]; then RCLI+=(--user "$REDIS_USERNAME"); fi
-if [ -n "${REDIS_DB:-}" ]; then RCLI+=(-n "$REDIS_DB"); fi
+USER_NAME="${REDIS_USERNAME:-$URL_USER}"
+PASSWORD="${REDIS_PASSWORD:-$URL_PASSWORD}"
+DB="${REDIS_DB:-${URL_DB:-0}}"
+# redis-cli reads the password from REDISCLI_AUTH, so it never shows in the process list.
+if [ -n "$PASSWORD" ]; then export REDISCLI_AUTH="$PASSWORD"; else unset REDISCLI_AUTH; fi
+RCLI=(redis-cli --no-auth-warning -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$DB")
+if [ -n "$USER_NAME" ]; then RCLI+=(--user "$USER_NAME"); fi
+if [ -n "$TLS" ]; then RCLI+=(--tls); fi
+TARGET="$([ -n "$TLS" ] && echo rediss || echo redis)://$REDIS_HOST:$REDIS_PORT/$DB"
 rc() { "${RCLI[@]}" "$@" 2>/dev/null; }
 
 CHECKS=0
@@ -93,7 +125,7 @@ printf '\n%s\nP2.7 HeatBridge Proof: Shadow Wiring Layer\n%s\n' "$RULE" "$RULE"
 
 if [ "$(rc PING)" != "PONG" ]; then
   section A "Test: Basic injection → lookup keys created"
-  check A 1 "Redis does not answer PING at ${REDIS_URL:-$REDIS_HOST:$REDIS_PORT}"
+  check A 1 "Redis does not answer PING at $TARGET"
   summary
   exit 1
 fi

@@ -2,6 +2,9 @@
 // and scripts/proof_p27_inject_heat_decision with the spec's flags.
 
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { freePort } from '../support/free-port.js';
@@ -143,9 +146,105 @@ describe('scripts/proof_p27_heat_bridge.sh', () => {
     assert.equal(result.code, 1);
     assert.match(
       result.stdout,
-      new RegExp(`^❌ FAIL: Test A: Redis does not answer PING at 127\\.0\\.0\\.1:${port}$`, 'm'),
+      new RegExp(`^❌ FAIL: Test A: Redis does not answer PING at redis://127\\.0\\.0\\.1:${port}/0$`, 'm'),
     );
     assert.match(result.stdout, /^❌ SUMMARY: FAIL \(1 of 1 checks failed\)$/m);
+  });
+});
+
+describe('scripts/proof_p27_heat_bridge.sh with a password-protected Redis', () => {
+  const PASSWORD = 's3cr$et';
+  const ACL_PASSWORD = 'p@ss:w%rd';
+  let server: RedisServer;
+  let child: ChildService;
+  let shim: string;
+  let argvLog: string;
+
+  before(async () => {
+    server = await RedisServer.start();
+    const admin = server.client();
+    await admin.call('ACL', 'SETUSER', 'proofer', 'on', `>${ACL_PASSWORD}`, '~*', '&*', '+@all');
+    await admin.config('SET', 'requirepass', PASSWORD);
+    child = await startChild({ ...server.env, REDIS_PASSWORD: PASSWORD });
+    await waitFor(() => healthy(child.healthUrl), { timeoutMs: 20_000, what: 'the service healthy' });
+    // A redis-cli in front of the real one that records its command lines, as /proc/*/cmdline shows them.
+    shim = mkdtempSync(join(tmpdir(), 'heat-bridge-redis-cli-'));
+    argvLog = join(shim, 'argv.log');
+    const real = (await runProcess('sh', ['-c', 'command -v redis-cli'])).stdout.trim();
+    writeFileSync(join(shim, 'redis-cli'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${real}' "$@"\n`);
+    chmodSync(join(shim, 'redis-cli'), 0o755);
+  });
+  after(async () => {
+    await child.kill();
+    const admin = server.client();
+    await admin.config('SET', 'requirepass', '');
+    await server.stop();
+    rmSync(shim, { recursive: true, force: true });
+  });
+
+  const port = () => server.port;
+  const forms: [string, () => Record<string, string>, string][] = [
+    [
+      'redis://:password@host (issue 10)',
+      () => ({ REDIS_URL: `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port()}` }),
+      PASSWORD,
+    ],
+    [
+      'redis://default:password@host (issue 10)',
+      () => ({ REDIS_URL: `redis://default:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port()}/0` }),
+      PASSWORD,
+    ],
+    [
+      'an ACL user with a percent-encoded password',
+      () => ({ REDIS_URL: `redis://proofer:p%40ss%3Aw%25rd@127.0.0.1:${port()}/0` }),
+      ACL_PASSWORD,
+    ],
+    [
+      'a URL without password and REDIS_PASSWORD',
+      () => ({ REDIS_URL: `redis://127.0.0.1:${port()}`, REDIS_PASSWORD: PASSWORD }),
+      PASSWORD,
+    ],
+    [
+      'REDIS_HOST, REDIS_PORT, REDIS_USERNAME and REDIS_PASSWORD',
+      () => ({
+        REDIS_HOST: '127.0.0.1',
+        REDIS_PORT: String(port()),
+        REDIS_USERNAME: 'proofer',
+        REDIS_PASSWORD: ACL_PASSWORD,
+      }),
+      ACL_PASSWORD,
+    ],
+  ];
+
+  for (const [name, env, secret] of forms) {
+    test(`passes with ${name}, the password never in argv or output`, async () => {
+      writeFileSync(argvLog, '');
+      const result = await runProcess('bash', [PROOF], {
+        env: {
+          ...env(),
+          P27_METRICS_PORT: new URL(child.metricsUrl).port,
+          P27_HEALTH_PORT: new URL(child.healthUrl).port,
+          PATH: `${shim}:${process.env.PATH ?? ''}`,
+        },
+      });
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      assert.match(result.stdout, /^✅ SUMMARY: PASS/m);
+      const argv = readFileSync(argvLog, 'utf8');
+      assert.ok(argv.split('\n').length > 20, `redis-cli ran through the shim: ${argv.length} bytes`);
+      for (const text of [result.stdout, result.stderr, argv]) {
+        assert.equal(text.includes(secret), false);
+        assert.equal(text.includes(encodeURIComponent(secret)), false);
+      }
+    });
+  }
+
+  test('a wrong password fails at once without printing it', async () => {
+    const result = await runProcess('bash', [PROOF], {
+      env: { REDIS_URL: `redis://:wrong-pw@127.0.0.1:${port()}` },
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`Redis does not answer PING at redis://127\\.0\\.0\\.1:${port()}/0$`, 'm'));
+    assert.doesNotMatch(result.stdout + result.stderr, /wrong-pw/);
   });
 });
 
