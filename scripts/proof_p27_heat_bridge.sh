@@ -6,11 +6,43 @@
 # REDIS_PASSWORD, REDIS_URL, P27_STREAM_IN, P27_METRICS_PORT, P27_HEALTH_PORT, P27_HTTP_HOST,
 # P27_TTL_PLAN_SEC; P27_PROOF_SYMBOL (default PROOFUSDT, so traded symbols keep their real latest
 # decision) and P27_PROOF_TIMEOUT_SEC (how long to wait for each injection, default 10).
-# To check against the service's env file, run `heat-bridge proof --env-file /etc/quantum/heat-bridge.env`
-# (the same tests, reading the file as systemd does); never source that file into a shell, which
-# expands "$" in passwords and reads inline comments differently.
+# With --env-file PATH it reads the service's env file through HeatBridge's own parser (systemd's
+# rules; real environment variables win), never by sourcing it into a shell, which would expand "$"
+# in passwords and read inline comments differently.
 # Passwords reach redis-cli only through REDISCLI_AUTH: never on a command line, never printed.
 set -uo pipefail
+
+# Exports each NAME=VALUE of the env file not already set; the values arrive on a pipe, not in argv.
+load_env_file() {
+  local root module loader=() pair
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  if [ -f "$root/src/env-file.ts" ] && [ -f "$root/node_modules/tsx/dist/loader.mjs" ]; then
+    module="$root/src/env-file.ts"
+    loader=(--import "file://$root/node_modules/tsx/dist/loader.mjs")
+  elif [ -f "$root/dist/env-file.js" ]; then
+    module="$root/dist/env-file.js"
+  else
+    echo "proof_p27_heat_bridge: --env-file needs HeatBridge built (npm run build)" >&2
+    exit 1
+  fi
+  local code='import { readFileSync } from "node:fs";
+const [file, module] = process.argv.slice(1);
+const { parseEnvFile } = await import(module);
+try {
+  const vars = parseEnvFile(readFileSync(file, "utf8"), file);
+  for (const [k, v] of Object.entries(vars)) process.stdout.write(`${k}=${v}\0`);
+} catch (error) { process.stderr.write(`proof_p27_heat_bridge: ${error.message}\n`); process.exit(2); }'
+  local name
+  while IFS= read -r -d '' pair; do
+    name="${pair%%=*}"
+    if [ -z "${!name:-}" ]; then export "$pair"; fi
+  done < <(node "${loader[@]}" --input-type=module -e "$code" "$1" "file://$module")
+  wait $! || exit 2
+}
+if [ "${1:-}" = --env-file ]; then
+  if [ -z "${2:-}" ]; then echo "proof_p27_heat_bridge: --env-file needs a path" >&2; exit 2; fi
+  load_env_file "$2"
+fi
 
 REDIS_HOST="${REDIS_HOST:-localhost}"
 REDIS_PORT="${REDIS_PORT:-6379}"

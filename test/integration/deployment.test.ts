@@ -239,10 +239,8 @@ describe('scripts/install.sh', () => {
     );
     assert.equal(got.plan_id, 'installed_1');
 
-    const proof = await runProcess('bash', [
-      '-c',
-      `set -a; . '${envPath()}'; set +a; exec bash '${join(app(), 'scripts/proof_p27_heat_bridge.sh')}'`,
-    ]);
+    // The env file read by HeatBridge's own parser, never sourced into a shell (issue 10 §1).
+    const proof = await runProcess('bash', [join(app(), 'scripts/proof_p27_heat_bridge.sh'), '--env-file', envPath()]);
     assert.equal(proof.code, 0, proof.stdout + proof.stderr);
     assert.match(proof.stdout, /✅ SUMMARY: PASS \(all tests passed\)/);
   });

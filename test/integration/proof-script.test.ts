@@ -238,6 +238,37 @@ describe('scripts/proof_p27_heat_bridge.sh with a password-protected Redis', () 
     });
   }
 
+  test('--env-file reads the password with its "$" as systemd does (issue 10: s3cr$et sourced became s3cr)', async () => {
+    writeFileSync(argvLog, '');
+    const envFile = join(shim, 'heat-bridge.env');
+    writeFileSync(
+      envFile,
+      [
+        '# the service env file',
+        `REDIS_URL=redis://127.0.0.1:${port()}`,
+        `REDIS_PASSWORD=${PASSWORD}`,
+        `P27_METRICS_PORT=${new URL(child.metricsUrl).port}`,
+        `P27_HEALTH_PORT=${new URL(child.healthUrl).port}`,
+      ].join('\r\n'),
+    );
+    const result = await runProcess('bash', [PROOF, '--env-file', envFile], {
+      env: { PATH: `${shim}:${process.env.PATH ?? ''}` },
+    });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal((result.stdout + result.stderr + readFileSync(argvLog, 'utf8')).includes(PASSWORD), false);
+  });
+
+  test('--env-file refuses a line systemd reads otherwise, exit 2 naming line and variable', async () => {
+    const envFile = join(shim, 'inline.env');
+    writeFileSync(envFile, 'P27_BATCH=50   # bigger batches\n');
+    const result = await runProcess('bash', [PROOF, '--env-file', envFile]);
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr,
+      `proof_p27_heat_bridge: ${envFile}:1: P27_BATCH: systemd keeps inline comments: put the comment on its own line\n`,
+    );
+  });
+
   test('a wrong password fails at once without printing it', async () => {
     const result = await runProcess('bash', [PROOF], {
       env: { REDIS_URL: `redis://:wrong-pw@127.0.0.1:${port()}` },
