@@ -2,8 +2,8 @@
 
 import { DEFAULTS, describeRedis, type EnvName, loadConfig } from '../config.js';
 import { resolveEnv, type SettingSource } from '../config-from.js';
-import { type Command, type CommandContext, type ExitCode, UsageError } from './command.js';
-import { COMMON_OPTIONS, parseCommandArgs } from './command-args.js';
+import { COMMON_OPTIONS } from './command-args.js';
+import { defineCommand } from './define-command.js';
 import { renderTable } from './table.js';
 
 const USAGE = `Usage: heat-bridge check-config [options]
@@ -43,21 +43,12 @@ interface Setting {
   readonly source: SettingSource;
 }
 
-export const checkConfig: Command = {
+export const checkConfig = defineCommand({
   name: 'check-config',
   summary: 'validate the settings offline (no Redis) and print them, passwords masked',
   usage: USAGE,
-  async run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
-    const { values, positionals } = parseCommandArgs({
-      args: [...args],
-      options: COMMON_OPTIONS,
-      allowPositionals: true,
-    });
-    if (values.help) {
-      ctx.stdout.write(USAGE);
-      return 0;
-    }
-    if (positionals.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(positionals[0])}`);
+  options: COMMON_OPTIONS,
+  async run({ values, ctx }) {
     const resolved = resolveEnv(values['env-file'], ctx.env);
     // Throws ConfigError: runCommand prints one line per problem and exits 2.
     const config = loadConfig(resolved.vars);
@@ -91,4 +82,4 @@ export const checkConfig: Command = {
     }
     return 0;
   },
-};
+});

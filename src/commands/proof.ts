@@ -1,6 +1,5 @@
 // `heat-bridge proof`: the spec's proof tests A–E against a running service, in the spec's format; exit 0/1.
 
-import { readConfig } from '../config-from.js';
 import { type ConsumerCheck, checkConsumers, describeNoConsumer, liveWithinMs } from '../proof/live-consumer.js';
 import { checkLine, headerLines, sectionLine, summaryLines } from '../proof/proof-report.js';
 import { runProof } from '../proof/proof-run.js';
@@ -8,8 +7,9 @@ import { connectOnce } from '../redis/cli-connection.js';
 import type { RedisClient } from '../redis/connection.js';
 import { checkIdentifier } from '../redis/keys.js';
 import { consumersFromXinfo, groupFromXinfo } from '../redis/xinfo.js';
-import { type Command, type CommandContext, type ExitCode, UsageError } from './command.js';
-import { COMMON_OPTIONS, COMMON_USAGE, parseCommandArgs } from './command-args.js';
+import { UsageError } from './command.js';
+import { COMMON_OPTIONS, COMMON_USAGE } from './command-args.js';
+import { defineCommand } from './define-command.js';
 
 const USAGE = `Usage: heat-bridge proof [options]
 
@@ -57,23 +57,19 @@ function reach(host: string, port: number, path: string): string {
   return `http://${target.includes(':') ? `[${target}]` : target}:${port}${path}`;
 }
 
-export const proof: Command = {
+export const proof = defineCommand({
   name: 'proof',
   summary: "run the spec's proof tests A–E against a running service",
   usage: USAGE,
-  async run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
-    const { values } = parseCommandArgs({ args: [...args], options: OPTIONS, allowPositionals: false });
-    if (values.help) {
-      ctx.stdout.write(USAGE);
-      return 0;
-    }
+  options: OPTIONS,
+  async run({ values, ctx, config: settings }) {
     const symbol = checkIdentifier(values.symbol);
     if (!symbol.ok) throw new UsageError(`--symbol ${JSON.stringify(values.symbol)} is invalid (${symbol.problem})`);
     const timeoutSec = /^\d+$/.test(values.timeout) ? Number(values.timeout) : Number.NaN;
     if (!(timeoutSec >= 1 && timeoutSec <= 3600)) {
       throw new UsageError(`--timeout: expected seconds from 1 to 3600, got ${JSON.stringify(values.timeout)}`);
     }
-    const config = readConfig(values['env-file'], ctx.env);
+    const config = settings();
     const report = values.json ? ctx.stderr : ctx.stdout;
     let redis: Awaited<ReturnType<typeof connectOnce>>;
     try {
@@ -115,4 +111,4 @@ export const proof: Command = {
       redis.disconnect();
     }
   },
-};
+});

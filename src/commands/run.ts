@@ -1,11 +1,10 @@
 // `heat-bridge run`: the service in the foreground until SIGTERM, SIGINT or SIGHUP (or its log reader goes away).
 
-import { readConfig } from '../config-from.js';
 import { createConsoleLogger } from '../logger.js';
 import { type EmbeddedRedis, EmbeddedRedisError, ensureRedis } from '../redis/embedded-redis.js';
 import { Service } from '../service.js';
-import type { Command, CommandContext, ExitCode } from './command.js';
-import { parseCommandArgs } from './command-args.js';
+import type { ExitCode } from './command.js';
+import { defineCommand } from './define-command.js';
 
 const USAGE = `Usage: heat-bridge run [options]
 
@@ -23,7 +22,6 @@ Exit 1 when it cannot start or continue, 2 on a configuration or deployment prob
 const OPTIONS = {
   'env-file': { type: 'string' },
   'embedded-redis': { type: 'boolean', default: false },
-  help: { type: 'boolean', short: 'h', default: false },
 } as const;
 
 /** Signals that stop the service: SIGHUP too, as a closed terminal or `systemctl kill -s HUP` sends it (issue 10 §3). */
@@ -31,18 +29,14 @@ const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
 /** A stop that hangs must not outlive systemd's TimeoutStopSec (15 s in the unit). */
 const STOP_DEADLINE_MS = 9500;
 
-export const run: Command = {
+export const run = defineCommand({
   name: 'run',
   summary: 'start the service in the foreground',
   usage: USAGE,
-  async run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
-    const { values } = parseCommandArgs({ args: [...args], options: OPTIONS, allowPositionals: false });
-    if (values.help) {
-      ctx.stdout.write(USAGE);
-      return 0;
-    }
+  options: OPTIONS,
+  async run({ values, ctx, config: settings }) {
     // Throws ConfigError / EnvFileError: runCommand prints each problem and exits 2.
-    const config = readConfig(values['env-file'], ctx.env);
+    const config = settings();
     let stopping: ((code: ExitCode, why: Record<string, unknown>) => void) | undefined;
     const { log } = await createConsoleLogger(config.logLevel, ctx.env, process.stdout.isTTY === true, () =>
       stopping?.(0, { reason: 'stdout closed' }),
@@ -100,4 +94,4 @@ export const run: Command = {
     log.flush();
     return code;
   },
-};
+});
