@@ -170,7 +170,10 @@ describe('embedded redis', () => {
       await bridge.waitForLog((line) => line.msg === 'heat-bridge started');
       assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
     } finally {
-      await admin.config('SET', 'requirepass', '');
+      const authed = new Redis({ host: '127.0.0.1', port: locked.port, password: 'emb-secret', lazyConnect: true });
+      await authed.connect();
+      await authed.config('SET', 'requirepass', '');
+      authed.disconnect();
       await locked.stop();
     }
   });

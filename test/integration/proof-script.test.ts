@@ -6,7 +6,7 @@ import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'nod
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { ROOT, runCli, runProcess } from '../support/run-process.js';
@@ -176,8 +176,11 @@ describe('scripts/proof_p27_heat_bridge.sh with a password-protected Redis', () 
   });
   after(async () => {
     await child.kill();
-    const admin = server.client();
+    // A fresh client must now authenticate.
+    const admin = new Redis({ host: server.host, port: server.port, password: PASSWORD, lazyConnect: true });
+    await admin.connect();
     await admin.config('SET', 'requirepass', '');
+    admin.disconnect();
     await server.stop();
     rmSync(shim, { recursive: true, force: true });
   });
