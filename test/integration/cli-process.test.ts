@@ -9,7 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
-import { CLI, cleanEnv, runProcess } from '../support/run-process.js';
+import { CLI, cleanEnv, ROOT, runProcess } from '../support/run-process.js';
 import { type ChildService, startChild } from '../support/service.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -146,6 +146,48 @@ describe('the CLI as a process', () => {
     const started = plain.split(/\r?\n/).find((line) => line.includes('heat-bridge started')) ?? '';
     assert.match(started, /^\[\d\d:\d\d:\d\d\.\d{3}\] INFO: heat-bridge started/);
     assert.doesNotMatch(plain, /\{"level"/);
+  });
+
+  test('Ctrl-C through npm start shows the last lines: "stopped" is logged and npm exits 0', async () => {
+    const socket = `heat-bridge-test-${process.pid}`;
+    const tmux = (...args: string[]) => runProcess('tmux', ['-L', socket, ...args]);
+    const env = {
+      ...server.env,
+      P27_METRICS_PORT: String(await freePort()),
+      P27_HEALTH_PORT: String(await freePort()),
+      P27_CONSUMER: 'npm_start',
+    };
+    const exports = Object.entries(env)
+      .map(([name, value]) => `${name}=${value}`)
+      .join(' ');
+    // A real terminal (tmux), so Ctrl-C reaches npm, sh and node as one foreground process group.
+    const started = await tmux(
+      'new-session',
+      '-d',
+      '-x',
+      '400',
+      '-y',
+      '60',
+      `cd ${JSON.stringify(ROOT)} && env ${exports} npm start; echo NPM-EXIT=$?; sleep 600`,
+    );
+    assert.equal(started.code, 0, started.stderr);
+    const pane = async () => (await tmux('capture-pane', '-p', '-J', '-S', '-200')).stdout;
+    try {
+      await waitFor(async () => (await pane()).includes('heat-bridge started'), {
+        what: 'npm start running',
+        timeoutMs: 120_000,
+      });
+      await tmux('send-keys', 'C-c');
+      const text = await waitFor(async () => ((await pane()).includes('NPM-EXIT=') ? pane() : undefined), {
+        what: 'npm to exit',
+        timeoutMs: 60_000,
+      });
+      assert.match(text, /INFO: signal received \{"signal":"SIGINT"\}/);
+      assert.match(text, /INFO: stopped\s*$/m);
+      assert.match(text, /NPM-EXIT=0/);
+    } finally {
+      await tmux('kill-server');
+    }
   });
 
   test('--version and --help load no Redis, logging or metrics library; run --help does (the probe works)', async () => {
