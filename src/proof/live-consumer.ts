@@ -1,33 +1,35 @@
-// Pure: decides from XINFO whether anything consumes the stream, so `proof` says so before running checks that cannot pass.
+// Pure: decides from XINFO and CLIENT LIST whether anything consumes the stream, so `proof` says so before running checks that cannot pass.
 
 import type { ConsumerInfo, GroupInfo } from '../redis/xinfo.js';
 
-/** live: a consumer read within the window; otherwise why nothing consumes. */
+/** live: a HeatBridge reader is connected; otherwise why nothing consumes the stream. */
 export type ConsumerCheck =
-  | { readonly kind: 'live'; readonly consumer: string }
+  | { readonly kind: 'live' }
   | { readonly kind: 'no-stream' }
   | { readonly kind: 'no-group' }
   | { readonly kind: 'idle'; readonly consumers: readonly ConsumerInfo[] };
 
 /**
- * A running service calls XREADGROUP at least every P27_POLL_MS, and each call resets its consumer's
- * idle time in XINFO CONSUMERS (Redis docs, XINFO CONSUMERS "idle"); so a consumer idle for longer than
- * a few polls is not running. The window is generous (15 s + 3 polls) so a busy host never trips it.
+ * Whether a HeatBridge reader is connected, from CLIENT LIST: every service connection is named
+ * `heat-bridge:<role>:<consumer>` (src/redis/connection.ts). XINFO's idle time cannot tell: on
+ * Redis 7.0 it counts from the last delivery, so a live service on a quiet stream looks idle.
  */
-export function liveWithinMs(pollMs: number): number {
-  return 15_000 + 3 * pollMs;
+export function readerConnected(clientList: string): boolean {
+  return /(?:^|\s)name=heat-bridge:reader(?::|\s|$)/m.test(clientList);
 }
 
+/** Decides from EXISTS, XINFO and CLIENT LIST; readers is null when CLIENT LIST was refused. */
 export function checkConsumers(
   streamExists: boolean,
   group: GroupInfo | null,
   consumers: readonly ConsumerInfo[],
-  withinMs: number,
-): ConsumerCheck {
+  readers: boolean | null,
+): ConsumerCheck | null {
   if (!streamExists) return { kind: 'no-stream' };
   if (group === null) return { kind: 'no-group' };
-  const live = consumers.find((c) => c.idle_ms <= withinMs);
-  return live === undefined ? { kind: 'idle', consumers } : { kind: 'live', consumer: live.name };
+  // Without CLIENT LIST (an ACL user without it) nothing more can be told: run the checks.
+  if (readers === null) return null;
+  return readers ? { kind: 'live' } : { kind: 'idle', consumers };
 }
 
 function duration(ms: number): string {
@@ -42,7 +44,6 @@ export function describeNoConsumer(
   check: Exclude<ConsumerCheck, { kind: 'live' }>,
   stream: string,
   group: string,
-  withinMs: number,
 ): string {
   const what =
     'is the service running against this Redis and database? Check: systemctl status quantum-heat-bridge; journalctl -u quantum-heat-bridge -p warning; heat-bridge status';
@@ -52,7 +53,7 @@ export function describeNoConsumer(
     return `nothing consumes the stream: ${stream} has no consumer group ${group} (the service creates it at start); ${what}`;
   const seen =
     check.consumers.length === 0
-      ? 'it has no consumers'
-      : check.consumers.map((c) => `${c.name} idle ${duration(c.idle_ms)}`).join(', ');
-  return `nothing consumes the stream: no consumer of group ${group} read ${stream} in the last ${duration(withinMs)} (${seen}); ${what}`;
+      ? 'the group has no consumers'
+      : `last deliveries: ${check.consumers.map((c) => `${c.name} ${duration(c.idle_ms)} ago`).join(', ')}`;
+  return `nothing consumes the stream: no HeatBridge reader is connected to this Redis (${seen}); ${what}`;
 }
