@@ -3,7 +3,7 @@
 # Exit 0 when every check passes, 1 when one fails (or a tool is missing).
 #
 # Environment (defaults as the service's): REDIS_HOST, REDIS_PORT, REDIS_DB, REDIS_USERNAME,
-# REDIS_PASSWORD, REDIS_URL, P27_STREAM_IN, P27_METRICS_PORT, P27_HEALTH_PORT, P27_HTTP_HOST,
+# REDIS_PASSWORD, REDIS_URL, P27_STREAM_IN, P27_GROUP, P27_METRICS_PORT, P27_HEALTH_PORT, P27_HTTP_HOST,
 # P27_TTL_PLAN_SEC; P27_PROOF_SYMBOL (default PROOFUSDT, so traded symbols keep their real latest
 # decision) and P27_PROOF_TIMEOUT_SEC (how long to wait for each injection, default 10).
 # With --env-file PATH it reads the service's env file through HeatBridge's own parser (systemd's
@@ -158,6 +158,38 @@ printf '\n%s\nP2.7 HeatBridge Proof: Shadow Wiring Layer\n%s\n' "$RULE" "$RULE"
 if [ "$(rc PING)" != "PONG" ]; then
   section A "Test: Basic injection → lookup keys created"
   check A 1 "Redis does not answer PING at $TARGET"
+  summary
+  exit 1
+fi
+
+# Said first, as `heat-bridge proof` does: does anything consume the stream? Liveness is the service's
+# named reader connection (CLIENT LIST), not XINFO's idle time (Redis 7.0 counts it from the last
+# delivery). A user without CLIENT LIST skips this and runs the checks.
+GROUP="${P27_GROUP:-heat_bridge}"
+CHECKS_HINT="is the service running against this Redis and database? Check: systemctl status quantum-heat-bridge; journalctl -u quantum-heat-bridge -p warning; heat-bridge status"
+ago() { local s=$(($1 / 1000)); if [ "$s" -lt 120 ]; then echo "$s s"; elif [ "$s" -lt 7200 ]; then echo "$(((s + 30) / 60)) min"; else echo "$(((s + 1800) / 3600)) h"; fi; }
+nothing=""
+if [ "$(rc EXISTS "$STREAM")" = 0 ]; then
+  nothing="$STREAM does not exist (the service creates it with its group at start)"
+elif ! rc XINFO GROUPS "$STREAM" | grep -qxF -- "$GROUP"; then
+  nothing="$STREAM has no consumer group $GROUP (the service creates it at start)"
+else
+  clients="$(rc CLIENT LIST)"
+  if [[ "$clients" == id=* ]] && ! grep -Eq '(^|[[:space:]])name=heat-bridge:reader(:|[[:space:]]|$)' <<<"$clients"; then
+    seen="$(rc XINFO CONSUMERS "$STREAM" "$GROUP" | awk 'NR % 2 { k = $0; next } k == "name" { n = $0 } k == "idle" { print n, $0 }')"
+    if [ -z "$seen" ]; then
+      seen="the group has no consumers"
+    else
+      list=""
+      while IFS= read -r line; do list+="${list:+, }${line% *} $(ago "${line##* }") ago"; done <<<"$seen"
+      seen="last deliveries: $list"
+    fi
+    nothing="no HeatBridge reader is connected to this Redis ($seen)"
+  fi
+fi
+if [ -n "$nothing" ]; then
+  section A "Test: Basic injection → lookup keys created"
+  check A 1 "nothing consumes the stream: $nothing; $CHECKS_HINT"
   summary
   exit 1
 fi

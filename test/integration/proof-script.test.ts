@@ -114,7 +114,7 @@ describe('scripts/proof_p27_heat_bridge.sh', () => {
     assert.match((await redis.get('quantum:harvest:heat:latest_plan_id:MYPROOF')) ?? '', /^test_c_\d+_\d+$/);
   });
 
-  test('fails with exit 1 and FAIL lines when no service consumes the stream', async () => {
+  test('says first that nothing consumes the stream, as heat-bridge proof does, when no service ever ran', async () => {
     const idle = await RedisServer.start();
     try {
       const env = {
@@ -123,20 +123,45 @@ describe('scripts/proof_p27_heat_bridge.sh', () => {
         P27_HEALTH_PORT: String(await freePort()),
         P27_PROOF_TIMEOUT_SEC: '1',
       };
-      const result = await runProcess('bash', [PROOF], { env });
-      assert.equal(result.code, 1);
+      const [script, cli] = [await runProcess('bash', [PROOF], { env }), await runCli(['proof'], env)];
+      assert.equal(script.code, 1);
       assert.match(
-        result.stdout,
-        /^❌ FAIL: Test A: by_plan key quantum:harvest:heat:by_plan:test_a_\d+_\d+ not created$/m,
+        script.stdout,
+        /^❌ FAIL: Test A: nothing consumes the stream: quantum:stream:harvest\.heat\.decision does not exist .*heat-bridge status$/m,
       );
-      assert.match(
-        result.stdout,
-        /^❌ FAIL: Test E: Health endpoint not reachable at http:\/\/127\.0\.0\.1:\d+\/health$/m,
-      );
-      assert.match(result.stdout, /^❌ SUMMARY: FAIL \(10 of 10 checks failed\)$/m);
-      assert.doesNotMatch(result.stdout, /✅/);
+      assert.match(script.stdout, /^❌ SUMMARY: FAIL \(1 of 1 checks failed\)$/m);
+      assert.equal(script.stdout, cli.stdout);
     } finally {
       await idle.stop();
+    }
+  });
+
+  test('says no HeatBridge reader is connected when the service has stopped, as heat-bridge proof does', async () => {
+    const stopped = await RedisServer.start();
+    try {
+      const bridge = await startChild({ ...stopped.env, P27_CONSUMER: 'gone_consumer' });
+      const redis = stopped.client();
+      await waitFor(
+        async () => ((await redis.xinfo('CONSUMERS', STREAM, 'heat_bridge').catch(() => [])) as unknown[]).length === 1,
+        { what: 'the consumer registered' },
+      );
+      assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+      const env = {
+        ...stopped.env,
+        P27_METRICS_PORT: String(await freePort()),
+        P27_HEALTH_PORT: String(await freePort()),
+      };
+      const script = await runProcess('bash', [PROOF], { env });
+      assert.equal(script.code, 1);
+      assert.match(
+        script.stdout,
+        /^❌ FAIL: Test A: nothing consumes the stream: no HeatBridge reader is connected to this Redis \(last deliveries: gone_consumer \d+ s ago\); is the service running/m,
+      );
+      const cli = await runCli(['proof'], env);
+      // The idle time may tick over a second between the two runs.
+      assert.equal(script.stdout.replace(/\d+ s ago/, 'n s ago'), cli.stdout.replace(/\d+ s ago/, 'n s ago'));
+    } finally {
+      await stopped.stop();
     }
   });
 
