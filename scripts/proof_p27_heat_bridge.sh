@@ -3,11 +3,46 @@
 # Exit 0 when every check passes, 1 when one fails (or a tool is missing).
 #
 # Environment (defaults as the service's): REDIS_HOST, REDIS_PORT, REDIS_DB, REDIS_USERNAME,
-# REDIS_PASSWORD, REDIS_URL, P27_STREAM_IN, P27_METRICS_PORT, P27_HEALTH_PORT, P27_HTTP_HOST,
+# REDIS_PASSWORD, REDIS_URL, P27_STREAM_IN, P27_GROUP, P27_METRICS_PORT, P27_HEALTH_PORT, P27_HTTP_HOST,
 # P27_TTL_PLAN_SEC; P27_PROOF_SYMBOL (default PROOFUSDT, so traded symbols keep their real latest
 # decision) and P27_PROOF_TIMEOUT_SEC (how long to wait for each injection, default 10).
-# To use the service's env file: set -a; . /etc/quantum/heat-bridge.env; set +a
+# With --env-file PATH it reads the service's env file through HeatBridge's own parser (systemd's
+# rules; real environment variables win), never by sourcing it into a shell, which would expand "$"
+# in passwords and read inline comments differently.
+# Passwords reach redis-cli only through REDISCLI_AUTH: never on a command line, never printed.
 set -uo pipefail
+
+# Exports each NAME=VALUE of the env file not already set; the values arrive on a pipe, not in argv.
+load_env_file() {
+  local root module loader=() pair
+  root="$(cd "$(dirname "${BASH_SOURCE[0]}")/.." && pwd)"
+  if [ -f "$root/src/env-file.ts" ] && [ -f "$root/node_modules/tsx/dist/loader.mjs" ]; then
+    module="$root/src/env-file.ts"
+    loader=(--import "file://$root/node_modules/tsx/dist/loader.mjs")
+  elif [ -f "$root/dist/env-file.js" ]; then
+    module="$root/dist/env-file.js"
+  else
+    echo "proof_p27_heat_bridge: --env-file needs HeatBridge built (npm run build)" >&2
+    exit 1
+  fi
+  local code='import { readFileSync } from "node:fs";
+const [file, module] = process.argv.slice(1);
+const { parseEnvFile } = await import(module);
+try {
+  const vars = parseEnvFile(readFileSync(file, "utf8"), file);
+  for (const [k, v] of Object.entries(vars)) process.stdout.write(`${k}=${v}\0`);
+} catch (error) { process.stderr.write(`proof_p27_heat_bridge: ${error.message}\n`); process.exit(2); }'
+  local name
+  while IFS= read -r -d '' pair; do
+    name="${pair%%=*}"
+    if [ -z "${!name:-}" ]; then export "$pair"; fi
+  done < <(node "${loader[@]}" --input-type=module -e "$code" "$1" "file://$module")
+  wait $! || exit 2
+}
+if [ "${1:-}" = --env-file ]; then
+  if [ -z "${2:-}" ]; then echo "proof_p27_heat_bridge: --env-file needs a path" >&2; exit 2; fi
+  load_env_file "$2"
+fi
 
 REDIS_HOST="${REDIS_HOST:-localhost}"
 REDIS_PORT="${REDIS_PORT:-6379}"
@@ -30,16 +65,45 @@ for tool in redis-cli curl; do
   fi
 done
 
-# redis-cli reads the password from REDISCLI_AUTH, so it never shows in the process list.
-if [ -n "${REDIS_PASSWORD:-}" ]; then export REDISCLI_AUTH="$REDIS_PASSWORD"; fi
-RCLI=(redis-cli --no-auth-warning)
+# REDIS_URL as the service reads it: redis[s]://[user[:password]@]host[:port][/db], user and password
+# percent-encoded (RFC 3986), IPv6 hosts in brackets; REDIS_USERNAME, REDIS_PASSWORD and REDIS_DB win.
+urldecode() { local s="${1//\\/\\\\}"; printf '%b' "${s//%/\\x}"; }
+URL_USER="" URL_PASSWORD="" URL_DB="" TLS=""
 if [ -n "${REDIS_URL:-}" ]; then
-  RCLI+=(-u "$REDIS_URL")
-else
-  RCLI+=(-h "$REDIS_HOST" -p "$REDIS_PORT")
+  # The authority ends at the first / ? or #; its credentials end at its last @ (WHATWG URL).
+  url_re='^(rediss?)://([^/?#]*)(/([^?#]*))?([?#].*)?$'
+  if ! [[ "$REDIS_URL" =~ $url_re ]]; then
+    echo "proof_p27_heat_bridge: REDIS_URL: expected redis://[user:password@]host[:port][/db] or rediss://…" >&2
+    exit 1
+  fi
+  [ "${BASH_REMATCH[1]}" = rediss ] && TLS=yes
+  authority="${BASH_REMATCH[2]}"
+  URL_DB="${BASH_REMATCH[4]}"
+  hostport="${authority##*@}"
+  if [ "$hostport" != "$authority" ]; then
+    userinfo="${authority%@*}"
+    URL_USER="$(urldecode "${userinfo%%:*}")"
+    if [ "${userinfo#*:}" != "$userinfo" ]; then URL_PASSWORD="$(urldecode "${userinfo#*:}")"; fi
+  fi
+  hp_re='^(\[[^]]+\]|[^:]+)(:([0-9]*))?$'
+  if ! [[ "$hostport" =~ $hp_re ]]; then
+    echo "proof_p27_heat_bridge: REDIS_URL: cannot read the host and port" >&2
+    exit 1
+  fi
+  REDIS_HOST="${BASH_REMATCH[1]}"
+  REDIS_HOST="${REDIS_HOST#[}"
+  REDIS_HOST="${REDIS_HOST%]}"
+  REDIS_PORT="${BASH_REMATCH[3]:-6379}"
 fi
-if [ -n "${REDIS_USERNAME:-}" ]; then RCLI+=(--user "$REDIS_USERNAME"); fi
-if [ -n "${REDIS_DB:-}" ]; then RCLI+=(-n "$REDIS_DB"); fi
+USER_NAME="${REDIS_USERNAME:-$URL_USER}"
+PASSWORD="${REDIS_PASSWORD:-$URL_PASSWORD}"
+DB="${REDIS_DB:-${URL_DB:-0}}"
+# redis-cli reads the password from REDISCLI_AUTH, so it never shows in the process list.
+if [ -n "$PASSWORD" ]; then export REDISCLI_AUTH="$PASSWORD"; else unset REDISCLI_AUTH; fi
+RCLI=(redis-cli --no-auth-warning -h "$REDIS_HOST" -p "$REDIS_PORT" -n "$DB")
+if [ -n "$USER_NAME" ]; then RCLI+=(--user "$USER_NAME"); fi
+if [ -n "$TLS" ]; then RCLI+=(--tls); fi
+TARGET="$([ -n "$TLS" ] && echo rediss || echo redis)://$REDIS_HOST:$REDIS_PORT/$DB"
 rc() { "${RCLI[@]}" "$@" 2>/dev/null; }
 
 CHECKS=0
@@ -93,7 +157,39 @@ printf '\n%s\nP2.7 HeatBridge Proof: Shadow Wiring Layer\n%s\n' "$RULE" "$RULE"
 
 if [ "$(rc PING)" != "PONG" ]; then
   section A "Test: Basic injection → lookup keys created"
-  check A 1 "Redis does not answer PING at ${REDIS_URL:-$REDIS_HOST:$REDIS_PORT}"
+  check A 1 "Redis does not answer PING at $TARGET"
+  summary
+  exit 1
+fi
+
+# Said first, as `heat-bridge proof` does: does anything consume the stream? Liveness is the service's
+# named reader connection (CLIENT LIST), not XINFO's idle time (Redis 7.0 counts it from the last
+# delivery). A user without CLIENT LIST skips this and runs the checks.
+GROUP="${P27_GROUP:-heat_bridge}"
+CHECKS_HINT="is the service running against this Redis and database? Check: systemctl status quantum-heat-bridge; journalctl -u quantum-heat-bridge -p warning; heat-bridge status"
+ago() { local s=$(($1 / 1000)); if [ "$s" -lt 120 ]; then echo "$s s"; elif [ "$s" -lt 7200 ]; then echo "$(((s + 30) / 60)) min"; else echo "$(((s + 1800) / 3600)) h"; fi; }
+nothing=""
+if [ "$(rc EXISTS "$STREAM")" = 0 ]; then
+  nothing="$STREAM does not exist (the service creates it with its group at start)"
+elif ! rc XINFO GROUPS "$STREAM" | grep -qxF -- "$GROUP"; then
+  nothing="$STREAM has no consumer group $GROUP (the service creates it at start)"
+else
+  clients="$(rc CLIENT LIST)"
+  if [[ "$clients" == id=* ]] && ! grep -Eq '(^|[[:space:]])name=heat-bridge:reader(:|[[:space:]]|$)' <<<"$clients"; then
+    seen="$(rc XINFO CONSUMERS "$STREAM" "$GROUP" | awk 'NR % 2 { k = $0; next } k == "name" { n = $0 } k == "idle" { print n, $0 }')"
+    if [ -z "$seen" ]; then
+      seen="the group has no consumers"
+    else
+      list=""
+      while IFS= read -r line; do list+="${list:+, }${line% *} $(ago "${line##* }") ago"; done <<<"$seen"
+      seen="last deliveries: $list"
+    fi
+    nothing="no HeatBridge reader is connected to this Redis ($seen)"
+  fi
+fi
+if [ -n "$nothing" ]; then
+  section A "Test: Basic injection → lookup keys created"
+  check A 1 "nothing consumes the stream: $nothing; $CHECKS_HINT"
   summary
   exit 1
 fi

@@ -1,5 +1,7 @@
 // The one place that reads configuration: turns an env record into a validated Config or one ConfigError.
 
+import { INLINE_COMMENT_HINT } from './env-file.js';
+
 export type LogLevel = 'debug' | 'info' | 'warn' | 'error';
 
 export interface Address {
@@ -120,6 +122,7 @@ const LOG_LEVELS: Record<string, LogLevel> = {
 };
 
 const NAME = /^[^\s*?[\]{}]+$/;
+const HOST = /^[^\s/]+$/;
 const START_ID = /^(?:\$|0|\d+(?:-\d+)?)$/;
 
 /** Collects problems instead of throwing at the first, so one start-up shows them all. */
@@ -130,6 +133,16 @@ class Reader {
   raw(name: EnvName): string {
     const value = this.env[name];
     return value === undefined || value === '' ? DEFAULTS[name] : value;
+  }
+
+  /**
+   * Records a problem with a variable. A value holding " #" most likely came through systemd,
+   * which keeps an inline comment in the value (issue 10 §1): the problem says so.
+   */
+  problem(name: EnvName, what: string): void {
+    const value = this.env[name] ?? '';
+    const hint = /[ \t]#/.test(value) ? ` (${INLINE_COMMENT_HINT})` : '';
+    this.problems.push(`${name}${what}${hint}`);
   }
 
   isSet(name: EnvName): boolean {
@@ -146,7 +159,7 @@ class Reader {
     const value = this.raw(name);
     const n = /^-?\d+$/.test(value.trim()) ? Number(value.trim()) : Number.NaN;
     if (!Number.isSafeInteger(n) || n < min || n > max) {
-      this.problems.push(`${name}=${JSON.stringify(value)}: expected an integer from ${min} to ${max}`);
+      this.problem(name, `=${JSON.stringify(value)}: expected an integer from ${min} to ${max}`);
       return min;
     }
     return n;
@@ -159,8 +172,9 @@ class Reader {
   name(name: EnvName): string {
     const value = this.raw(name);
     if (!NAME.test(value)) {
-      this.problems.push(
-        `${name}=${JSON.stringify(value)}: expected a non-empty name without whitespace or any of * ? [ ] { }`,
+      this.problem(
+        name,
+        `=${JSON.stringify(value)}: expected a non-empty name without whitespace or any of * ? [ ] { }`,
       );
     }
     return value;
@@ -170,7 +184,7 @@ class Reader {
     const value = this.raw(name);
     const found = allowed[value.toUpperCase()];
     if (found === undefined) {
-      this.problems.push(`${name}=${JSON.stringify(value)}: expected one of ${Object.keys(allowed).join(' | ')}`);
+      this.problem(name, `=${JSON.stringify(value)}: expected one of ${Object.keys(allowed).join(' | ')}`);
       return Object.values(allowed)[0] as T;
     }
     return found;
@@ -184,7 +198,7 @@ class Reader {
       const match = /^\s*(\[[^\]]+\]|[^\s:]+):(\d{1,5})\s*$/.exec(part);
       const port = Number(match?.[2]);
       if (match === null || port < 1 || port > 65535) {
-        this.problems.push(`${name}=${JSON.stringify(value)}: expected host:port[,host:port…]`);
+        this.problem(name, `=${JSON.stringify(value)}: expected host:port[,host:port…]`);
         return undefined;
       }
       addresses.push({ host: (match[1] as string).replace(/^\[(.*)\]$/, '$1'), port });
@@ -194,7 +208,7 @@ class Reader {
 
   matching(name: EnvName, pattern: RegExp, what: string): string {
     const value = this.raw(name);
-    if (!pattern.test(value)) this.problems.push(`${name}=${JSON.stringify(value)}: expected ${what}`);
+    if (!pattern.test(value)) this.problem(name, `=${JSON.stringify(value)}: expected ${what}`);
     return value;
   }
 }
@@ -224,7 +238,8 @@ function readRedis(r: Reader): RedisConfig {
   const db = r.int('REDIS_DB', 0, 2 ** 31 - 1);
   const url = r.optional('REDIS_URL');
   if (url === undefined) {
-    return { topology, host: r.raw('REDIS_HOST'), port: r.port('REDIS_PORT'), tls: false, username, password, db };
+    const host = r.matching('REDIS_HOST', HOST, 'a host name or IP address');
+    return { topology, host, port: r.port('REDIS_PORT'), tls: false, username, password, db };
   }
   let parsed: URL | undefined;
   try {
@@ -232,24 +247,42 @@ function readRedis(r: Reader): RedisConfig {
   } catch {
     parsed = undefined;
   }
+  const fallback = { topology, host: 'localhost', port: 6379, tls: false, username, password, db };
   if (parsed === undefined || (parsed.protocol !== 'redis:' && parsed.protocol !== 'rediss:') || !parsed.hostname) {
     // Never echo the URL: it may carry a password.
-    r.problems.push('REDIS_URL: expected redis://[user:password@]host[:port][/db] or rediss://…');
-    return { topology, host: 'localhost', port: 6379, tls: false, username, password, db };
+    r.problem('REDIS_URL', ': expected redis://[user:password@]host[:port][/db] or rediss://…');
+    return fallback;
   }
   const urlDb = parsed.pathname.replace(/^\//, '');
   if (urlDb !== '' && !(/^\d{1,10}$/.test(urlDb) && Number(urlDb) < 2 ** 31)) {
-    r.problems.push('REDIS_URL: the path must be a database number from 0 to 2147483647');
+    r.problem('REDIS_URL', ': the path must be a database number from 0 to 2147483647');
   }
+  const urlUser = decodeCredential(r, parsed.username, 'user name');
+  const urlPassword = decodeCredential(r, parsed.password, 'password');
   return {
     topology,
     host: parsed.hostname.replace(/^\[(.*)\]$/, '$1'),
     port: parsed.port === '' ? 6379 : Number(parsed.port),
     tls: parsed.protocol === 'rediss:',
-    username: username ?? (parsed.username === '' ? undefined : decodeURIComponent(parsed.username)),
-    password: password ?? (parsed.password === '' ? undefined : decodeURIComponent(parsed.password)),
+    username: username ?? urlUser,
+    password: password ?? urlPassword,
     db: r.isSet('REDIS_DB') || urlDb === '' ? db : Number(urlDb),
   };
+}
+
+/**
+ * A user name or password from REDIS_URL, percent-decoded (RFC 3986 §2.1). A "%" not followed by two
+ * hex digits is a problem naming REDIS_URL (issue 10 §1: `redis://:50%off@host` used to escape as
+ * "URI malformed", exit 1); the value itself is never echoed.
+ */
+function decodeCredential(r: Reader, encoded: string, what: string): string | undefined {
+  if (encoded === '') return undefined;
+  try {
+    return decodeURIComponent(encoded);
+  } catch {
+    r.problem('REDIS_URL', `: the ${what} has a "%" that does not start a %XX escape: write a literal % as %25`);
+    return undefined;
+  }
 }
 
 /** Pure: validates every variable and throws one ConfigError naming each bad one. */
@@ -268,7 +301,7 @@ export function loadConfig(env: Readonly<Record<string, string | undefined>>): C
     dedupeTtlSec: r.int('P27_DEDUPE_TTL_SEC', 1, 31_536_000),
     metricsPort: r.port('P27_METRICS_PORT'),
     healthPort: r.port('P27_HEALTH_PORT'),
-    httpHost: r.matching('P27_HTTP_HOST', /^[^\s/]+$/, 'a host name or IP address'),
+    httpHost: r.matching('P27_HTTP_HOST', HOST, 'a host name or IP address'),
     logLevel: r.oneOf('P27_LOG_LEVEL', LOG_LEVELS),
     claimIntervalMs: r.int('P27_CLAIM_INTERVAL_MS', 10, 86_400_000),
     claimIdleMs: r.int('P27_CLAIM_IDLE_MS', 1, 86_400_000),

@@ -33,3 +33,13 @@ export class UsageError extends Error {
 export class CommandFailure extends Error {
   override name = 'CommandFailure';
 }
+
+/**
+ * A command as the CLI lists it: name and summary for the global help, and the module loaded only
+ * when the command runs, so `--help` and `--version` load no Redis, logging or metrics library.
+ */
+export interface CommandEntry {
+  readonly name: string;
+  readonly summary: string;
+  load(): Promise<Command>;
+}

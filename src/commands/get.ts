@@ -1,12 +1,11 @@
 // `heat-bridge get plan|latest|pointer`: one stored lookup key with its remaining TTL.
 
-import { readConfig } from '../config-from.js';
 import { DECISION_FIELDS, LATEST_EXTRA_FIELDS } from '../decision.js';
 import { decisionFromHash, latestFromHash, type StoredDecision } from '../lookup.js';
-import { withRedis } from '../redis/cli-connection.js';
 import { byPlanKey, checkIdentifier, type KeySafe, latestKey, latestPlanIdKey } from '../redis/keys.js';
-import { type Command, type CommandContext, CommandFailure, type ExitCode, UsageError } from './command.js';
-import { COMMON_OPTIONS, COMMON_USAGE, parseCommandArgs } from './command-args.js';
+import { type CommandContext, CommandFailure, type ExitCode, UsageError } from './command.js';
+import { COMMON_OPTIONS, COMMON_USAGE } from './command-args.js';
+import { defineCommand } from './define-command.js';
 import { renderTable } from './table.js';
 
 const USAGE = `Usage: heat-bridge get <what> <id> [options]
@@ -43,21 +42,14 @@ function target(kind: Kind, id: KeySafe): string {
 // TTL answers -1 for a key without expiry and -2 for a missing one.
 const ttlOf = (reply: unknown): number | null => (Number(reply) >= 0 ? Number(reply) : null);
 
-export const get: Command = {
+export const get = defineCommand({
   name: 'get',
   summary: 'show a stored decision (plan, latest) or pointer, with its TTL',
   usage: USAGE,
-  async run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
-    const { values, positionals } = parseCommandArgs({
-      args: [...args],
-      options: COMMON_OPTIONS,
-      allowPositionals: true,
-    });
-    if (values.help) {
-      ctx.stdout.write(USAGE);
-      return 0;
-    }
-    const [kindArg, idArg, ...extra] = positionals;
+  options: COMMON_OPTIONS,
+  maxPositionals: 2,
+  async run({ values, positionals, ctx, withRedis }) {
+    const [kindArg, idArg] = positionals;
     if (kindArg === undefined) throw new UsageError('expected plan, latest or pointer');
     if (!(KINDS as readonly string[]).includes(kindArg)) {
       throw new UsageError(`unknown kind ${JSON.stringify(kindArg)}; expected plan, latest or pointer`);
@@ -65,13 +57,10 @@ export const get: Command = {
     const kind = kindArg as Kind;
     const what = kind === 'plan' ? 'plan_id' : 'symbol';
     if (idArg === undefined) throw new UsageError(`get ${kind} needs a ${what}`);
-    if (extra.length > 0) throw new UsageError(`unexpected argument ${JSON.stringify(extra[0])}`);
     const check = checkIdentifier(idArg);
     if (!check.ok) throw new UsageError(`${what} ${JSON.stringify(idArg)} is invalid (${check.problem})`);
     const key = target(kind, check.value);
-    const config = readConfig(values['env-file'], ctx.env);
-
-    const found = await withRedis(config.redis, async (redis): Promise<Found | null> => {
+    const found = await withRedis(async (redis): Promise<Found | null> => {
       if (kind === 'pointer') {
         const [value, ttl] = await Promise.all([redis.get(key), redis.ttl(key)]);
         return value === null ? null : { key, ttlSec: ttlOf(ttl), value };
@@ -84,7 +73,7 @@ export const get: Command = {
     }
     return show(kind, found, values.json, ctx);
   },
-};
+});
 
 function show(kind: Kind, found: Found, json: boolean, ctx: CommandContext): ExitCode {
   const ttl = found.ttlSec === null ? 'none' : `${found.ttlSec} s`;

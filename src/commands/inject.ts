@@ -2,11 +2,10 @@
 
 import { randomBytes } from 'node:crypto';
 import { setTimeout as sleep } from 'node:timers/promises';
-import { readConfig } from '../config-from.js';
-import { withRedis } from '../redis/cli-connection.js';
 import type { RedisClient } from '../redis/connection.js';
-import type { Command, CommandContext, ExitCode } from './command.js';
-import { COMMON_OPTIONS, COMMON_USAGE, parseCommandArgs } from './command-args.js';
+import type { CommandContext, ExitCode } from './command.js';
+import { COMMON_OPTIONS, COMMON_USAGE } from './command-args.js';
+import { defineCommand } from './define-command.js';
 import {
   buildDecision,
   type DecisionFields,
@@ -70,32 +69,28 @@ interface Injected {
   readonly dry_run: boolean;
 }
 
-export const inject: Command = {
+export const inject = defineCommand({
   name: 'inject',
   summary: 'add heat decisions to the input stream (tests, demos, load)',
   usage: USAGE,
-  async run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
-    const { values } = parseCommandArgs({ args: [...args], options: OPTIONS, allowPositionals: false });
-    if (values.help) {
-      ctx.stdout.write(USAGE);
-      return 0;
-    }
+  options: OPTIONS,
+  async run({ values, ctx, config: settings, withRedis }) {
     const request = parseInjectFlags(values);
-    const config = readConfig(values['env-file'], ctx.env);
+    const config = settings();
     if (values['dry-run']) return dryRun(request, config.stream, values.json, ctx);
     const print = (entry: Injected) =>
       ctx.stdout.write(
         values.json ? `${JSON.stringify(entry)}\n` : `id=${entry.id} plan_id=${entry.plan_id} symbol=${entry.symbol}\n`,
       );
     const started = performance.now();
-    const sent = await withRedis(config.redis, (redis) => send(redis, config.stream, request, print));
+    const sent = await withRedis((redis) => send(redis, config.stream, request, print));
     if (request.count > 1) {
       const seconds = (performance.now() - started) / 1000;
       ctx.stderr.write(`injected ${sent} decisions into ${config.stream} in ${seconds.toFixed(1)} s\n`);
     }
     return 0;
   },
-};
+});
 
 /** Builds the decisions as `send` would and prints them; nothing is written, Redis is not contacted. */
 function dryRun(request: InjectRequest, stream: string, json: boolean, ctx: CommandContext): ExitCode {

@@ -1,13 +1,11 @@
 // `heat-bridge status`: the group, its consumers, lag, stream and dead-letter lengths, latest per symbol.
 
 import { Cluster } from 'ioredis';
-import { readConfig } from '../config-from.js';
-import { withRedis } from '../redis/cli-connection.js';
 import type { RedisClient } from '../redis/connection.js';
 import { identifierOf, latestKey, scanPattern } from '../redis/keys.js';
 import { consumersFromXinfo, groupFromXinfo } from '../redis/xinfo.js';
-import { type Command, type CommandContext, type ExitCode, UsageError } from './command.js';
-import { COMMON_OPTIONS, COMMON_USAGE, parseCommandArgs } from './command-args.js';
+import { COMMON_OPTIONS, COMMON_USAGE } from './command-args.js';
+import { defineCommand } from './define-command.js';
 import { ageSec, type LatestRow, liveBoundMs, renderStatus, type StatusReport, servedBy } from './status-report.js';
 
 const USAGE = `Usage: heat-bridge status [options]
@@ -55,22 +53,15 @@ export async function scanAll(redis: RedisClient, pattern: string): Promise<stri
   return [...keys];
 }
 
-export const status: Command = {
+export const status = defineCommand({
   name: 'status',
   summary: 'show the group, whether a live consumer serves it, backlog, dead letters, latest per symbol and its age',
   usage: USAGE,
-  async run(args: readonly string[], ctx: CommandContext): Promise<ExitCode> {
-    const { values } = parseCommandArgs({ args: [...args], options: OPTIONS, allowPositionals: false });
-    if (values.help) {
-      ctx.stdout.write(USAGE);
-      return 0;
-    }
-    const limit = /^\d+$/.test(values.limit) ? Number(values.limit) : Number.NaN;
-    if (!(limit >= 0 && limit <= 100_000)) {
-      throw new UsageError(`--limit: expected an integer from 0 to 100000, got ${JSON.stringify(values.limit)}`);
-    }
-    const config = readConfig(values['env-file'], ctx.env);
-    const report = await withRedis(config.redis, async (redis): Promise<StatusReport> => {
+  options: OPTIONS,
+  async run({ values, ctx, config: settings, int, withRedis }) {
+    const limit = int('limit', 0, 100_000);
+    const config = settings();
+    const report = await withRedis(async (redis): Promise<StatusReport> => {
       const [groups, consumers, length, dlqLength, keys] = await Promise.all([
         redis.xinfo('GROUPS', config.stream).catch(missing(/no such key/i)),
         redis.xinfo('CONSUMERS', config.stream, config.group).catch(missing(/no such key|NOGROUP/i)),
@@ -117,4 +108,4 @@ export const status: Command = {
     ctx.stdout.write(values.json ? `${JSON.stringify(report)}\n` : renderStatus(report));
     return 0;
   },
-};
+});

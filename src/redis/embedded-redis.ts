@@ -8,24 +8,54 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Logger } from 'pino';
 import { RECOMMENDED_LISTPACK_VALUE } from './memory-advice.js';
 
+/** A deployment problem found at start (another program on the port, no redis-server): `run` exits 2. */
 export class EmbeddedRedisError extends Error {
   override name = 'EmbeddedRedisError';
 }
 
 const LOOPBACK = new Set(['localhost', '127.0.0.1', '::1']);
 
-/** Resolves true when a TCP connection to host:port opens within timeoutMs. */
-export function answers(host: string, port: number, timeoutMs = 500): Promise<boolean> {
+/** What listens at an address: nothing, a Redis (it answered PING in RESP), or something else. */
+export type Listener =
+  | { readonly kind: 'nothing' }
+  | { readonly kind: 'redis' }
+  | { readonly kind: 'other'; readonly reply: string };
+
+/**
+ * Sends an inline PING (RESP "inline command") and reads the first bytes of the reply. Redis answers
+ * "+PONG", or an error such as "-NOAUTH …" or "-DENIED …" when it wants a password or is in protected
+ * mode: all start with "+" or "-". Anything else, or silence, is another program (issue 10 §2: an
+ * HTTP server on 6379 answered "HTTP/1.1 400", and the service logged "Unknown RESP type 72" forever).
+ */
+export function probeListener(host: string, port: number, timeoutMs = 1000): Promise<Listener> {
   return new Promise((done) => {
     const socket = connect({ host, port });
-    const finish = (ok: boolean) => {
+    let reply = '';
+    let connected = false;
+    const finish = (listener: Listener) => {
       socket.destroy();
-      done(ok);
+      done(listener);
     };
-    socket.setTimeout(timeoutMs, () => finish(false));
-    socket.once('connect', () => finish(true));
-    socket.once('error', () => finish(false));
+    const other = () =>
+      finish({ kind: 'other', reply: reply === '' ? 'no reply to PING' : JSON.stringify(reply.slice(0, 40)) });
+    socket.setTimeout(timeoutMs, () => (connected ? other() : finish({ kind: 'nothing' })));
+    socket.once('connect', () => {
+      connected = true;
+      socket.write('PING\r\n');
+    });
+    socket.on('data', (chunk: Buffer) => {
+      reply += chunk.toString('latin1');
+      if (/^[+-]/.test(reply)) finish({ kind: 'redis' });
+      else other();
+    });
+    socket.once('end', () => (connected ? other() : finish({ kind: 'nothing' })));
+    socket.once('error', () => (connected ? other() : finish({ kind: 'nothing' })));
   });
+}
+
+/** Resolves true when a Redis answers PING at host:port. */
+export async function answers(host: string, port: number, timeoutMs = 1000): Promise<boolean> {
+  return (await probeListener(host, port, timeoutMs)).kind === 'redis';
 }
 
 export interface EmbeddedRedis {
@@ -34,9 +64,15 @@ export interface EmbeddedRedis {
 }
 
 export async function ensureRedis(host: string, port: number, dataDir: string, log: Logger): Promise<EmbeddedRedis> {
-  if (await answers(host, port)) {
-    log.info({ host, port }, 'embedded redis: something answers there already; using it');
+  const listener = await probeListener(host, port);
+  if (listener.kind === 'redis') {
+    log.info({ host, port }, 'embedded redis: a Redis answers there already; using it');
     return { started: false, stop: async () => {} };
+  }
+  if (listener.kind === 'other') {
+    throw new EmbeddedRedisError(
+      `something other than Redis listens on ${host}:${port} (${listener.reply}): stop it, or set REDIS_PORT to a free port`,
+    );
   }
   if (!LOOPBACK.has(host) && !host.startsWith('127.')) {
     throw new EmbeddedRedisError(`embedded redis runs on loopback only; nothing answers at ${host}:${port}`);

@@ -8,6 +8,8 @@ import { runCli } from '../support/run-process.js';
 import { type ChildService, startChild } from '../support/service.js';
 import { waitFor } from '../support/wait-for.js';
 
+const STREAM = 'quantum:stream:harvest.heat.decision';
+
 describe('heat-bridge proof', () => {
   let server: RedisServer;
   let child: ChildService;
@@ -38,6 +40,23 @@ describe('heat-bridge proof', () => {
     assert.match(result.stdout, /^✅ SUMMARY: PASS \(all tests passed\)$/m);
   });
 
+  test('runs the checks against a live service on a stream quiet for longer than any poll (Redis 7.0 idle grows)', async () => {
+    const redis = server.client();
+    await waitFor(
+      async () => {
+        const [consumer] = (await redis.xinfo('CONSUMERS', STREAM, 'heat_bridge')) as unknown[][];
+        const info = new Map<unknown, unknown>();
+        for (let i = 0; i + 1 < (consumer?.length ?? 0); i += 2) info.set(consumer?.[i], consumer?.[i + 1]);
+        // Redis 7.2+ keeps idle short on every read and counts quiet time as "inactive".
+        return Number(info.get('inactive') ?? info.get('idle')) > 20_000;
+      },
+      { timeoutMs: 90_000, what: 'the consumer idle 20 s on a quiet stream' },
+    );
+    const result = await runCli(['proof', '--symbol', 'QUIETPROOF'], env);
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.match(result.stdout, /^✅ SUMMARY: PASS/m);
+  });
+
   test('--json prints the results on stdout and the report on stderr', async () => {
     const result = await runCli(['proof', '--json', '--symbol', 'JSONPROOF'], env);
     assert.equal(result.code, 0, result.stderr);
@@ -50,7 +69,7 @@ describe('heat-bridge proof', () => {
     assert.match(result.stderr, /P2\.7 HeatBridge Proof: Shadow Wiring Layer/);
   });
 
-  test('exits 1 with failed checks when the service is not running', async () => {
+  test('says first that nothing consumes the stream when the service never ran, instead of ten failed checks', async () => {
     const idle = await RedisServer.start();
     try {
       const result = await runCli(['proof', '--timeout', '1', '--json'], {
@@ -61,10 +80,40 @@ describe('heat-bridge proof', () => {
       assert.equal(result.code, 1);
       const doc = JSON.parse(result.stdout) as { passed: boolean; results: { test: string; ok: boolean }[] };
       assert.equal(doc.passed, false);
-      assert.ok(doc.results.every((r) => !r.ok));
-      assert.match(result.stderr, /^❌ SUMMARY: FAIL \(10 of 10 checks failed\)$/m);
+      assert.equal(doc.results.length, 1);
+      assert.match(
+        result.stderr,
+        /^❌ FAIL: Test A: nothing consumes the stream: quantum:stream:harvest\.heat\.decision does not exist .*systemctl status quantum-heat-bridge/m,
+      );
+      assert.match(result.stderr, /^❌ SUMMARY: FAIL \(1 of 1 checks failed\)$/m);
     } finally {
       await idle.stop();
+    }
+  });
+
+  test('says no consumer is live when the service has stopped, naming the idle consumer (issue 10 §2)', async () => {
+    const stopped = await RedisServer.start();
+    try {
+      const bridge = await startChild({ ...stopped.env, P27_CONSUMER: 'gone_consumer' });
+      const redis = stopped.client();
+      await waitFor(
+        async () => ((await redis.xinfo('CONSUMERS', STREAM, 'heat_bridge').catch(() => [])) as unknown[]).length === 1,
+        { what: 'the consumer registered' },
+      );
+      assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+      const result = await runCli(['proof'], {
+        ...stopped.env,
+        P27_METRICS_PORT: String(await freePort()),
+        P27_HEALTH_PORT: String(await freePort()),
+      });
+      assert.equal(result.code, 1);
+      assert.match(
+        result.stdout,
+        /^❌ FAIL: Test A: nothing consumes the stream: no HeatBridge reader is connected to this Redis \(last deliveries: gone_consumer \d+ s ago\); is the service running/m,
+      );
+      assert.equal(result.stdout.match(/FAIL: Test/g)?.length, 1);
+    } finally {
+      await stopped.stop();
     }
   });
 

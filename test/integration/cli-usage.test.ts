@@ -5,7 +5,7 @@ import { readFileSync } from 'node:fs';
 import { test } from 'node:test';
 import { runCli } from '../support/run-process.js';
 
-const COMMANDS = ['inject', 'get', 'status', 'watch', 'dlq', 'proof'];
+const COMMANDS = ['run', 'check-config', 'inject', 'get', 'status', 'watch', 'dlq', 'proof'];
 const { version } = JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as {
   version: string;
 };
@@ -19,7 +19,7 @@ test('--version prints the package version', async () => {
 test('--help lists run and every operator command', async () => {
   const result = await runCli(['--help']);
   assert.equal(result.code, 0);
-  for (const command of ['run', ...COMMANDS]) assert.match(result.stdout, new RegExp(`^  ${command} +\\S`, 'm'));
+  for (const command of COMMANDS) assert.match(result.stdout, new RegExp(`^  ${command} +\\S`, 'm'));
 });
 
 test('every command prints its own help on stdout with --help and exits 0', async () => {
@@ -56,5 +56,25 @@ test('a usage error in a subcommand exits 2 before connecting anywhere', async (
     const args = cases[i] as string[];
     assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
     assert.match(result.stderr, new RegExp(`Try heat-bridge ${args[0]} --help\\n$`));
+  }
+});
+
+test("--help gives each command's own summary, from the list that loads it lazily", async () => {
+  const result = await runCli(['--help']);
+  const modules: Record<string, string> = {
+    run: 'run.js',
+    'check-config': 'check-config.js',
+    inject: 'inject.js',
+    get: 'get.js',
+    status: 'status.js',
+    dlq: 'dlq.js',
+    proof: 'proof.js',
+  };
+  for (const name of COMMANDS) {
+    const exported = Object.values(
+      (await import(`../../src/commands/${modules[name]?.replace('.js', '.ts')}`)) as Record<string, unknown>,
+    ).find((value) => (value as { name?: string } | null)?.name === name) as { summary: string } | undefined;
+    assert.ok(exported, name);
+    assert.match(result.stdout, new RegExp(`^  ${name} +${exported.summary.replace(/[()]/g, '\\$&')}$`, 'm'), name);
   }
 });

@@ -136,7 +136,8 @@ describe('command line and configuration', () => {
         `REDIS_PORT=${server.port}`,
         '',
         'P27_GROUP=file_group',
-        'P27_CONSUMER=file_consumer   # trailing comment',
+        '# comments stand on their own lines, as systemd needs',
+        'P27_CONSUMER=file_consumer',
         'P27_BATCH=5',
       ].join('\n'),
     );

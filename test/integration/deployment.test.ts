@@ -105,6 +105,10 @@ describe('deployment/systemd/quantum-heat-bridge.service', () => {
     assert.equal(one('ExecStart'), '/usr/bin/node /opt/quantum/heat-bridge/dist/cli.js run');
     assert.equal(one('Restart'), 'always');
     assert.match(one('RestartSec') ?? '', /^\d+$/);
+    // A config or deployment problem (exit 2) fails the unit at once instead of ten restarts.
+    assert.equal(one('RestartPreventExitStatus'), '2');
+    // journald files each line by the <N> priority the service writes when JOURNAL_STREAM is its stdout.
+    assert.equal(one('SyslogLevelPrefix'), 'yes');
     assert.equal(one('User'), 'quantum-heat-bridge');
     assert.equal(one('Group'), 'quantum-heat-bridge');
     assert.equal(one('TimeoutStopSec'), '15');
@@ -252,10 +256,8 @@ describe('scripts/install.sh', () => {
     );
     assert.equal(got.plan_id, 'installed_1');
 
-    const proof = await runProcess('bash', [
-      '-c',
-      `set -a; . '${envPath()}'; set +a; exec bash '${join(app(), 'scripts/proof_p27_heat_bridge.sh')}'`,
-    ]);
+    // The env file read by HeatBridge's own parser, never sourced into a shell (issue 10 §1).
+    const proof = await runProcess('bash', [join(app(), 'scripts/proof_p27_heat_bridge.sh'), '--env-file', envPath()]);
     assert.equal(proof.code, 0, proof.stdout + proof.stderr);
     assert.match(proof.stdout, /✅ SUMMARY: PASS \(all tests passed\)/);
   });

@@ -2,7 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { existsSync, mkdtempSync, readdirSync, rmSync } from 'node:fs';
-import { connect } from 'node:net';
+import { createServer as createHttpServer } from 'node:http';
+import { type AddressInfo, connect, createServer } from 'node:net';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, describe, test } from 'node:test';
@@ -10,6 +11,7 @@ import { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
+import { runCli } from '../support/run-process.js';
 import { type ChildService, startChild } from '../support/service.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -117,5 +119,62 @@ describe('embedded redis', () => {
     assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
     assert.equal(await redis.ping(), 'PONG', 'the reused redis-server still runs');
     assert.equal(existsSync(join(cwd, '.data', 'redis')), false, 'no data dir of its own');
+  });
+
+  test('exits 2 naming the cause when an HTTP server listens on the Redis port (issue: "Unknown RESP type 72" forever)', async () => {
+    const http = createHttpServer((_, response) => response.end('hello'));
+    await new Promise<void>((resolve) => http.listen(0, '127.0.0.1', resolve));
+    const port = (http.address() as AddressInfo).port;
+    try {
+      const result = await runCli(['run', '--embedded-redis'], { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) });
+      assert.equal(result.code, 2, result.stdout + result.stderr);
+      const fatal = result.stdout
+        .trim()
+        .split('\n')
+        .map((line) => JSON.parse(line) as { level: number; msg: string; err?: string })
+        .find((line) => line.level === 60);
+      assert.equal(fatal?.msg, 'embedded redis could not start');
+      assert.match(
+        fatal?.err ?? '',
+        new RegExp(`^something other than Redis listens on 127\\.0\\.0\\.1:${port} \\("HTTP/1\\.1 400`),
+      );
+      assert.doesNotMatch(result.stdout, /Unknown RESP type/);
+    } finally {
+      http.close();
+    }
+  });
+
+  test('exits 2 when something listens on the Redis port but never answers PING', async () => {
+    const silent = createServer(() => {});
+    await new Promise<void>((resolve) => silent.listen(0, '127.0.0.1', resolve));
+    const port = (silent.address() as AddressInfo).port;
+    try {
+      const result = await runCli(['run', '--embedded-redis'], { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port) });
+      assert.equal(result.code, 2, result.stdout + result.stderr);
+      assert.match(result.stdout, /something other than Redis listens on 127\.0\.0\.1:\d+ \(no reply to PING\)/);
+    } finally {
+      silent.close();
+    }
+  });
+
+  test('reuses a Redis that wants a password (it answers PING with NOAUTH)', async () => {
+    const locked = await RedisServer.start();
+    const admin = locked.client();
+    await admin.config('SET', 'requirepass', 'emb-secret');
+    try {
+      const bridge = await startChild({ ...locked.env, REDIS_PASSWORD: 'emb-secret' }, ['--embedded-redis'], {
+        cwd: tempDir(),
+      });
+      children.push(bridge);
+      await bridge.waitForLog((line) => /answers there already/.test(String(line.msg)));
+      await bridge.waitForLog((line) => line.msg === 'heat-bridge started');
+      assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+    } finally {
+      const authed = new Redis({ host: '127.0.0.1', port: locked.port, password: 'emb-secret', lazyConnect: true });
+      await authed.connect();
+      await authed.config('SET', 'requirepass', '');
+      authed.disconnect();
+      await locked.stop();
+    }
   });
 });

