@@ -221,10 +221,11 @@ export class WatchReader {
       const kind = classify(entry, {
         latest,
         byPlan,
-        planSeenInWindow: seenAt !== undefined && now - seenAt < this.#config.dedupeTtlSec * 1000,
+        planSeenInWindow: seenAt !== undefined && performance.now() - seenAt < this.#config.dedupeTtlSec * 1000,
         knownLatest: this.#known.get(symbol) ?? null,
       });
-      if (kind !== 'deduped') this.#plansSeen.set(planId, now);
+      // The dedupe window is an interval: on the monotonic clock (issue 9 §4).
+      if (kind !== 'deduped') this.#plansSeen.set(planId, performance.now());
       if (kind === 'applied') {
         this.#known.set(symbol, { ts_epoch: entry.fields.ts_epoch ?? '', stream_id: entry.id });
         await this.#loadSymbol(symbol, now);
@@ -232,7 +233,7 @@ export class WatchReader {
       events.push(eventOf(kind, entry.id, entry.fields, now));
     }
     for (const [plan, at] of this.#plansSeen) {
-      if (Date.now() - at >= this.#config.dedupeTtlSec * 1000) this.#plansSeen.delete(plan);
+      if (performance.now() - at >= this.#config.dedupeTtlSec * 1000) this.#plansSeen.delete(plan);
     }
     return events;
   }

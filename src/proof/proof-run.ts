@@ -36,7 +36,7 @@ async function until(deadline: number, probe: () => Promise<boolean>): Promise<b
     } catch {
       // Not there yet (or Redis/HTTP hiccup): ask again until the deadline.
     }
-    if (Date.now() >= deadline) return false;
+    if (performance.now() >= deadline) return false;
     await sleep(POLL_MS);
   }
 }
@@ -72,7 +72,7 @@ export async function runProof(t: ProofTarget): Promise<CheckResult[]> {
     results.push(result);
     t.write(checkLine(result));
   };
-  const deadline = () => Date.now() + t.timeoutSec * 1000;
+  const deadline = () => performance.now() + t.timeoutSec * 1000;
   // Every decision carries the current second: with equal ts_epoch the later stream entry wins, so
   // this run's decisions are newer than any earlier run's, and C is newer than A.
   const nowSec = Math.floor(Date.now() / 1000);

@@ -87,7 +87,7 @@ export async function ensureRedis(host: string, port: number, dataDir: string, l
   const spawnError = new Promise<Error>((resolveError) => child.once('error', resolveError));
   const exited = new Promise<number | null>((resolveExit) => child.once('exit', (code) => resolveExit(code)));
 
-  const deadline = Date.now() + 10_000;
+  const deadline = performance.now() + 10_000;
   for (;;) {
     const failure = await Promise.race([spawnError, exited.then(() => null), sleep(100).then(() => undefined)]);
     if (failure instanceof Error) {
@@ -98,7 +98,7 @@ export async function ensureRedis(host: string, port: number, dataDir: string, l
     }
     if (failure === null) throw new EmbeddedRedisError(`redis-server exited at start; see ${dir}/redis.log`);
     if (await answers(bind, port)) break;
-    if (Date.now() > deadline) {
+    if (performance.now() > deadline) {
       child.kill('SIGKILL');
       throw new EmbeddedRedisError(`redis-server did not answer on ${bind}:${port} within 10 s`);
     }

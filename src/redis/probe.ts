@@ -73,9 +73,10 @@ export class RedisProbe {
   }
 
   probe(maxAgeMs = 250): Promise<ProbeResult> {
-    if (this.#last !== undefined && Date.now() - this.#last.at <= maxAgeMs) return Promise.resolve(this.#last.result);
+    if (this.#last !== undefined && performance.now() - this.#last.at <= maxAgeMs)
+      return Promise.resolve(this.#last.result);
     this.#inFlight ??= this.#ask().then((result) => {
-      this.#last = { at: Date.now(), result };
+      this.#last = { at: performance.now(), result };
       this.#inFlight = undefined;
       return result;
     });
