@@ -67,6 +67,7 @@ test("--help gives each command's own summary, from the list that loads it lazil
     inject: 'inject.js',
     get: 'get.js',
     status: 'status.js',
+    watch: 'watch.js',
     dlq: 'dlq.js',
     proof: 'proof.js',
   };
