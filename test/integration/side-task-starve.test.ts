@@ -3,25 +3,14 @@
 // is granted the dead consumer's entry is taken over.
 
 import assert from 'node:assert/strict';
-import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
+import { readmeAclRules } from '../support/acl-rules.js';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
 import { drained, GROUP, pendingByConsumer, STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
-
-/** The README's ACL SETUSER words, the password placeholder replaced. */
-function readmeRules(password: string): string[] {
-  const readme = readFileSync(new URL('../../README.md', import.meta.url), 'utf8');
-  const line = readme.split('\n').find((l) => l.startsWith('ACL SETUSER heat_bridge '));
-  assert.ok(line, 'the README gives the ACL rules');
-  return line
-    .split(/\s+/)
-    .slice(2)
-    .map((word) => (word === '>PASSWORD' ? `>${password}` : word));
-}
 
 const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
 
@@ -38,7 +27,7 @@ describe('a takeover pass that keeps failing (XAUTOCLAIM denied)', () => {
   before(async () => {
     server = await RedisServer.start();
     redis = server.client();
-    await redis.call('ACL', 'SETUSER', ...readmeRules('hb-secret'), '-xautoclaim');
+    await redis.call('ACL', 'SETUSER', ...readmeAclRules('hb-secret'), '-xautoclaim');
     bridge = await startInProcess({
       ...server.env,
       REDIS_USERNAME: 'heat_bridge',

@@ -40,6 +40,8 @@
 --- @include "entry-bytes"
 --- @include "validate"
 --- @include "apply-one"
+--- @include "entry-copy"
+--- @include "group-info"
 
 local stream, dlq, group = KEYS[1], KEYS[2], ARGV[1]
 local max_bytes = tonumber(ARGV[5])
@@ -80,20 +82,7 @@ local function dead_letter(id, fields, reason, detail)
     events[#events + 1] = dlq_error
     return
   end
-  local copy = {}
-  local cut = #fields > 2000
-  for i = 1, math.min(#fields, 2000) do
-    local f = fields[i]
-    if #f > max_bytes then
-      f = string.sub(f, 1, max_bytes)
-      cut = true
-    end
-    copy[i] = f
-  end
-  if cut then
-    copy[#copy + 1] = 'truncated'
-    copy[#copy + 1] = '1'
-  end
+  local copy = copy_fields(fields, max_bytes)
   copy[#copy + 1] = 'error'
   copy[#copy + 1] = reason .. ': ' .. detail
   copy[#copy + 1] = 'source_id'
@@ -165,14 +154,7 @@ for start = 1, #done, 1000 do
   redis.call('XACK', stream, group, unpack(ids))
 end
 
-local last_delivered = ''
-if ARGV[4] == '>' and #items == 0 then
-  for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
-    local info = {}
-    for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
-    if info['name'] == group then last_delivered = info['last-delivered-id'] end
-  end
-end
+local last_delivered = (ARGV[4] == '>' and #items == 0) and last_delivered_id(stream, group) or ''
 local last_read = #items > 0 and items[#items][1] or ''
 return {last_delivered, last_read,
   {counts.read, counts.written, counts.stale, counts.deduped, counts.deleted}, last, events}

@@ -29,6 +29,7 @@
 ]]
 
 --- @include "entry-bytes"
+--- @include "group-info"
 
 local FIELD_INDEX = {ts_epoch = 1, symbol = 2, plan_id = 3, in_action = 4, out_action = 5,
   heat_level = 6, heat_score = 7, heat_action = 8, recommended_partial = 9, reason = 10,
@@ -79,12 +80,5 @@ for n, item in ipairs(items) do
 end
 if #deleted > 0 then redis.call('XACK', stream, group, unpack(deleted)) end
 
-local last_delivered = ''
-if ARGV[4] == '>' and #items == 0 then
-  for _, g in ipairs(redis.call('XINFO', 'GROUPS', stream)) do
-    local info = {}
-    for i = 1, #g, 2 do info[g[i]] = g[i + 1] end
-    if info['name'] == group then last_delivered = info['last-delivered-id'] end
-  end
-end
+local last_delivered = (ARGV[4] == '>' and #items == 0) and last_delivered_id(stream, group) or ''
 return {last_delivered, entries}
