@@ -7,6 +7,7 @@ import { DECISION_FIELDS } from '../../src/decision.js';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
 
 const STREAM = 'quantum:stream:harvest.heat.decision';
@@ -31,6 +32,7 @@ describe('lookup keys', () => {
   test('writes by_plan, latest and pointer with the exact fields and TTLs', async () => {
     const d = decision({ symbol: 'ETHUSDT', extra_field: 'ignored', recommended_partial: '0.5' });
     delete (d as Record<string, string>).inputs_age_sec;
+    const clock = startClock();
     const id = await redis.xadd(STREAM, '*', ...flat(d));
     const byPlan = await waitFor(async () => {
       const h = await redis.hgetall(`quantum:harvest:heat:by_plan:${d.plan_id}`);
@@ -47,10 +49,11 @@ describe('lookup keys', () => {
       redis.ttl('quantum:harvest:heat:latest_plan_id:ETHUSDT'),
       redis.ttl(`quantum:dedupe:p27:${d.plan_id}`),
     ]);
-    assert.ok(ttls[0] > 1790 && ttls[0] <= 1800, `by_plan ttl ${ttls[0]}`);
-    assert.ok(ttls[1] > 1790 && ttls[1] <= 1800, `latest ttl ${ttls[1]}`);
-    assert.ok(ttls[2] > 1790 && ttls[2] <= 1800, `pointer ttl ${ttls[2]}`);
-    assert.ok(ttls[3] > 110 && ttls[3] <= 120, `dedupe ttl ${ttls[3]}`);
+    // Bounded by the time that really passed since the XADD, never by a guess.
+    assertTtlSince('by_plan', ttls[0] as number, 1800, clock);
+    assertTtlSince('latest', ttls[1] as number, 1800, clock);
+    assertTtlSince('pointer', ttls[2] as number, 1800, clock);
+    assertTtlSince('dedupe', ttls[3] as number, 120, clock);
     await waitFor(async () => (await pendingCount()) === 0, { what: 'entry acked' });
   });
 

@@ -7,6 +7,7 @@ import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
 
 const STREAM = 'quantum:stream:harvest.heat.decision';
@@ -36,6 +37,7 @@ describe('staleness and dead-letter gauges', () => {
   test('a decision applied two hours late shows an age of two hours, though its lag is small and its TTL fresh', async () => {
     const twoHoursAgo = Math.floor(Date.now() / 1000) - 7200;
     const late = decision({ symbol: 'AGEUSDT', ts_epoch: String(twoHoursAgo) });
+    const written = startClock();
     await redis.xadd(STREAM, '*', ...flat(late));
     await waitFor(async () => (await redis.get('quantum:harvest:heat:latest_plan_id:AGEUSDT')) === late.plan_id, {
       what: 'the late decision applied',
@@ -47,8 +49,8 @@ describe('staleness and dead-letter gauges', () => {
     // Upper bound: the test's own slowness, generously; the point is hours, not seconds.
     assert.ok(seconds < 7200 + 600, `age ${seconds}`);
     assert.ok(((await metricValue(bridge.metricsUrl, 'p27_lag_ms')) ?? Infinity) < 60_000);
-    // The spec's contract: the TTL counts from the time of writing (P27_TTL_LATEST_SEC 1800 by default).
-    assert.ok((await redis.ttl('quantum:harvest:heat:latest:AGEUSDT')) > 1700);
+    // The spec's contract: the TTL counts from the time of writing (P27_TTL_SYMBOL_SEC 1800 by default).
+    assertTtlSince('latest', await redis.ttl('quantum:harvest:heat:latest:AGEUSDT'), 1800, written);
   });
 
   test('a fresh decision brings the age back to seconds', async () => {

@@ -8,6 +8,7 @@ import { DECISION_FIELDS } from '../../src/decision.js';
 import { decision, flat } from '../support/decisions.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
 import { type ChildService, metricValue, startChild } from '../support/service.js';
+import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Takeover passes run every second (the idle time stays at its default): the test outlives many of them (issue 13 §1).
@@ -87,6 +88,7 @@ describe('Redis Cluster with two instances', () => {
   test('writes by_plan, latest and pointer with the exact fields and TTLs', async () => {
     const d = decision({ symbol: 'CLETHUSDT', extra_field: 'ignored', recommended_partial: '0.5' });
     delete (d as Record<string, string>).inputs_age_sec;
+    const clock = startClock();
     const id = (await redis.xadd(STREAM, '*', ...flat(d))) as string;
     await waitFor(() => drained(redis), { what: 'the entry acked' });
     const expected = Object.fromEntries(DECISION_FIELDS.map((f) => [f, f === 'inputs_age_sec' ? '' : d[f]]));
@@ -103,10 +105,11 @@ describe('Redis Cluster with two instances', () => {
       redis.ttl(pointer('CLETHUSDT')),
       redis.ttl(`quantum:dedupe:p27:${d.plan_id}`),
     ]);
-    assert.ok(ttls[0] > 1790 && ttls[0] <= 1800, `by_plan ttl ${ttls[0]}`);
-    assert.ok(ttls[1] > 1790 && ttls[1] <= 1800, `latest ttl ${ttls[1]}`);
-    assert.ok(ttls[2] > 1790 && ttls[2] <= 1800, `pointer ttl ${ttls[2]}`);
-    assert.ok(ttls[3] > 110 && ttls[3] <= 120, `dedupe ttl ${ttls[3]}`);
+    // Bounded by the time that really passed since the XADD, never by a guess.
+    assertTtlSince('by_plan', ttls[0] as number, 1800, clock);
+    assertTtlSince('latest', ttls[1] as number, 1800, clock);
+    assertTtlSince('pointer', ttls[2] as number, 1800, clock);
+    assertTtlSince('dedupe', ttls[3] as number, 120, clock);
   });
 
   test('skips a repeated plan_id inside the dedupe window and counts it once', async () => {
