@@ -69,7 +69,11 @@ export function compareStreamIds(a: string, b: string): number {
   return diff < 0n ? -1 : diff > 0n ? 1 : 0;
 }
 
-/** The clock and the bound a ts_epoch is judged by (issue 9 §5). */
+/**
+ * The clock and the bound a ts_epoch is judged by (issue 9 §5). parseValues judges against the later
+ * of nowSec and the entry's stream id time (Redis's clock when it took the entry), so a service
+ * or Redis clock that is behind alone never rejects a valid decision.
+ */
 export interface Plausibility {
   /** The service's clock, Unix seconds. */
   readonly nowSec: number;
@@ -95,7 +99,7 @@ export function futureProblem(tsEpoch: number, { nowSec, maxFutureSec }: Plausib
   const ahead = tsEpoch - nowSec;
   if (ahead <= maxFutureSec) return undefined;
   const hint = unitHint(tsEpoch, nowSec, [[1000, 'milliseconds']]);
-  return `ts_epoch ${tsEpoch} is ${ahead} s ahead of the service's clock (more than P27_MAX_FUTURE_SEC=${maxFutureSec})${hint}`;
+  return `ts_epoch ${tsEpoch} is ${ahead} s ahead of its arrival (more than P27_MAX_FUTURE_SEC=${maxFutureSec})${hint}`;
 }
 
 /**
@@ -146,7 +150,9 @@ export function parseValues(id: string, values: readonly string[], plausibility:
       : '';
     return invalid('invalid_ts_epoch', `ts_epoch ${quote(ts)} is not an integer of at most 15 digits${hint}`);
   }
-  const future = futureProblem(Number(ts), plausibility);
+  // Arrival: the later of the service's clock and Redis's when it took the entry (the stream id).
+  const arrivalSec = Math.max(plausibility.nowSec, Math.floor(streamIdMs(id) / 1000));
+  const future = futureProblem(Number(ts), { ...plausibility, nowSec: arrivalSec });
   if (future !== undefined) return invalid('invalid_ts_epoch', future);
   const score = get('heat_score');
   const scoreValue = DECIMAL.test(score) ? Number(score) : Number.NaN;

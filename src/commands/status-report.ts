@@ -33,6 +33,11 @@ export interface StatusReport {
   readonly group: GroupInfo | null;
   readonly consumers: readonly ConsumerRow[];
   readonly served: Served;
+  /**
+   * Pending + not yet delivered, as p27_backlog counts it; `estimated` when Redis could not tell the
+   * lag (entries deleted) and the undelivered entries were counted from the stream. null when unknown.
+   */
+  readonly backlog: { readonly count: number; readonly estimated: boolean } | null;
   readonly dead_letter: { readonly name: string; readonly length: number };
   /** Symbols with a latest key, in total, and the first ones by name with their decision. */
   readonly latest_total: number;
@@ -76,7 +81,9 @@ const cell = (value: string | number | null): string => (value === null || value
 
 export function renderStatus(report: StatusReport): string {
   const g = report.group;
-  const backlog = g === null ? null : g.pending + (g.lag ?? 0);
+  // An unknown lag is never read as 0 (issue 9 §5): the count comes from the service's own probe.
+  const backlog =
+    report.backlog === null ? '-' : `${report.backlog.count}${report.backlog.estimated ? ' (estimated)' : ''}`;
   const head = renderTable([
     ['stream', report.stream.name, `length=${report.stream.length}`],
     g === null

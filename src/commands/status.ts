@@ -3,6 +3,7 @@
 import { Cluster } from 'ioredis';
 import type { RedisClient } from '../redis/connection.js';
 import { identifierOf, latestKey, scanPattern } from '../redis/keys.js';
+import { RedisProbe } from '../redis/probe.js';
 import { consumersFromXinfo, groupFromXinfo } from '../redis/xinfo.js';
 import { COMMON_OPTIONS, COMMON_USAGE } from './command-args.js';
 import { defineCommand } from './define-command.js';
@@ -25,6 +26,7 @@ ${COMMON_USAGE}
    "group_name", "group": {"name", "consumers", "pending", "lag", "last_delivered_id"} | null,
    "consumers": [{"name", "pending", "idle_ms", "inactive_ms", "live"}],
    "served": {"live_consumers", "live_bound_ms"},
+   "backlog": {"count", "estimated"} | null,   (estimated: lag unknown, undelivered counted)
    "dead_letter": {"name", "length"},
    "latest_total", "latest": [{"symbol", "plan_id", "heat_level", "heat_action", "heat_score",
                                "ts_epoch", "age_sec", "ttl_sec"}]}
@@ -94,12 +96,14 @@ export const status = defineCommand({
         }),
       );
       const { rows, served } = servedBy(consumersFromXinfo(consumers), liveBoundMs(config.pollMs));
+      const probe = await new RedisProbe(redis, config.stream, config.group).probe();
       return {
         stream: { name: config.stream, length },
         group_name: config.group,
         group: groupFromXinfo(groups, config.group),
         consumers: rows,
         served,
+        backlog: probe.kind === 'up' ? { count: probe.backlog, estimated: probe.estimated } : null,
         dead_letter: { name: config.dlqStream, length: dlqLength },
         latest_total: symbols.length,
         latest,

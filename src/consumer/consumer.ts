@@ -12,6 +12,7 @@ import { createWriter } from '../redis/decision-writer.js';
 import { classifyFailure, describeFailure, type Failure } from '../redis/redis-failure.js';
 import { AsideEntries } from './aside.js';
 import { BatchApplier } from './batch-applier.js';
+import { waitForEntry } from './doorbell.js';
 import { ClientSource, type EntrySource, ScriptSource, type SourceBatch } from './entry-source.js';
 import { FailureLog } from './failure-log.js';
 import {
@@ -266,11 +267,11 @@ export class Consumer {
     return { delivered: batch.delivered, leftPending: outcome.leftPending, later: outcome.tally.later };
   }
 
-  /** Blocks on the stream (not the group) until an entry newer than afterId exists, or a while passes. */
+  /** Waits on the stream (not the group) until an entry newer than afterId exists, or a while passes. */
   async #waitForNew(afterId: string): Promise<void> {
     const blockMs = waitMs(this.#loopState.schedule, performance.now(), this.#config.pollMs);
-    const { stream } = this.#config;
-    await this.#reader.call('XREAD', 'BLOCK', blockMs, 'COUNT', 1, 'STREAMS', stream, afterId === '' ? '$' : afterId);
+    const cut = await waitForEntry(this.#reader, this.#config.stream, afterId, blockMs);
+    if (cut > 0) this.#log.info({ bytes: cut }, 'a large new entry woke the reader; its reply was dropped unread');
   }
 
   /** One batch of our own pending entries after `cursor`. */

@@ -17,7 +17,7 @@ export function loadLua(file: string): string {
 }
 
 export const SCRIPTS = {
-  consume: { lua: loadLua('consume.lua'), numberOfKeys: 2 },
+  consume: { lua: loadLua('consume.lua'), numberOfKeys: 1 },
   readEntries: { lua: loadLua('read-entries.lua'), numberOfKeys: 1 },
   // Variable key count: the caller passes it first (see queueApplyBatch).
   applyBatch: { lua: loadLua('apply-batch.lua'), numberOfKeys: undefined },
@@ -80,8 +80,9 @@ export interface ReadSettings {
 }
 
 /**
- * Bytes of schema values one read returns at most before the rest of it is left pending as "later":
- * whatever P27_BATCH is, one reply stays a few MiB (issue 9 §3). One entry always fits.
+ * Bytes one script call reads (read-steps.lua) and, for read-entries, returns before the rest is left
+ * pending: whatever P27_BATCH is, one call's work and reply stay a few MiB (issue 9 §3). One entry
+ * always fits, however large.
  */
 export const READ_BUDGET_BYTES = 4 * 1024 * 1024;
 
@@ -245,7 +246,6 @@ export async function consume(
     redis,
     'consume',
     s.stream,
-    s.dlqStream,
     s.group,
     s.consumer,
     count,
@@ -261,6 +261,8 @@ export async function consume(
     KEY_PREFIX.latest,
     KEY_PREFIX.latestPlanId,
     KEY_PREFIX.dedupe,
+    s.dlqStream,
+    READ_BUDGET_BYTES,
   );
   return decodeConsumeReply(reply);
 }

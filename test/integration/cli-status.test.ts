@@ -152,4 +152,19 @@ describe('heat-bridge status', () => {
     assert.match(stats, /^cmdstat_scan:/m);
     assert.doesNotMatch(stats, /^cmdstat_keys:/m);
   });
+
+  test('counts the backlog when Redis cannot tell the lag (an undelivered entry deleted), never as 0', async () => {
+    const stream = 'quantum:stream:status-lag';
+    await redis.xgroup('CREATE', stream, 'lagless', '$', 'MKSTREAM');
+    const ids: string[] = [];
+    for (let i = 0; i < 5; i++) ids.push((await redis.xadd(stream, '*', ...flat(decision()))) as string);
+    await redis.xdel(stream, ids[2] as string);
+    const result = await runCli(['status', '--json'], { ...server.env, P27_STREAM_IN: stream, P27_GROUP: 'lagless' });
+    assert.equal(result.code, 0, result.stderr);
+    const doc = JSON.parse(result.stdout) as { group: { lag: number | null }; backlog: unknown };
+    assert.equal(doc.group.lag, null);
+    assert.deepEqual(doc.backlog, { count: 4, estimated: true });
+    const table = await runCli(['status'], { ...server.env, P27_STREAM_IN: stream, P27_GROUP: 'lagless' });
+    assert.match(table.stdout, /backlog=4 \(estimated\)/);
+  });
 });

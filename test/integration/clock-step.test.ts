@@ -105,4 +105,24 @@ describe('a wall clock that jumps', () => {
       what: 'health ok once the 1 s window has passed',
     });
   });
+
+  test('a service clock one hour behind never dead-letters valid decisions (ts_epoch is judged against arrival)', async () => {
+    const clock = join(dir, 'behind');
+    const stream = 'quantum:stream:clock-behind';
+    const dlq = `${stream}.dlq`;
+    await startWithClock(clock, { P27_STREAM_IN: stream, P27_DLQ_STREAM: dlq });
+    writeFileSync(clock, '-3600\n');
+    const now = Math.floor(Date.now() / 1000);
+    const valid = decision({ ts_epoch: String(now) });
+    const millis = decision({ ts_epoch: String(now * 1000) });
+    await redis.xadd(stream, '*', ...flat(valid));
+    const millisId = (await redis.xadd(stream, '*', ...flat(millis))) as string;
+    await waitFor(async () => (await redis.exists(byPlan(valid.plan_id as string))) === 1, {
+      what: 'the valid decision applied',
+    });
+    await waitFor(async () => (await redis.xlen(dlq)) === 1, { what: 'the millisecond ts_epoch still rejected' });
+    const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
+    assert.equal(fields[fields.indexOf('source_id') + 1], millisId);
+    assert.match(fields[fields.indexOf('error') + 1] ?? '', /^invalid_ts_epoch: .*looks like milliseconds/);
+  });
 });

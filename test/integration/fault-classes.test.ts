@@ -125,6 +125,47 @@ describe('failure classes through the service', () => {
     await waitFor(() => drained(redis, stream), { what: 'nothing pending' });
   });
 
+  test('a user denied only the dead-letter stream still bridges every valid entry; the invalid one waits aside', async () => {
+    const stream = 'quantum:stream:nodlq';
+    const dlq = `${stream}.dlq`;
+    await redis.acl(
+      'SETUSER',
+      'nodlq',
+      'on',
+      '>pw',
+      `~${stream}`,
+      '~quantum:harvest:heat:*',
+      '~quantum:dedupe:p27:*',
+      '+@all',
+      '-@dangerous',
+    );
+    const bridge = await start({
+      REDIS_USERNAME: 'nodlq',
+      REDIS_PASSWORD: 'pw',
+      P27_STREAM_IN: stream,
+      P27_DLQ_STREAM: dlq,
+    });
+    const invalid = (await redis.xadd(stream, '*', ...flat(decision({ heat_action: 'SELL' })))) as string;
+    const valid = [decision(), decision(), decision()];
+    for (const d of valid) await redis.xadd(stream, '*', ...flat(d));
+    await waitFor(async () => (await redis.exists(...valid.map((d) => byPlan(d.plan_id as string)))) === valid.length, {
+      what: 'the valid entries applied',
+    });
+    await waitFor(async () => (await metricValue(bridge.metricsUrl, 'p27_entries_aside')) === 1, {
+      what: 'one entry aside',
+    });
+    const reasons = (await health(bridge.healthUrl)).reasons.join('; ');
+    assert.ok(reasons.includes(dlq), `names the denied key: ${reasons}`);
+    assert.deepEqual(
+      ((await redis.xpending(stream, 'heat_bridge', '-', '+', 10)) as [string][]).map(([id]) => id),
+      [invalid],
+    );
+
+    await redis.acl('SETUSER', 'nodlq', `~${dlq}`);
+    await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the invalid entry filed once permitted' });
+    assert.equal(await redis.xlen(dlq), 1);
+  });
+
   test('a connection killed under a waiting read fails that read at once, and the loop goes on', async () => {
     const stream = 'quantum:stream:killed';
     const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: `${stream}.dlq`, P27_POLL_MS: '60000' });
@@ -200,11 +241,36 @@ describe('work bounded in bytes', () => {
   let redis: Redis;
 
   before(async () => {
-    server = await RedisServer.start({ extraArgs: ['--proto-max-bulk-len', '64mb'] });
+    server = await RedisServer.start({ extraArgs: ['--proto-max-bulk-len', '128mb'] });
     redis = server.client();
   });
   after(async () => {
     await server.stop();
+  });
+
+  test('one 100 MB entry arriving while the service waits never enters its memory', async () => {
+    const stream = 'quantum:stream:bytes-huge';
+    const dlq = `${stream}.dlq`;
+    const bridge = await startReadyChild({ ...server.env, P27_STREAM_IN: stream, P27_DLQ_STREAM: dlq });
+    try {
+      await waitFor(
+        async () =>
+          String(await redis.client('LIST'))
+            .split('\n')
+            .some((l) => l.includes(' cmd=xread ')),
+        { what: 'the service waiting for new entries' },
+      );
+      await redis.xadd(stream, '*', ...flat(decision({ debug_json: 'z'.repeat(100 * 1024 * 1024) })));
+      const valid = decision();
+      await redis.xadd(stream, '*', ...flat(valid));
+      await waitFor(() => drained(redis, stream), { timeoutMs: 120_000, what: 'both entries judged' });
+      assert.equal(await redis.xlen(dlq), 1);
+      assert.equal(await redis.exists(byPlan(valid.plan_id as string)), 1);
+      const peak = peakRss(bridge.child.pid as number);
+      assert.ok(peak < 150 * 1024 * 1024, `peak RSS ${(peak / 2 ** 20).toFixed(0)} MB`);
+    } finally {
+      await bridge.kill('SIGKILL');
+    }
   });
 
   // The shipped unit's MemoryMax=256M; the service alone at rest uses well under 100 MB.

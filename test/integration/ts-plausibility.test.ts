@@ -54,7 +54,7 @@ describe('a ts_epoch in milliseconds', () => {
     assert.equal(fields.plan_id, bad.plan_id);
     assert.match(
       fields.error ?? '',
-      /^invalid_ts_epoch: ts_epoch \d+ is \d+ s ahead of the service's clock \(more than P27_MAX_FUTURE_SEC=300\); it looks like milliseconds, not seconds$/,
+      /^invalid_ts_epoch: ts_epoch \d+ is \d+ s ahead of its arrival \(more than P27_MAX_FUTURE_SEC=300\); it looks like milliseconds, not seconds$/,
     );
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="invalid_ts_epoch"}'), 1);
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_stale_skips_total'), 0, 'no correct decision counted stale');

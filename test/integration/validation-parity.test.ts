@@ -27,7 +27,8 @@ const SETTINGS: ConsumeSettings = {
   ttlSymbolSec: 100,
   maxFutureSec: 300,
 };
-const NOW = 1_764_547_200;
+// The real clock: stream ids (Redis's clock) take part in the ts_epoch rule too.
+const NOW = Math.floor(Date.now() / 1000);
 const CLOCK: Plausibility = { nowSec: NOW, maxFutureSec: SETTINGS.maxFutureSec };
 
 type Values = Record<(typeof DECISION_FIELDS)[number], string>;

@@ -93,6 +93,7 @@ describe('status report', () => {
         { name: 'old_1', pending: 1, idle_ms: 7_260_000, inactive_ms: null, live: false },
       ],
       served: { live_consumers: 1, live_bound_ms: 10_000 },
+      backlog: { count: 7, estimated: false },
       dead_letter: { name: 's.dlq', length: 1 },
       latest_total: 3,
       latest: [
@@ -135,6 +136,7 @@ describe('status report', () => {
       group: null,
       consumers: [],
       served: { live_consumers: 0, live_bound_ms: 10_000 },
+      backlog: null,
       dead_letter: { name: 's.dlq', length: 0 },
       latest_total: 0,
       latest: [],
@@ -154,4 +156,19 @@ test('renderTable pads every column but the last to its widest cell', () => {
     ]),
     'a    bb  c\nddd  e   ffff\n',
   );
+
+  test('never shows an unknown lag as an empty backlog: the counted backlog is marked estimated', () => {
+    const text = renderStatus({
+      stream: { name: 's', length: 6 },
+      group_name: 'heat_bridge',
+      group: { name: 'heat_bridge', consumers: 0, pending: 1, lag: null, last_delivered_id: '2-0' },
+      consumers: [],
+      served: { live_consumers: 0, live_bound_ms: 10_000 },
+      backlog: { count: 4, estimated: true },
+      dead_letter: { name: 's.dlq', length: 0 },
+      latest_total: 0,
+      latest: [],
+    });
+    assert.match(text, /^group +heat_bridge +consumers=0 pending=1 lag=- backlog=4 \(estimated\) /m);
+  });
 });

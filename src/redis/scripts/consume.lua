@@ -9,10 +9,12 @@
   Keys of the lookup families are built here from each entry's validated plan_id and symbol, with the
   prefixes src/redis/keys.ts passes in ARGV (in one function, decision_keys): such access to keys not
   declared in KEYS works in standalone and Sentinel only; Cluster uses read-entries.lua and the
-  client's per-slot steps. Families touched: by_plan, latest, latest_plan_id (pointer), dedupe.
+  client's per-slot steps. Families touched: by_plan, latest, latest_plan_id (pointer), dedupe, and
+  the dead-letter stream. The dead-letter stream is not declared either, on purpose: Redis checks a
+  script's declared keys against the ACL before running it, and a user denied only the dead-letter
+  stream must still bridge every valid entry (the invalid ones then wait aside, issue 9 §1).
 
   KEYS[1]  input stream                                         STREAM
-  KEYS[2]  dead-letter stream                                   STREAM
 
   ARGV[1]  consumer group            ARGV[2]  consumer name
   ARGV[3]  COUNT, 1..10000           ARGV[4]  '>' for new entries, or an id: own pending entries after it
@@ -22,6 +24,9 @@
   ARGV[10] the service's clock, Unix seconds (integer)
   ARGV[11] P27_MAX_FUTURE_SEC
   ARGV[12..15] key prefixes: by_plan, latest, latest_plan_id, dedupe
+  ARGV[16] dead-letter stream                                   STREAM
+  ARGV[17] byte budget: reading stops once the entries read pass it (read-steps); the rest of COUNT
+           is left for the next call
 
   Returns  { last_delivered_id, last_read_id, counts, last, events }
            last_delivered_id  the group's last delivered id when a '>' read found nothing, else ''
@@ -42,8 +47,9 @@
 --- @include "apply-one"
 --- @include "entry-copy"
 --- @include "group-info"
+--- @include "read-steps"
 
-local stream, dlq, group = KEYS[1], KEYS[2], ARGV[1]
+local stream, dlq, group = KEYS[1], ARGV[16], ARGV[1]
 local max_bytes = tonumber(ARGV[5])
 local now, max_future = tonumber(ARGV[10]), tonumber(ARGV[11])
 local PREFIX = {by_plan = ARGV[12], latest = ARGV[13], pointer = ARGV[14], dedupe = ARGV[15]}
@@ -55,10 +61,7 @@ local function decision_keys(plan_id, symbol)
   return {PREFIX.dedupe .. plan_id, PREFIX.by_plan .. plan_id, PREFIX.latest .. symbol, PREFIX.pointer .. symbol}
 end
 
-local reply = redis.call('XREADGROUP', 'GROUP', group, ARGV[2], 'COUNT', ARGV[3], 'STREAMS', stream, ARGV[4])
-local items = reply and reply[1] and reply[1][2] or {}
-
-local counts = {read = #items, written = 0, stale = 0, deduped = 0, deleted = 0}
+local counts = {read = 0, written = 0, stale = 0, deduped = 0, deleted = 0}
 local done = {}
 local events = {}
 local last = {}
@@ -101,8 +104,10 @@ local function dead_letter(id, fields, reason, detail)
   events[#events + 1] = detail
 end
 
-for _, item in ipairs(items) do
+-- Judges and bridges one entry; returns its size in bytes.
+local function visit(item)
   local id, fields = item[1], item[2]
+  local bytes = 0
   if not fields then
     counts.deleted = counts.deleted + 1
     done[#done + 1] = id
@@ -111,6 +116,7 @@ for _, item in ipairs(items) do
     local reason, detail = nil, nil
     for i = 1, #fields do
       local f = fields[i]
+      bytes = bytes + #f
       if #f > max_bytes then
         reason, detail = 'field_too_large', 'a field is over ' .. max_bytes .. ' bytes (' .. #f .. ' bytes)'
         break
@@ -124,7 +130,7 @@ for _, item in ipairs(items) do
         if index then values[index] = f end
       end
     end
-    if not reason then reason, detail = invalid_reason(values, now, max_future) end
+    if not reason then reason, detail = invalid_reason(values, now, max_future, id) end
     if reason then
       dead_letter(id, fields, reason, detail)
     else
@@ -145,7 +151,11 @@ for _, item in ipairs(items) do
       end
     end
   end
+  return bytes
 end
+
+local last_read
+counts.read, last_read = read_in_steps(stream, group, ARGV[2], tonumber(ARGV[3]), ARGV[4], tonumber(ARGV[17]), visit)
 
 -- One XACK per thousand entries: Lua's unpack is limited to a few thousand values.
 for start = 1, #done, 1000 do
@@ -154,7 +164,7 @@ for start = 1, #done, 1000 do
   redis.call('XACK', stream, group, unpack(ids))
 end
 
-local last_delivered = (ARGV[4] == '>' and #items == 0) and last_delivered_id(stream, group) or ''
-local last_read = #items > 0 and items[#items][1] or ''
+local last_delivered = (ARGV[4] == '>' and counts.read == 0) and last_delivered_id(stream, group) or ''
+last_read = last_read or ''
 return {last_delivered, last_read,
   {counts.read, counts.written, counts.stale, counts.deduped, counts.deleted}, last, events}

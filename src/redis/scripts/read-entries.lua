@@ -13,8 +13,9 @@
   ARGV[3]  COUNT, 1..10000
   ARGV[4]  '>' for new entries, or a stream id: this consumer's pending entries after that id
   ARGV[5]  largest field name or value accepted, bytes
-  ARGV[6]  reply budget, bytes: once the values returned pass it, the remaining entries of this
-           read are returned as "later" (they stay pending and are read again from the PEL)
+  ARGV[6]  byte budget: reading stops once the entries read pass it (read-steps), and once the
+           values returned pass it the remaining entries read are returned as "later" (they stay
+           pending and are read again from the PEL)
 
   Returns  { last_delivered_id, entries }
            last_delivered_id  the group's last delivered id when a '>' read found nothing (where
@@ -30,6 +31,7 @@
 
 --- @include "entry-bytes"
 --- @include "group-info"
+--- @include "read-steps"
 
 local FIELD_INDEX = {ts_epoch = 1, symbol = 2, plan_id = 3, in_action = 4, out_action = 5,
   heat_level = 6, heat_score = 7, heat_action = 8, recommended_partial = 9, reason = 10,
@@ -39,14 +41,15 @@ local stream, group, consumer = KEYS[1], ARGV[1], ARGV[2]
 local max_bytes = tonumber(ARGV[5])
 local budget = tonumber(ARGV[6])
 
-local reply = redis.call('XREADGROUP', 'GROUP', group, consumer, 'COUNT', ARGV[3], 'STREAMS', stream, ARGV[4])
-local items = reply and reply[1] and reply[1][2] or {}
-
 local entries = {}
 local deleted = {}
 local spent = 0
-for n, item in ipairs(items) do
+
+-- Judges one entry into `entries`; returns its size in bytes (what read-steps bounds the read by).
+local function visit(item)
   local id, fields = item[1], item[2]
+  local n = #entries + 1
+  local bytes = 0
   if spent >= budget then
     entries[n] = {id, 'later'}
   elseif not fields then
@@ -57,6 +60,7 @@ for n, item in ipairs(items) do
     local verdict = nil
     for i = 1, #fields do
       local f = fields[i]
+      bytes = bytes + #f
       if #f > max_bytes then
         verdict = {id, 'too_large', tostring(#f)}
         break
@@ -77,8 +81,11 @@ for n, item in ipairs(items) do
       entries[n] = values
     end
   end
+  return bytes
 end
+
+local read = read_in_steps(stream, group, consumer, tonumber(ARGV[3]), ARGV[4], budget, visit)
 if #deleted > 0 then redis.call('XACK', stream, group, unpack(deleted)) end
 
-local last_delivered = (ARGV[4] == '>' and #items == 0) and last_delivered_id(stream, group) or ''
+local last_delivered = (ARGV[4] == '>' and read == 0) and last_delivered_id(stream, group) or ''
 return {last_delivered, entries}

@@ -103,8 +103,9 @@ local function unit_hint(value, now, units)
   return ''
 end
 
--- values: the 13 schema values in APPLY_FIELDS order. Returns nil when valid, else reason, detail.
-local function invalid_reason(values, now, max_future)
+-- values: the 13 schema values in APPLY_FIELDS order; id: the entry's stream id. Returns nil when
+-- valid, else reason, detail.
+local function invalid_reason(values, now, max_future, id)
   local problem = identifier_problem(values[3])
   if problem then return 'invalid_plan_id', 'plan_id is ' .. IDENTIFIER_PROBLEM[problem] end
   problem = identifier_problem(values[2])
@@ -118,10 +119,12 @@ local function invalid_reason(values, now, max_future)
     return 'invalid_ts_epoch', 'ts_epoch ' .. quote(ts) .. ' is not an integer of at most 15 digits' .. hint
   end
   local ts_value = tonumber(ts)
-  local ahead = ts_value - now
+  -- Arrival: the later of the service's clock and Redis's when it took the entry (the stream id).
+  local arrival = math.max(now, math.floor(tonumber(string.match(id, '^(%d+)')) / 1000))
+  local ahead = ts_value - arrival
   if ahead > max_future then
-    return 'invalid_ts_epoch', string.format('ts_epoch %.0f is %.0f s ahead of the service\'s clock (more than ' ..
-      'P27_MAX_FUTURE_SEC=%.0f)', ts_value, ahead, max_future) .. unit_hint(ts_value, now, {{1000, 'milliseconds'}})
+    return 'invalid_ts_epoch', string.format('ts_epoch %.0f is %.0f s ahead of its arrival (more than ' ..
+      'P27_MAX_FUTURE_SEC=%.0f)', ts_value, ahead, max_future) .. unit_hint(ts_value, arrival, {{1000, 'milliseconds'}})
   end
   local score = values[7]
   local score_value = is_decimal(score) and tonumber(score) or nil
