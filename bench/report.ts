@@ -420,6 +420,11 @@ export function markdownTable(r: BenchReport): string {
       row(`scale-out, ${n} instance${n > 1 ? 's' : ''}: services' CPU busy, share of one core (sum)`, s.serviceBusy, 2);
     }
     row('scale-out: 2 instances / 1 instance, msg/s', r.scale.speedup, 2);
+    row(
+      'scale-out, 2 instances: share of the entries the second one read (p27_in_messages_total)',
+      spread(r.scale.two.runs.map((d) => (d.consumers.heat_bridge_2 ?? -1) / d.count)),
+      2,
+    );
   }
   const lines = ['| Figure | Median | Range |', '|---|---:|---:|'];
   for (const [figure, median, spreadText] of rows) lines.push(`| ${figure} | ${median} | ${spreadText} |`);
