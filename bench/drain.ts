@@ -36,7 +36,10 @@ export interface DrainResult {
   readonly msgPerSec: number;
   /** From spawning the service until the first entry was delivered (process start, connect, group). */
   readonly startupMs: number;
+  /** CPU the services used over their whole life, start-up (module loading, connecting) included. */
   readonly serviceCpuSec: number | undefined;
+  /** CPU the services used from the first delivery until the group was drained: "while draining". */
+  readonly serviceDrainCpuSec: number | undefined;
   readonly redisCpuSec: number | undefined;
   /** Time Redis spent executing the service's commands (EVALSHA, XREADGROUP), per message (INFO commandstats). */
   readonly redisUsecPerMsg: number;
@@ -63,17 +66,32 @@ export interface DrainOptions {
   readonly instances?: number;
 }
 
+/** CPU seconds the services have used so far, summed; undefined without /proc. */
+function sumCpu(bridges: readonly BridgeProcess[]): number | undefined {
+  let total = 0;
+  for (const bridge of bridges) {
+    const cpu = cpuSeconds(bridge.pid);
+    if (cpu === undefined) return undefined;
+    total += cpu;
+  }
+  return total;
+}
+
 /** Polls the group until lag and pending are 0; returns when the first delivery and the end were seen. */
 async function waitDrained(redis: Redis, bridges: readonly BridgeProcess[], count: number, intervalMs: number) {
   const deadline = performance.now() + 60_000 + count;
   let firstDelivery: number | undefined;
+  let cpuAtFirstDelivery: number | undefined;
   for (;;) {
     for (const bridge of bridges) bridge.assertRunning();
     const state = await groupState(redis, STREAM, GROUP);
     const now = performance.now();
-    if (state !== undefined && state.entriesRead > 0) firstDelivery ??= now;
+    if (state !== undefined && state.entriesRead > 0 && firstDelivery === undefined) {
+      firstDelivery = now;
+      cpuAtFirstDelivery = sumCpu(bridges);
+    }
     if (state !== undefined && state.pending === 0 && state.lag === 0 && state.entriesRead >= count) {
-      return { firstDelivery: firstDelivery ?? now, done: now };
+      return { firstDelivery: firstDelivery ?? now, done: now, cpuAtFirstDelivery, cpuAtDone: sumCpu(bridges) };
     }
     if (now > deadline) throw new Error(`drain of ${count} did not finish; group ${JSON.stringify(state)}`);
     await sleep(intervalMs);
@@ -129,7 +147,7 @@ export async function runDrain(options: DrainOptions): Promise<DrainResult> {
       const redisCpuBefore = cpuSeconds(server.pid);
       const instances = options.instances ?? 1;
       const bridges: BridgeProcess[] = [];
-      let timing: { firstDelivery: number; done: number; spawnedAt: number };
+      let timing: Awaited<ReturnType<typeof waitDrained>> & { spawnedAt: number };
       const stats: BridgeStats[] = [];
       const consumers: Record<string, number> = {};
       try {
@@ -183,6 +201,10 @@ export async function runDrain(options: DrainOptions): Promise<DrainResult> {
         msgPerSec: count / seconds,
         startupMs: timing.firstDelivery - timing.spawnedAt,
         serviceCpuSec: sum(stats.map((s) => s.cpuSeconds)),
+        serviceDrainCpuSec:
+          timing.cpuAtFirstDelivery === undefined || timing.cpuAtDone === undefined
+            ? undefined
+            : timing.cpuAtDone - timing.cpuAtFirstDelivery,
         redisCpuSec:
           redisCpuBefore === undefined || redisCpuAfter === undefined ? undefined : redisCpuAfter - redisCpuBefore,
         redisUsecPerMsg: busy / count,
