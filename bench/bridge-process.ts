@@ -52,8 +52,12 @@ export class BridgeProcess {
   /** performance.now() just before the spawn: the start of the drain clock. */
   readonly spawnedAt: number;
 
-  private constructor(child: ChildProcess, spawnedAt: number) {
+  /** The service's P27_METRICS_PORT. */
+  readonly metricsPort: number;
+
+  private constructor(child: ChildProcess, spawnedAt: number, metricsPort: number) {
     this.#child = child;
+    this.metricsPort = metricsPort;
     this.spawnedAt = spawnedAt;
     this.#exited = new Promise((resolve) => child.once('exit', () => resolve()));
     const keep = (chunk: Buffer) => {
@@ -65,11 +69,12 @@ export class BridgeProcess {
   }
 
   static async start(options: BridgeOptions): Promise<BridgeProcess> {
+    const metricsPort = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
       REDIS_HOST: '127.0.0.1',
       REDIS_PORT: String(options.redisPort),
-      P27_METRICS_PORT: String(await freePort()),
+      P27_METRICS_PORT: String(metricsPort),
       P27_HEALTH_PORT: String(await freePort()),
       P27_LOG_LEVEL: 'INFO',
       ...options.env,
@@ -80,7 +85,24 @@ export class BridgeProcess {
       env,
       stdio: ['ignore', 'pipe', 'pipe'],
     });
-    return new BridgeProcess(child, spawnedAt);
+    return new BridgeProcess(child, spawnedAt, metricsPort);
+  }
+
+  /**
+   * An unlabelled counter from the service's /metrics (e.g. p27_in_messages_total), waiting up to
+   * 20 s for the endpoint to come up; undefined when it never answers or has no such counter.
+   */
+  async counter(name: string): Promise<number | undefined> {
+    for (let attempt = 0; attempt < 200 && this.running; attempt++) {
+      try {
+        const response = await fetch(`http://127.0.0.1:${this.metricsPort}/metrics`);
+        const line = (await response.text()).split('\n').find((l) => l.startsWith(`${name} `));
+        return line === undefined ? undefined : Number(line.slice(name.length + 1));
+      } catch {
+        await sleep(100);
+      }
+    }
+    return undefined;
   }
 
   get pid(): number | undefined {

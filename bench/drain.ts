@@ -4,10 +4,10 @@ import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { DECISION_FIELDS } from '../src/decision.js';
 import { RedisServer } from '../test/support/redis-server.js';
-import { BridgeProcess, optional } from './bridge-process.js';
+import { BridgeProcess, type BridgeStats, optional } from './bridge-process.js';
 import { cpuSeconds } from './proc-stat.js';
 import { commandUsec, groupState, usedMemory } from './redis-info.js';
-import { using } from './resources.js';
+import { track, untrack, using } from './resources.js';
 import { decisionAt, expectedLatest, prefill } from './workload.js';
 
 export const STREAM = 'quantum:stream:harvest.heat.decision';
@@ -26,13 +26,20 @@ export interface Verification {
 
 export interface DrainResult {
   readonly batch: number;
+  /** Services draining together (scale-out); CPU and RSS below are summed and the worst, respectively. */
+  readonly instances: number;
+  /** Entries each instance read (its p27_in_messages_total), by P27_CONSUMER; a missing reading is -1. */
+  readonly consumers: Record<string, number>;
   readonly count: number;
   /** From spawning the service until the group has lag 0 and pending 0. */
   readonly seconds: number;
   readonly msgPerSec: number;
   /** From spawning the service until the first entry was delivered (process start, connect, group). */
   readonly startupMs: number;
+  /** CPU the services used over their whole life, start-up (module loading, connecting) included. */
   readonly serviceCpuSec: number | undefined;
+  /** CPU the services used from the first delivery until the group was drained: "while draining". */
+  readonly serviceDrainCpuSec: number | undefined;
   readonly redisCpuSec: number | undefined;
   /** Time Redis spent executing the service's commands (EVALSHA, XREADGROUP), per message (INFO commandstats). */
   readonly redisUsecPerMsg: number;
@@ -55,26 +62,48 @@ export interface DrainOptions {
   readonly pollIntervalMs?: number;
   /** The service's cli.js to run (default dist/cli.js). */
   readonly cli?: string | undefined;
+  /** Services started on the same Redis and group, each its own P27_CONSUMER (default 1): scale-out. */
+  readonly instances?: number;
+}
+
+/** CPU seconds the services have used so far, summed; undefined without /proc. */
+function sumCpu(bridges: readonly BridgeProcess[]): number | undefined {
+  let total = 0;
+  for (const bridge of bridges) {
+    const cpu = cpuSeconds(bridge.pid);
+    if (cpu === undefined) return undefined;
+    total += cpu;
+  }
+  return total;
 }
 
 /** Polls the group until lag and pending are 0; returns when the first delivery and the end were seen. */
-async function waitDrained(redis: Redis, bridge: BridgeProcess, count: number, intervalMs: number) {
+async function waitDrained(redis: Redis, bridges: readonly BridgeProcess[], count: number, intervalMs: number) {
   const deadline = performance.now() + 60_000 + count;
   let firstDelivery: number | undefined;
+  let cpuAtFirstDelivery: number | undefined;
   for (;;) {
-    bridge.assertRunning();
+    for (const bridge of bridges) bridge.assertRunning();
     const state = await groupState(redis, STREAM, GROUP);
     const now = performance.now();
-    if (state !== undefined && state.entriesRead > 0) firstDelivery ??= now;
+    if (state !== undefined && state.entriesRead > 0 && firstDelivery === undefined) {
+      firstDelivery = now;
+      cpuAtFirstDelivery = sumCpu(bridges);
+    }
     if (state !== undefined && state.pending === 0 && state.lag === 0 && state.entriesRead >= count) {
-      return { firstDelivery: firstDelivery ?? now, done: now };
+      return { firstDelivery: firstDelivery ?? now, done: now, cpuAtFirstDelivery, cpuAtDone: sumCpu(bridges) };
     }
     if (now > deadline) throw new Error(`drain of ${count} did not finish; group ${JSON.stringify(state)}`);
     await sleep(intervalMs);
   }
 }
 
-export async function verifyKeys(redis: Redis, count: number): Promise<Verification> {
+/** Checks every by_plan key, a sample of their fields, and latest and its pointer per symbol against `latest`. */
+export async function verifyKeys(
+  redis: Redis,
+  count: number,
+  latest: ReadonlyMap<string, { planId: string }> = expectedLatest(count),
+): Promise<Verification> {
   let missing = 0;
   for (let start = 0; start < count; start += 5000) {
     const pipeline = redis.pipeline();
@@ -92,7 +121,7 @@ export async function verifyKeys(redis: Redis, count: number): Promise<Verificat
     }
   }
   let latestWrong = 0;
-  for (const [symbol, { planId }] of expectedLatest(count)) {
+  for (const [symbol, { planId }] of latest) {
     const [last, pointer] = await Promise.all([
       redis.hget(`quantum:harvest:heat:latest:${symbol}`, 'last_plan_id'),
       redis.get(`quantum:harvest:heat:latest_plan_id:${symbol}`),
@@ -116,20 +145,36 @@ export async function runDrain(options: DrainOptions): Promise<DrainResult> {
       await redis.config('RESETSTAT');
       const memoryBefore = await usedMemory(redis);
       const redisCpuBefore = cpuSeconds(server.pid);
-      const env = { P27_BATCH: String(batch) };
-      const { timing, stats } = await using(
-        () =>
-          BridgeProcess.start({
+      const instances = options.instances ?? 1;
+      const bridges: BridgeProcess[] = [];
+      let timing: Awaited<ReturnType<typeof waitDrained>> & { spawnedAt: number };
+      const stats: BridgeStats[] = [];
+      const consumers: Record<string, number> = {};
+      try {
+        for (let k = 1; k <= instances; k++) {
+          const bridge = await BridgeProcess.start({
             redisPort: server.port,
-            env,
+            env: { P27_BATCH: String(batch), P27_CONSUMER: `heat_bridge_${k}` },
             ...optional('cpuProfDir', options.cpuProfDir),
             ...optional('cli', options.cli),
-          }),
-        async (bridge) => {
-          const seen = await waitDrained(redis, bridge, count, options.pollIntervalMs ?? 20);
-          return { timing: { ...seen, spawnedAt: bridge.spawnedAt }, stats: await bridge.stop() };
-        },
-      );
+          });
+          bridges.push(bridge);
+          track(bridge);
+        }
+        const seen = await waitDrained(redis, bridges, count, options.pollIntervalMs ?? 20);
+        timing = { ...seen, spawnedAt: bridges[0]?.spawnedAt ?? seen.firstDelivery };
+        for (const [k, bridge] of bridges.entries())
+          consumers[`heat_bridge_${k + 1}`] = (await bridge.counter('p27_in_messages_total')) ?? -1;
+        for (const bridge of bridges) stats.push(await bridge.stop());
+      } finally {
+        for (const bridge of bridges) {
+          untrack(bridge);
+          await bridge.stop();
+        }
+      }
+      const sum = (values: (number | undefined)[]) =>
+        values.some((v) => v === undefined) ? undefined : values.reduce<number>((a, v) => a + (v as number), 0);
+      const peaks = stats.map((s) => s.peakRssBytes);
       const redisCpuAfter = cpuSeconds(server.pid);
       const commands = await commandUsec(redis);
       const memoryAfter = await usedMemory(redis);
@@ -149,16 +194,22 @@ export async function runDrain(options: DrainOptions): Promise<DrainResult> {
       }
       return {
         batch,
+        instances,
+        consumers,
         count,
         seconds,
         msgPerSec: count / seconds,
         startupMs: timing.firstDelivery - timing.spawnedAt,
-        serviceCpuSec: stats.cpuSeconds,
+        serviceCpuSec: sum(stats.map((s) => s.cpuSeconds)),
+        serviceDrainCpuSec:
+          timing.cpuAtFirstDelivery === undefined || timing.cpuAtDone === undefined
+            ? undefined
+            : timing.cpuAtDone - timing.cpuAtFirstDelivery,
         redisCpuSec:
           redisCpuBefore === undefined || redisCpuAfter === undefined ? undefined : redisCpuAfter - redisCpuBefore,
         redisUsecPerMsg: busy / count,
         redisUsecByCommand: byCommand,
-        peakRssBytes: stats.peakRssBytes,
+        peakRssBytes: peaks.some((p) => p === undefined) ? undefined : Math.max(...(peaks as number[])),
         bytesPerDecision: (memoryAfter - memoryBefore) / count,
         byPlanBytes,
         byPlanEncoding,

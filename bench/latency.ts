@@ -12,7 +12,14 @@ import { using } from './resources.js';
 import { percentile } from './stats.js';
 import { decisionAt, flatFields } from './workload.js';
 
+/** Which process consumed: HeatBridge, or the issue's trivial bridge (bench/trivial-bridge.mjs), the reference. */
+export type LatencyBridge = 'heat-bridge' | 'trivial';
+
+/** The issue's trivial bridge, run like the service: `node bench/trivial-bridge.mjs run`. */
+export const TRIVIAL_BRIDGE = new URL('./trivial-bridge.mjs', import.meta.url).pathname;
+
 export interface LatencyResult {
+  readonly bridge: LatencyBridge;
   readonly rate: number;
   readonly batch: number;
   readonly durationSec: number;
@@ -50,6 +57,8 @@ export interface LatencyOptions {
   /** P27_BATCH of the service (default 10, the spec's). */
   readonly batch?: number;
   readonly cli?: string | undefined;
+  /** Run the trivial bridge instead of the service (`cli` is then ignored). */
+  readonly bridge?: LatencyBridge;
   /** Profile the service (node --cpu-prof) into this directory. */
   readonly cpuProfDir?: string;
 }
@@ -109,6 +118,8 @@ const sortedPrefix = (samples: Float64Array, count: number): Float64Array => sam
 export async function runLatency(options: LatencyOptions): Promise<LatencyResult> {
   const { rate, durationSec, warmupSec } = options;
   const batch = options.batch ?? 10;
+  const bridgeKind = options.bridge ?? 'heat-bridge';
+  const cli = bridgeKind === 'trivial' ? TRIVIAL_BRIDGE : options.cli;
   const warmup = Math.round(rate * warmupSec);
   const total = warmup + Math.round(rate * durationSec);
   return using(
@@ -122,7 +133,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
           BridgeProcess.start({
             redisPort: server.port,
             env: { P27_BATCH: String(batch) },
-            ...optional('cli', options.cli),
+            ...optional('cli', cli),
             ...optional('cpuProfDir', options.cpuProfDir),
           }),
         async (bridge) => {
@@ -164,6 +175,7 @@ export async function runLatency(options: LatencyOptions): Promise<LatencyResult
           const sorted = sortedPrefix(latencies, received);
           const sent = total - warmup;
           return {
+            bridge: bridgeKind,
             rate,
             batch,
             durationSec,

@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 
-export const PHASES = ['drain', 'ceiling', 'latency', 'memory'] as const;
+export const PHASES = ['drain', 'ceiling', 'latency', 'memory', 'scale'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -28,10 +28,10 @@ export interface BenchOptions {
 export const USAGE = `Usage: npm run bench -- [options]
 
   --runs N          runs per figure; each figure is the median with its range (default 3)
-  --count N         decisions for drain, ceiling and memory (default 100000)
-  --only LIST       phases to run: drain,ceiling,latency,memory (default all)
+  --count N         decisions for drain, ceiling, memory and scale (default 100000)
+  --only LIST       phases to run: drain,ceiling,latency,memory,scale (default all)
   --batches LIST    P27_BATCH values for drain; the first is the headline (default 10,100,500)
-  --rates LIST      offered loads for latency, msg/s (default 1000,5000)
+  --rates LIST      offered loads for latency, msg/s (default 100,1000,5000)
   --latency-batch N P27_BATCH of the service during the latency phase (default 10)
   --duration SEC    measured seconds per offered load (default 20)
   --warmup SEC      unmeasured seconds at the same load before each measurement (default 1)
@@ -93,7 +93,7 @@ export function parseOptions(args: readonly string[]): BenchOptions {
     quick,
     only,
     batches: list('batches', values.batches, quick ? [10] : [10, 100, 500]),
-    rates: list('rates', values.rates, [1000, 5000]),
+    rates: list('rates', values.rates, [100, 1000, 5000]),
     latencyBatch: positive('latency-batch', values['latency-batch'], 10),
     durationSec: positive('duration', values.duration, quick ? 2 : 20, false),
     warmupSec: values.warmup === '0' ? 0 : positive('warmup', values.warmup, quick ? 0.5 : 1, false),

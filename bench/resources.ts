@@ -21,6 +21,16 @@ export async function using<R extends Stoppable, T>(
   }
 }
 
+/** Registers a resource started outside using() (several at once), so that Ctrl-C stops it too. */
+export function track(resource: Stoppable): void {
+  open.add(resource);
+}
+
+/** Forgets a tracked resource once it has been stopped. */
+export function untrack(resource: Stoppable): void {
+  open.delete(resource);
+}
+
 /** Stops whatever is still open (on a signal); never throws. */
 export async function stopAll(): Promise<void> {
   await Promise.allSettled([...open].map((resource) => resource.stop()));

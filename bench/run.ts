@@ -7,11 +7,11 @@ import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os'
 import { dirname, join } from 'node:path';
 import { checkBuild } from './bridge-process.js';
 import { runCeiling } from './ceiling.js';
-import { type DrainResult, runDrain } from './drain.js';
+import { type DrainResult, runDrain, type Verification } from './drain.js';
 import { runFloor, runLatency } from './latency.js';
 import { parseOptions, USAGE, UsageError } from './options.js';
 import { type ProfileSummary, summarizeProfile } from './profile-summary.js';
-import { buildReport, markdownTable, type RawResults, targetLines } from './report.js';
+import { buildReport, markdownTable, type RawResults, targetLines, targetTable } from './report.js';
 import { stopAll } from './resources.js';
 import { round } from './stats.js';
 
@@ -66,6 +66,8 @@ function commit(): string {
   const head = tryText('git', ['rev-parse', '--short', 'HEAD'], 'unknown');
   return tryText('git', ['status', '--porcelain', '--', 'src'], '') === '' ? head : `${head}-dirty`;
 }
+
+const okVerify = (v: Verification) => v.missing + v.wrongFields + v.latestWrong === 0;
 
 const load = () => `load ${loadavg()[0]?.toFixed(1)}`;
 
@@ -133,10 +135,10 @@ async function main(): Promise<void> {
   const raw: RawResults = {
     drain: [],
     ceiling: [],
-    ceilingBatch: [],
     latency: [],
     floor: [],
     memory: { default: [], recommended: [] },
+    scale: { one: [], two: [] },
   };
   // Rounds, not phases, on the outside: machine noise then hits every figure alike, and run i of
   // drain and of the ceiling are neighbours in time (their ratio is taken per round).
@@ -152,47 +154,61 @@ async function main(): Promise<void> {
       }
     }
     if (only.includes('ceiling')) {
-      const result = await runCeiling(count, 'decision');
+      const result = await runCeiling(count);
       raw.ceiling.push(result);
-      const batched = await runCeiling(count, 'batch', 10);
-      raw.ceilingBatch.push(batched);
       log(
-        `${tag} ceiling: ${fmt(result.msgPerSec)} msg/s one call per decision, ${fmt(batched.msgPerSec)} msg/s ` +
-          `apply-batch 10 per call (${result.errors + batched.errors} errors), ${load()}`,
+        `${tag} minimal ceiling: ${fmt(result.msgPerSec)} msg/s, Redis CPU ` +
+          `${result.redisCpuSec === undefined ? '?' : ((result.redisCpuSec * 1e6) / result.count).toFixed(1)} µs/decision ` +
+          `(${result.errors} errors${okVerify(result.verify) ? ', verified' : `, VERIFY FAILED ${JSON.stringify(result.verify)}`}), ${load()}`,
       );
     }
     if (only.includes('latency')) {
       for (const rate of options.rates) {
-        const r = await runLatency({
-          rate,
-          durationSec: options.durationSec,
-          warmupSec: options.warmupSec,
-          batch: options.latencyBatch,
-          cli,
-        });
-        raw.latency.push(r);
-        // The floor runs alone, so its extra notifications do not load the measured run.
+        // HeatBridge and the trivial bridge back to back in the same round, on the same noise.
+        for (const bridge of ['heat-bridge', 'trivial'] as const) {
+          const r = await runLatency({
+            rate,
+            durationSec: options.durationSec,
+            warmupSec: options.warmupSec,
+            batch: options.latencyBatch,
+            cli,
+            bridge,
+          });
+          raw.latency.push(r);
+          log(
+            `${tag} latency ${rate} msg/s ${bridge}: p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
+              `max ${r.maxMs.toFixed(1)} ms, ${r.lost} of ${r.sent} never arrived, ${load()}`,
+          );
+        }
+        // The floor runs alone, so its extra notifications do not load the measured runs.
         const floor = await runFloor({
           rate,
           durationSec: Math.min(options.durationSec, 5),
           warmupSec: options.warmupSec,
         });
         raw.floor.push(floor);
-        log(
-          `${tag} latency ${rate} msg/s: p50 ${r.p50Ms.toFixed(2)} ms, p99 ${r.p99Ms.toFixed(2)} ms, ` +
-            `max ${r.maxMs.toFixed(1)} ms, ${r.lost} of ${r.sent} never arrived ` +
-            `(harness floor p99 ${floor.p99Ms.toFixed(2)} ms), ${load()}`,
-        );
+        log(`${tag} harness floor ${rate} msg/s: p99 ${floor.p99Ms.toFixed(2)} ms`);
       }
     }
     if (only.includes('memory')) {
       // The default-settings drain of this round already measured exactly this; do not run it twice.
-      const byDefault = defaultDrain ?? (await runDrain({ count, batch: 10, cli }));
-      raw.memory.default.push(byDefault);
+      defaultDrain ??= await runDrain({ count, batch: 10, cli });
+      raw.memory.default.push(defaultDrain);
       const recommended = await runDrain({ count, batch: 10, redisArgs: RECOMMENDED_REDIS, cli });
       raw.memory.recommended.push(recommended);
       log(
-        `${tag} memory: ${fmt(byDefault.bytesPerDecision)} B/decision default, ${fmt(recommended.bytesPerDecision)} recommended`,
+        `${tag} memory: ${fmt(defaultDrain.bytesPerDecision)} B/decision default, ${fmt(recommended.bytesPerDecision)} recommended, ` +
+          `rss ${fmt((recommended.peakRssBytes ?? 0) / 1024 / 1024)} MB`,
+      );
+    }
+    if (only.includes('scale')) {
+      // One instance is the round's default drain; two share one Redis and one group, each its own consumer.
+      defaultDrain ??= await runDrain({ count, batch: 10, cli });
+      raw.scale.one.push(defaultDrain);
+      const two = await runDrain({ count, batch: 10, cli, instances: 2 });
+      raw.scale.two.push(two);
+      log(
+        `${drainLine(`${tag} scale-out 2 instances`, two)}, Redis CPU ${two.redisCpuSec === undefined ? '?' : (two.redisCpuSec / two.seconds).toFixed(2)} of a core, ${load()}`,
       );
     }
   }
@@ -220,12 +236,12 @@ async function main(): Promise<void> {
     `\nHeatBridge bench: ${fmt(count)} decisions, ${runs} run(s), median and range\n` +
       `${m.nproc} × ${m.cpuModel}, ${m.memoryGb} GB, Node ${m.node}, Redis ${m.redis}, commit ${report.meta.commit}\n` +
       `load average (1 min) ${report.meta.loadAverage.start[0]} at start, ${report.meta.loadAverage.end[0]} at end\n\n` +
-      `${markdownTable(report)}\n\n${targetLines(report).join('\n')}\n${profileText(profiles)}\n\nJSON: ${options.out}\n`,
+      `${targetTable(report)}\n\n${markdownTable(report)}\n\n${targetLines(report).join('\n')}\n${profileText(profiles)}\n\nJSON: ${options.out}\n`,
   );
   const unverified = [
     ...report.drain,
     ...(report.ceiling === undefined ? [] : [report.ceiling]),
-    ...(report.ceilingBatch === undefined ? [] : [report.ceilingBatch]),
+    ...(report.scale === undefined ? [] : [report.scale.two]),
   ].some((d) => !d.verified);
   if (unverified) {
     log('some keys were missing or wrong after a drain: see "verify" in the JSON');

@@ -161,3 +161,13 @@ export function expectedLatest(count: number): Map<string, { planId: string; ts:
   }
   return latest;
 }
+
+/** The plan_id latest holds per symbol when every write wins (the minimal ceiling): the last entry in stream order. */
+export function expectedLatestInStreamOrder(count: number): Map<string, { planId: string; ts: number }> {
+  const latest = new Map<string, { planId: string; ts: number }>();
+  for (let i = 0; i < count; i++) {
+    const d = decisionAt(i);
+    latest.set(d.symbol, { planId: d.plan_id, ts: Number(d.ts_epoch) });
+  }
+  return latest;
+}
