@@ -1,8 +1,8 @@
 // Creates the service's logger (pino): JSON lines for machines, syslog-prefixed JSON for journald, one readable line per entry on a terminal.
 
-import { fstatSync } from 'node:fs';
 import { type DestinationStream, type Logger, type LoggerOptions, pino, type StreamEntry } from 'pino';
 import type { LogLevel } from './config.js';
+import { isJournal, SYSLOG_PRIORITY } from './journal.js';
 
 export function createLogger(level: LogLevel, destination?: DestinationStream): Logger {
   const options = { name: 'heat-bridge', level, base: { pid: process.pid } };
@@ -18,20 +18,9 @@ export type LogFormat = 'json' | 'journal' | 'pretty';
  * from a service (which inherits the variable) is not mistaken for the journal.
  */
 export function logFormat(env: NodeJS.ProcessEnv, isTTY: boolean): LogFormat {
-  const journal = /^(\d+):(\d+)$/.exec(env.JOURNAL_STREAM ?? '');
-  if (journal !== null) {
-    try {
-      const stat = fstatSync(1, { bigint: true });
-      if (stat.dev === BigInt(journal[1] as string) && stat.ino === BigInt(journal[2] as string)) return 'journal';
-    } catch {
-      // No stdout to compare: not the journal.
-    }
-  }
+  if (isJournal(1, env)) return 'journal';
   return isTTY ? 'pretty' : 'json';
 }
-
-/** pino level → syslog priority prefix (sd-daemon(3), SyslogLevelPrefix= in systemd.exec(5)). */
-export const SYSLOG_PRIORITY = { debug: 7, info: 6, warn: 4, error: 3, fatal: 2 } as const;
 
 /** Writes each line with a fixed prefix: one per level, chosen by pino.multistream. */
 function prefixed(prefix: string, out: DestinationStream): DestinationStream {

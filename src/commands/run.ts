@@ -1,6 +1,7 @@
 // `heat-bridge run`: the service in the foreground until SIGTERM, SIGINT or SIGHUP (or its log reader goes away).
 
 import { configProblems } from '../config-from.js';
+import { errorLinePrefix } from '../journal.js';
 import { createConsoleLogger } from '../logger.js';
 import { type EmbeddedRedis, EmbeddedRedisError, ensureRedis } from '../redis/embedded-redis.js';
 import { Service } from '../service.js';
@@ -62,7 +63,8 @@ export const run = defineCommand({
       onFatal: (error) => {
         // A config error found only once connected (REDIS_DB the server lacks) exits 2 like any other.
         const problems = configProblems(error);
-        for (const problem of problems) process.stderr.write(`heat-bridge: config: ${problem}\n`);
+        for (const problem of problems)
+          process.stderr.write(`${errorLinePrefix(process.env)}heat-bridge: config: ${problem}\n`);
         log.fatal({ err: error.message }, 'cannot continue');
         stopping?.(problems.length > 0 ? 2 : 1, { reason: 'fatal' });
       },

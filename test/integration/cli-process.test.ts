@@ -102,6 +102,16 @@ describe('the CLI as a process', () => {
     assert.match(warning ?? '', /^<4>\{"level":40,/);
   });
 
+  test('under the journal a config error reaches it at error priority (<3>), as run and as any command', async () => {
+    // As systemd does for a unit whose stderr goes to the journal: JOURNAL_STREAM names fd 2.
+    for (const command of ['run', 'check-config', 'status']) {
+      const script = `export JOURNAL_STREAM=$(stat -L -c %d:%i /proc/$$/fd/2); exec ${NODE_CLI} ${command}`;
+      const result = await bash(script, { ...server.env, P27_BATCH: '50   # bigger batches' });
+      assert.equal(result.code, 2, `${command}: ${result.stderr}`);
+      assert.match(result.stderr, /^<3>heat-bridge: config: P27_BATCH=/m, command);
+    }
+  });
+
   test('JOURNAL_STREAM inherited from elsewhere (not our stdout) leaves plain JSON lines', async () => {
     const env = { ...server.env, JOURNAL_STREAM: '8:12345' };
     const bridge = await startChild(env);
