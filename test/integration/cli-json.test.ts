@@ -80,10 +80,12 @@ describe('--json shapes', () => {
       'group',
       'consumers',
       'served',
+      'backlog',
       'dead_letter',
       'latest_total',
       'latest',
     ]);
+    assert.deepEqual(keys(doc.backlog as Json), ['count', 'estimated']);
     const [consumer] = doc.consumers as Json[];
     assert.deepEqual(keys(consumer as Json), ['name', 'pending', 'idle_ms', 'inactive_ms', 'live']);
     const [row] = doc.latest as Json[];
