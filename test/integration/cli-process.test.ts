@@ -41,7 +41,8 @@ describe('the CLI as a process', () => {
     test(`${signal} stops the service gracefully: the decision in hand is applied, "stopped" logged, exit 0`, async () => {
       const bridge = await startChild({ ...server.env, P27_CONSUMER: `signal_${signal}` });
       children.push(bridge);
-      await bridge.waitForLog((line) => line.msg === 'heat-bridge started');
+      // Compiling the sources through tsx can take a while on a busy 2-core machine.
+      await bridge.waitForLog((line) => line.msg === 'heat-bridge started', 60_000);
       const redis = server.client();
       const d = decision();
       await redis.xadd(STREAM, '*', ...flat(d));
