@@ -168,18 +168,24 @@ describe('failure classes through the service', () => {
 
   test('a connection killed under a waiting read fails that read at once, and the loop goes on', async () => {
     const stream = 'quantum:stream:killed';
-    const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: `${stream}.dlq`, P27_POLL_MS: '60000' });
+    const bridge = await start({
+      P27_STREAM_IN: stream,
+      P27_DLQ_STREAM: `${stream}.dlq`,
+      P27_POLL_MS: '60000',
+      P27_CONSUMER: 'killed_1',
+    });
+    // This service's own reader (other tests' services share this Redis), waiting for new entries.
     const waiting = async () =>
       String(await redis.client('LIST'))
         .split('\n')
-        .some((l) => / cmd=xread(group)? /.test(l) && l.includes(' name=heat-bridge:reader'));
+        .some((l) => / cmd=xread(group)? /.test(l) && l.includes(' name=heat-bridge:reader:killed_1 '));
     await waitFor(waiting, { what: 'the service waiting for new entries' });
     const errorsBefore = (await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0;
     await redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     // With a poll of a minute, only a read that fails with its connection frees the loop this soon.
     await waitFor(
       async () => ((await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0) > errorsBefore,
-      { what: 'the lost read counted' },
+      { timeoutMs: 30_000, what: 'the lost read counted' },
     );
     const d = decision();
     await redis.xadd(stream, '*', ...flat(d));
