@@ -75,13 +75,13 @@ describe('a wall clock that jumps', () => {
   test('/health does not see a stall when the wall clock steps forward one hour', async () => {
     const clock = join(dir, 'stall');
     // A long poll: the loop sits in one wait while the clock steps.
-    const bridge = await startWithClock(clock, { P27_POLL_MS: '5000' });
+    const bridge = await startWithClock(clock, { P27_POLL_MS: '5000', P27_CONSUMER: 'clock_stall' });
     await waitFor(
       async () =>
         String(await redis.client('LIST'))
           .split('\n')
-          .some((l) => l.includes(' cmd=xread ')),
-      { what: 'the service waiting for new entries' },
+          .some((l) => l.includes(' cmd=xread ') && l.includes(' name=heat-bridge:reader:clock_stall ')),
+      { what: 'this service waiting for new entries (other tests share this Redis)' },
     );
     writeFileSync(clock, '+3600\n');
     const doc = (await (await fetch(bridge.healthUrl)).json()) as { status: string; reasons: string[] };
