@@ -37,4 +37,5 @@ if [ "$purpose" = test ]; then
   install_pkg systemd-analyze systemd || say "systemd-analyze missing: the unit-file test will fail"
   install_pkg faketime faketime || say "faketime missing: the clock-step test will fail"
   install_pkg tc iproute2 || say "ip/tc missing: the black-hole fault tests will fail"
+  install_pkg tmux tmux || say "tmux missing: the terminal tests will fail"
 fi
