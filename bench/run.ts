@@ -23,16 +23,14 @@ import { round } from './stats.js';
 export const RECOMMENDED_REDIS = ['--hash-max-listpack-value', '1024'] as const;
 
 const PROFILE_FOCUS = [
-  'apply',
-  '#apply',
-  '#read',
-  '#record',
-  'parseEntry',
-  'queueApplyDecision',
-  'entriesFromReadGroup',
+  '#readNew',
+  'read',
+  'record',
+  'consume',
+  'decodeConsumeReply',
+  'tallyConsumed',
   'exec',
   'sendCommand',
-  'callBuffer',
   'returnReply',
   'inc',
   'observe',
