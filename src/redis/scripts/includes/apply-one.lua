@@ -18,16 +18,19 @@ end
 -- Returns 0 duplicate, 1 latest moved, 2 latest kept; raises {err = …} when a key has the wrong type
 -- (before any write) or a command fails.
 local function apply_one(id, dedupe_ttl, plan_ttl, symbol_ttl, keys, values)
+  local types = {}
   for i = 1, 4 do
     local t = call('TYPE', keys[i])['ok']
     if t ~= 'none' and t ~= APPLY_TYPES[i] then
       error({err = 'WRONGTYPE ' .. keys[i] .. ' holds a ' .. t .. ', expected a ' .. APPLY_TYPES[i]})
     end
+    types[i] = t
   end
 
   -- A marker vouches for a decision only while the key it was written with is there too: a marker
   -- that outlived its by_plan hash (a failover, a manual delete) must not skip the write (issue 13 §2).
-  if call('EXISTS', keys[1]) == 1 and call('EXISTS', keys[2]) == 1 then return 0 end
+  -- The type checks above already tell whether each exists.
+  if types[1] ~= 'none' and types[2] ~= 'none' then return 0 end
 
   local hash = {}
   for i = 1, 13 do
