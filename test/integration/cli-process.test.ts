@@ -130,18 +130,35 @@ describe('the CLI as a process', () => {
     const ports = { P27_METRICS_PORT: String(await freePort()), P27_HEALTH_PORT: String(await freePort()) };
     const log = join(dir, 'terminal.log');
     writeFileSync(log, '');
-    // `script` gives the service a real pseudo-terminal.
+    // `script` gives the service a real pseudo-terminal. It runs the command with $SHELL, which a CI
+    // runner may set to a login-less shell (nologin): name a real one.
     const child = spawn('script', ['-qfec', `exec ${NODE_CLI} run`, log], {
-      env: cleanEnv({ ...server.env, ...ports, P27_CONSUMER: 'terminal' }),
+      env: cleanEnv({ ...server.env, ...ports, P27_CONSUMER: 'terminal', SHELL: '/bin/sh' }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
-    const closed = new Promise((resolve) => child.once('close', resolve));
+    let exit: number | null | undefined;
+    const closed = new Promise((resolve) =>
+      child.once('close', (code) => {
+        exit = code;
+        resolve(code);
+      }),
+    );
     let out = '';
+    let err = '';
     child.stdout.on('data', (chunk: Buffer) => {
       out += chunk.toString();
     });
+    child.stderr.on('data', (chunk: Buffer) => {
+      err += chunk.toString();
+    });
     try {
-      await waitFor(() => out.includes('heat-bridge started'), { what: 'the started line', timeoutMs: 30_000 });
+      await waitFor(() => exit !== undefined || out.includes('heat-bridge started'), {
+        what: 'the started line',
+        timeoutMs: 30_000,
+      }).catch((error: Error) => {
+        throw new Error(`${error.message}; terminal output: ${JSON.stringify(out)}; stderr: ${JSON.stringify(err)}`);
+      });
+      assert.equal(exit, undefined, `script ended (${exit}) before the service started: ${err}${out}`);
       // The hang-up a closed terminal sends, straight to the service (script's child), so its last lines stay visible.
       const service = Number(
         readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0],
