@@ -55,6 +55,17 @@ local now, max_future = tonumber(ARGV[10]), tonumber(ARGV[11])
 local PREFIX = {by_plan = ARGV[12], latest = ARGV[13], pointer = ARGV[14], dedupe = ARGV[15]}
 local FIELD_INDEX = {}
 for i, name in ipairs(APPLY_FIELDS) do FIELD_INDEX[name] = i end
+-- ts_epoch, symbol, plan_id, heat_level, heat_score, heat_action: the value rules refuse any byte
+-- ≥ 0x80 in these but a valid identifier's, so a valid entry needs no UTF-8 scan of them.
+local STRICT_ASCII = {[1] = true, [2] = true, [3] = true, [6] = true, [7] = true, [8] = true}
+
+-- Whether the STRICT_ASCII values read so far are valid UTF-8 (the rest of values is '').
+local function strict_values_utf8(values)
+  for index in pairs(STRICT_ASCII) do
+    if not valid_utf8(values[index]) then return false end
+  end
+  return true
+end
 
 -- The one place this script names lookup keys: {dedupe, by_plan, latest, pointer}, as apply-one takes them.
 local function decision_keys(plan_id, symbol)
@@ -114,23 +125,28 @@ local function visit(item)
   else
     local values = {'', '', '', '', '', '', '', '', '', '', '', '', ''}
     local reason, detail = nil, nil
-    for i = 1, #fields do
-      local f = fields[i]
-      bytes = bytes + #f
-      if #f > max_bytes then
-        reason, detail = 'field_too_large', 'a field is over ' .. max_bytes .. ' bytes (' .. #f .. ' bytes)'
+    -- message.ts parseEntry's byte rules, pair by pair: sizes, then UTF-8. Not scanned here: a schema
+    -- name (ASCII), and a value the value rules only accept in ASCII (STRICT_ASCII); should the entry
+    -- fail, those values are judged before the failure is reported, so the reason is the same.
+    for i = 1, #fields, 2 do
+      local name, value = fields[i], fields[i + 1]
+      bytes = bytes + #name + #value
+      if #name > max_bytes or #value > max_bytes then
+        reason, detail = 'field_too_large', 'a field is over ' .. max_bytes .. ' bytes (' ..
+          math.max(#name, #value) .. ' bytes)'
         break
       end
-      if not valid_utf8(f) then
+      local index = FIELD_INDEX[name]
+      if not (index or valid_utf8(name)) or not (STRICT_ASCII[index] or valid_utf8(value)) then
         reason, detail = 'invalid_utf8', 'a field is not valid UTF-8'
         break
       end
-      if i % 2 == 0 then
-        local index = FIELD_INDEX[fields[i - 1]]
-        if index then values[index] = f end
-      end
+      if index then values[index] = value end
     end
     if not reason then reason, detail = invalid_reason(values, now, max_future, id) end
+    if reason and reason ~= 'invalid_utf8' and not strict_values_utf8(values) then
+      reason, detail = 'invalid_utf8', 'a field is not valid UTF-8'
+    end
     if reason then
       dead_letter(id, fields, reason, detail)
     else

@@ -58,21 +58,20 @@ local function visit(item)
   else
     local values = {id, 'ok', '', '', '', '', '', '', '', '', '', '', '', '', ''}
     local verdict = nil
-    for i = 1, #fields do
-      local f = fields[i]
-      bytes = bytes + #f
-      if #f > max_bytes then
-        verdict = {id, 'too_large', tostring(#f)}
+    -- message.ts parseEntry's byte rules, pair by pair: both sizes, then both UTF-8.
+    for i = 1, #fields, 2 do
+      local name, value = fields[i], fields[i + 1]
+      bytes = bytes + #name + #value
+      if #name > max_bytes or #value > max_bytes then
+        verdict = {id, 'too_large', tostring(math.max(#name, #value))}
         break
       end
-      if not valid_utf8(f) then
+      if not (valid_utf8(name) and valid_utf8(value)) then
         verdict = {id, 'invalid_utf8'}
         break
       end
-      if i % 2 == 0 then
-        local index = FIELD_INDEX[fields[i - 1]]
-        if index then values[index + 2] = f end
-      end
+      local index = FIELD_INDEX[name]
+      if index then values[index + 2] = value end
     end
     if verdict then
       entries[n] = verdict

@@ -2,11 +2,18 @@
 -- leaves Redis (issue 9 §3). Same rules as Node's buffer.isUtf8 (RFC 3629: no overlong forms, no
 -- surrogates, nothing above U+10FFFF); test/support/utf8-cases.ts holds the cases both are tested with.
 
--- true when s is valid UTF-8. ASCII runs are skipped by string.find, in C.
+-- The position of the first byte ≥ 0x80 at or after init, or #s + 1. An anchored run of a negated
+-- one-range class is the fastest scan Lua 5.1's patterns offer: about 4 ns a byte against 15–25 for
+-- an unanchored find of '[\128-\255]', which tries a match at every position (issue 11).
+local function ascii_end(s, init)
+  return string.match(s, '^[^\128-\255]*()', init)
+end
+
+-- true when s is valid UTF-8.
 local function valid_utf8(s)
-  local i = string.find(s, '[\128-\255]')
   local n = #s
-  while i do
+  local i = ascii_end(s, 1)
+  while i <= n do
     local c = string.byte(s, i)
     if c >= 0xC2 and c <= 0xDF then
       local c2 = string.byte(s, i + 1)
@@ -27,8 +34,7 @@ local function valid_utf8(s)
     else
       return false
     end
-    if i > n then return true end
-    i = string.find(s, '[\128-\255]', i)
+    i = ascii_end(s, i)
   end
   return true
 end

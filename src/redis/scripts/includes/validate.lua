@@ -1,6 +1,7 @@
 -- validate: the decision rules of src/message.ts (parseValues) for consume.lua, with the same
--- reasons and the same details; test/integration/validation-parity.test.ts runs both on one table of
--- cases, on random values, and on every code point for the identifier characters.
+-- reasons and the same details; needs the "entry-bytes" include. test/integration/validation-parity.test.ts
+-- runs both on one table of cases, on random values, and on every code point for the identifier
+-- characters.
 
 -- Printed by scripts/identifier-ranges.mjs from keys.ts's UNSAFE_IDENTIFIER (sorted, disjoint).
 local KEY_UNSAFE = {{0x0, 0x20}, {0x2A, 0x2A}, {0x3F, 0x3F}, {0x5B, 0x5B}, {0x5D, 0x5D}, {0x7B, 0x7B}, {0x7D, 0x7D}, {0x7F, 0xA0}, {0xAD, 0xAD}, {0x600, 0x605}, {0x61C, 0x61C}, {0x6DD, 0x6DD}, {0x70F, 0x70F}, {0x890, 0x891}, {0x8E2, 0x8E2}, {0x1680, 0x1680}, {0x180E, 0x180E}, {0x2000, 0x200F}, {0x2028, 0x202F}, {0x205F, 0x2064}, {0x2066, 0x206F}, {0x3000, 0x3000}, {0xFEFF, 0xFEFF}, {0xFFF9, 0xFFFB}, {0x110BD, 0x110BD}, {0x110CD, 0x110CD}, {0x13430, 0x1343F}, {0x1BCA0, 0x1BCA3}, {0x1D173, 0x1D17A}, {0xE0001, 0xE0001}, {0xE0020, 0xE007F}}
@@ -47,13 +48,20 @@ end
 -- nil when safe in a key name, else 'missing', 'too_long' or 'bad_character' (keys.ts checkIdentifier).
 local function identifier_problem(v)
   if v == '' then return 'missing' end
+  -- The common case, no byte that could start a forbidden character, in one anchored scan (see
+  -- ascii_end): then bytes are code points.
+  if string.match(v, '^[^%z\1-\32%*%?%[%]{}\127-\255]*()') > #v then
+    return #v > MAX_IDENTIFIER and 'too_long' or nil
+  end
+  -- consume.lua does not scan identifiers for UTF-8 before this (STRICT_ASCII): counting code points
+  -- needs valid UTF-8, and an invalid one is reported as invalid_utf8 in the end.
+  if not valid_utf8(v) then return 'bad_character' end
   -- Bytes ≥ code points: only a long value needs counting.
   if #v > MAX_IDENTIFIER then
     local n = 0
     for _ in code_points(v) do n = n + 1 end
     if n > MAX_IDENTIFIER then return 'too_long' end
   end
-  if not string.find(v, '[%z\1-\32%*%?%[%]{}\127-\255]') then return nil end
   for cp in code_points(v) do
     if unsafe_code_point(cp) then return 'bad_character' end
   end
