@@ -84,7 +84,7 @@ export class Consumer {
   readonly #source: EntrySource<SourceBatch>;
   readonly #aside = new AsideEntries();
   readonly #failures: FailureLog;
-  readonly #ahead = new ReadAhead<SourceBatch>();
+  readonly #ahead: ReadAhead<SourceBatch>;
   readonly #abort = new AbortController();
   /** Between failures of the main work: Redis or the deployment (short), our own bug (long). */
   readonly #backoff = new Backoff(100, 2000);
@@ -108,6 +108,7 @@ export class Consumer {
     this.#source = cluster
       ? new ClientSource(writer, config, this.#applier)
       : new ScriptSource(writer, config, this.#applier);
+    this.#ahead = new ReadAhead(this.#source.aheadDepth);
     this.#loopState = initialState(performance.now(), config.claimIntervalMs);
   }
 
@@ -219,43 +220,48 @@ export class Consumer {
   }
 
   /**
-   * Reads new entries (or takes the batch read ahead) and applies them. During a backlog the next
-   * batch is read while this one is written: both go to Redis back to back on one connection, so
-   * Redis still applies batches in stream order and one write at most is in flight.
+   * Takes the oldest batch read ahead (or reads one) and applies it. During a backlog, while a batch
+   * is applied, up to the source's aheadDepth next batches are already on their way: they go to Redis
+   * back to back on one connection, so Redis reads (and, through consume.lua, applies) batches in
+   * stream order and is not left waiting for the service between them (issue 11).
    */
   async #readNew(): Promise<TurnOutcome> {
-    let batch = this.#ahead.take();
-    if (batch === null) {
+    let batch: SourceBatch;
+    const ahead = await this.#ahead.next();
+    if (ahead?.lost) {
+      // Its reply was lost: entries it may have delivered wait unseen in our pending list.
+      return { kind: 'read', delivered: 0, leftPending: 0, rereadNow: true, lastDeliveredId: '' };
+    }
+    if (ahead !== null) {
+      batch = ahead.batch;
+    } else {
       try {
         batch = await this.#read('>');
       } catch (error) {
         // A reply lost on the way may have delivered entries to our pending list.
         throw new TurnError('read', true, { cause: error });
       }
-      this.#metrics.inMessages.inc(batch.delivered);
     }
+    this.#metrics.inMessages.inc(batch.delivered);
     if (batch.delivered === 0) {
       return { kind: 'read', delivered: 0, leftPending: 0, rereadNow: false, lastDeliveredId: batch.lastDeliveredId };
     }
-    const full = batch.delivered >= this.#config.batch;
-    if (full && !this.#stopping && mayReadAhead(this.#loopState.schedule, performance.now())) {
-      this.#ahead.start(this.#read('>'));
+    if (batch.delivered >= this.#config.batch) {
+      while (this.#ahead.room && !this.#stopping && mayReadAhead(this.#loopState.schedule, performance.now())) {
+        this.#ahead.start(this.#read('>'));
+      }
     }
-    let applied: Applied | undefined;
-    let failure: unknown;
+    let applied: Applied;
     try {
       applied = await this.#applyBatch(batch);
     } catch (error) {
-      failure = error;
+      throw new TurnError('write', true, { cause: error });
     }
-    const ahead = await this.#ahead.settle();
-    if (ahead.delivered > 0) this.#metrics.inMessages.inc(ahead.delivered);
-    if (applied === undefined) throw new TurnError('write', true, { cause: failure });
     return {
       kind: 'read',
       delivered: applied.delivered,
       leftPending: applied.leftPending,
-      rereadNow: applied.later > 0 || ahead.lost,
+      rereadNow: applied.later > 0,
       lastDeliveredId: '',
     };
   }
@@ -328,15 +334,16 @@ export class Consumer {
     return { kind: 'claimed', cursor: String(next), claimed: claimed.length };
   }
 
-  /** On stop: a batch read ahead is the batch in hand, so it is applied too. */
+  /** On stop: the batches read ahead are batches in hand, so they are applied too. */
   async #finish(): Promise<void> {
-    await this.#ahead.settle();
-    const batch = this.#ahead.take();
-    if (batch === null || batch.delivered === 0) return;
-    try {
-      await this.#applyBatch(batch);
-    } catch (error) {
-      this.#log.warn({ err: describeFailure(classifyFailure(error)) }, 'read-ahead entries left pending at stop');
+    for (let ahead = await this.#ahead.next(); ahead !== null; ahead = await this.#ahead.next()) {
+      if (ahead.batch === null || ahead.batch.delivered === 0) continue;
+      this.#metrics.inMessages.inc(ahead.batch.delivered);
+      try {
+        await this.#applyBatch(ahead.batch);
+      } catch (error) {
+        this.#log.warn({ err: describeFailure(classifyFailure(error)) }, 'read-ahead entries left pending at stop');
+      }
     }
   }
 

@@ -1,47 +1,49 @@
-// The work in flight besides the batch being applied: at most one batch read ahead, with one way to
-// settle it. Its entries are in our pending list (or, through consume.lua, already applied) as soon
-// as Redis ran the read, so it is never dropped.
+// The reads in flight besides the batch being applied: up to `depth` batches read ahead during a
+// backlog, taken in the order they were sent. Their entries are in our pending list (or, through
+// consume.lua, already applied) as soon as Redis ran the read, so none is ever dropped.
 
 import type { SourceBatch } from './entry-source.js';
 
-export class ReadAhead<B extends SourceBatch> {
-  #reading: Promise<B> | null = null;
-  #ready: B | null = null;
+/** A read ahead once it settled: its batch, or lost when the read failed (see ReadAhead.next). */
+export type Settled<B> = { readonly batch: B; readonly lost: false } | { readonly batch: null; readonly lost: true };
 
-  /** True when a batch read ahead waits to be applied. */
-  get holds(): boolean {
-    return this.#ready !== null;
+export class ReadAhead<B extends SourceBatch> {
+  readonly #depth: number;
+  readonly #queue: Promise<Settled<B>>[] = [];
+
+  /** `depth`: how many reads may be in flight or wait to be taken at once, at least 1. */
+  constructor(depth: number) {
+    if (!Number.isInteger(depth) || depth < 1)
+      throw new RangeError(`read-ahead depth ${depth}: expected an integer ≥ 1`);
+    this.#depth = depth;
   }
 
-  /** Starts reading the next batch; at most one at a time. */
+  /** True while a read ahead is in flight or waits to be taken: side tasks wait for it (they would read it again). */
+  get holds(): boolean {
+    return this.#queue.length > 0;
+  }
+
+  /** True when another read may start. */
+  get room(): boolean {
+    return this.#queue.length < this.#depth;
+  }
+
+  /** Starts reading the next batch behind those already read ahead; throws when there is no room. */
   start(read: Promise<B>): void {
-    if (this.#reading !== null || this.#ready !== null) throw new Error('a batch is already read ahead');
-    // Its failure is reported by settle(): a lost reply leaves the entries to the next sweep.
-    read.catch(() => {});
-    this.#reading = read;
+    if (!this.room) throw new Error(`${this.#depth} batches are already read ahead`);
+    this.#queue.push(
+      read.then(
+        (batch): Settled<B> => ({ batch, lost: false }),
+        (): Settled<B> => ({ batch: null, lost: true }),
+      ),
+    );
   }
 
   /**
-   * Waits for the read in flight and keeps its batch (when it delivered anything). `lost` is true
-   * when the read failed: entries it may have delivered wait unseen in the pending list.
+   * The oldest read ahead, once it settled, handed over once; null when none is left. `lost` means
+   * the read failed: entries it may have delivered wait unseen in the pending list (a sweep finds them).
    */
-  async settle(): Promise<{ readonly delivered: number; readonly lost: boolean }> {
-    const reading = this.#reading;
-    this.#reading = null;
-    if (reading === null) return { delivered: 0, lost: false };
-    try {
-      const batch = await reading;
-      if (batch.delivered > 0) this.#ready = batch;
-      return { delivered: batch.delivered, lost: false };
-    } catch {
-      return { delivered: 0, lost: true };
-    }
-  }
-
-  /** The batch read ahead, handed over once. */
-  take(): B | null {
-    const batch = this.#ready;
-    this.#ready = null;
-    return batch;
+  next(): Promise<Settled<B> | null> {
+    return this.#queue.shift() ?? Promise.resolve(null);
   }
 }
