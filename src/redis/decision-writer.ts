@@ -1,13 +1,12 @@
-// Writes a batch of decisions and dead-letters to Redis. Standalone and Sentinel: apply-batch.lua
-// calls of bounded size and atomic dead-letters, in one pipeline. Cluster: the same outcomes in
-// ordered per-slot steps (see ClusterWriter).
+// Writes a batch of decisions and dead-letters to Redis. Standalone and Sentinel: consume.lua applies
+// where it reads, so only dead-letters come here (atomic, in one pipeline). Cluster: decisions and
+// dead-letters in ordered per-slot steps (see ClusterWriter).
 
 import type { Decision } from '../message.js';
 import { withDeniedKey } from './acl-probe.js';
 import type { RedisClient } from './connection.js';
-import { byPlanKey, dedupeKey, latestKey, latestPlanIdKey } from './keys.js';
+import { byPlanKey, dedupeKey } from './keys.js';
 import {
-  APPLY_CHUNK,
   APPLY_RESULT,
   type ApplyResult,
   type ApplySettings,
@@ -16,7 +15,6 @@ import {
   clusterWriteByPlan,
   type DeadLetterSettings,
   entryCopy,
-  queueApplyBatch,
   queueDeadLetter,
 } from './scripts.js';
 
@@ -46,6 +44,11 @@ export interface DecisionWriter {
 const asError = (error: unknown): Error => (error instanceof Error ? error : new Error(String(error)));
 const failed = (error: unknown): WriteResult => ({ ok: false, error: asError(error) });
 
+/**
+ * Standalone and Sentinel: the dead-letters of entries that failed P27_MAX_DELIVERIES times, each an
+ * atomic dead-letter.lua call, in one pipeline. Decisions are applied by consume.lua where they are
+ * read (ScriptSource), so an apply request here is a bug and fails alone with a TypeError.
+ */
 export class PipelineWriter implements DecisionWriter {
   readonly #redis: RedisClient;
   readonly #settings: WriterSettings;
@@ -55,41 +58,22 @@ export class PipelineWriter implements DecisionWriter {
     this.#settings = settings;
   }
 
-  /** One pipeline: the decisions in apply-batch calls of at most APPLY_CHUNK, then each dead-letter. */
   async write(requests: readonly WriteRequest[]): Promise<WriteResult[]> {
     const s = this.#settings;
-    const pipeline = this.#redis.pipeline();
-    const applies: number[] = [];
+    const results = new Array<WriteResult>(requests.length);
     const deadLetters: number[] = [];
-    for (const [i, r] of requests.entries()) (r.kind === 'apply' ? applies : deadLetters).push(i);
-    for (let start = 0; start < applies.length; start += APPLY_CHUNK) {
-      const chunk = applies.slice(start, start + APPLY_CHUNK);
-      queueApplyBatch(
-        pipeline,
-        s,
-        chunk.map((i) => (requests[i] as Extract<WriteRequest, { kind: 'apply' }>).decision),
-      );
+    for (const [i, r] of requests.entries()) {
+      if (r.kind === 'dead-letter') deadLetters.push(i);
+      else results[i] = failed(new TypeError('an apply request reached the standalone writer; consume.lua applies'));
     }
+    if (deadLetters.length === 0) return results;
+    const pipeline = this.#redis.pipeline();
     for (const i of deadLetters) {
       const r = requests[i] as Extract<WriteRequest, { kind: 'dead-letter' }>;
       queueDeadLetter(pipeline, s, r.id, r.error);
     }
     const replies = (await pipeline.exec()) ?? [];
-    const results = new Array<WriteResult>(requests.length);
     let reply = 0;
-    for (let start = 0; start < applies.length; start += APPLY_CHUNK) {
-      const [error, perDecision] = replies[reply++] ?? [new Error('no reply'), null];
-      const first = (requests[applies[start] as number] as Extract<WriteRequest, { kind: 'apply' }>).decision;
-      const callError = error === null ? null : await this.#named(error, first);
-      for (const [k, i] of applies.slice(start, start + APPLY_CHUNK).entries()) {
-        const result = Array.isArray(perDecision) ? (perDecision[k] as unknown) : undefined;
-        if (callError !== null) results[i] = failed(callError);
-        // A decision that could not be applied comes back as an error in its own place.
-        else if (result instanceof Error) results[i] = failed(result);
-        else if (result === 0 || result === 1 || result === 2) results[i] = { ok: true, reply: result };
-        else results[i] = failed(new TypeError(`apply-batch returned ${String(result)} for a decision`));
-      }
-    }
     for (const i of deadLetters) {
       const [error, id] = replies[reply++] ?? [new Error('no reply'), null];
       results[i] =
@@ -98,12 +82,6 @@ export class PipelineWriter implements DecisionWriter {
           : failed(await withDeniedKey(this.#redis, error, [s.dlqStream, s.stream]));
     }
     return results;
-  }
-
-  /** A NOPERM for a whole call names no key: find the one denied, on the first decision's keys. */
-  #named(error: Error, d: Decision): Promise<Error> {
-    const keys = [this.#settings.stream, dedupeKey(d.planId), byPlanKey(d.planId), latestKey(d.symbol)];
-    return withDeniedKey(this.#redis, error, [...keys, latestPlanIdKey(d.symbol)]);
   }
 }
 

@@ -6,7 +6,7 @@ import type { ChainableCommander } from 'ioredis';
 import { DECISION_FIELDS } from '../decision.js';
 import { type Decision, REJECT_REASONS, type RejectReason } from '../message.js';
 import type { RedisClient } from './connection.js';
-import { byPlanKey, dedupeKey, KEY_PREFIX, latestKey, latestPlanIdKey, latestPlanIdOrderKey } from './keys.js';
+import { byPlanKey, KEY_PREFIX, latestKey, latestPlanIdKey, latestPlanIdOrderKey } from './keys.js';
 
 const INCLUDE = /^--- @include "([a-z-]+)"$/gm;
 
@@ -20,7 +20,6 @@ export const SCRIPTS = {
   consume: { lua: loadLua('consume.lua'), numberOfKeys: 1 },
   readEntries: { lua: loadLua('read-entries.lua'), numberOfKeys: 1 },
   // Variable key count: the caller passes it first (see queueApplyBatch).
-  applyBatch: { lua: loadLua('apply-batch.lua'), numberOfKeys: undefined },
   deadLetter: { lua: loadLua('dead-letter.lua'), numberOfKeys: 2 },
   entryCopyOnly: { lua: loadLua('entry-copy-only.lua'), numberOfKeys: 1 },
   clusterWriteHash: { lua: loadLua('cluster-write-hash.lua'), numberOfKeys: 1 },
@@ -268,7 +267,7 @@ export async function consume(
 }
 
 // ---------------------------------------------------------------------------------------------
-// apply-batch.lua
+// What an apply did (consume.lua counts them; the Cluster steps report them one by one)
 
 export interface ApplySettings {
   readonly stream: string;
@@ -278,31 +277,9 @@ export interface ApplySettings {
   readonly ttlSymbolSec: number;
 }
 
-/** The reply codes of apply-batch.lua (see its header); the cluster path reports the same. */
+/** One decision applied: a duplicate (nothing written), latest moved to it, or latest kept (stale input). */
 export const APPLY_RESULT = { deduped: 0, latest: 1, stale: 2 } as const;
 export type ApplyResult = (typeof APPLY_RESULT)[keyof typeof APPLY_RESULT];
-
-/**
- * Decisions per apply-batch call at most: bounds one call's size (keys, values, Lua's unpack and
- * the client's argument handling) whatever P27_BATCH is (issue 9 §3).
- */
-export const APPLY_CHUNK = 200;
-
-/**
- * Queues one apply-batch call for up to APPLY_CHUNK decisions; its reply holds one result (or one
- * error) per decision, in order. Throws RangeError for a larger chunk.
- */
-export function queueApplyBatch(target: Target, s: ApplySettings, decisions: readonly Decision[]): unknown {
-  if (decisions.length > APPLY_CHUNK) throw new RangeError(`at most ${APPLY_CHUNK} decisions per apply-batch call`);
-  const keys: string[] = [s.stream];
-  const args: (string | number)[] = [s.group, s.dedupeTtlSec, s.ttlPlanSec, s.ttlSymbolSec];
-  for (const d of decisions) {
-    keys.push(dedupeKey(d.planId), byPlanKey(d.planId), latestKey(d.symbol), latestPlanIdKey(d.symbol));
-    args.push(d.id);
-    for (const value of d.values) args.push(value);
-  }
-  return caller(target, 'applyBatch')(keys.length, ...keys, ...args);
-}
 
 // ---------------------------------------------------------------------------------------------
 // dead-letter.lua and entry-copy-only.lua

@@ -184,7 +184,7 @@ describe('scripts/install.sh', () => {
       assert.ok(result.stdout.split('\n').includes(line), line);
     }
     const scripts = readdirSync(new URL('../../src/redis/scripts/', import.meta.url)).filter((f) => f.endsWith('.lua'));
-    assert.ok(scripts.includes('read-entries.lua') && scripts.includes('apply-batch.lua'), scripts.join(' '));
+    assert.ok(scripts.includes('read-entries.lua') && scripts.includes('consume.lua'), scripts.join(' '));
     for (const path of [
       'dist/cli.js',
       ...scripts.map((f) => `dist/redis/scripts/${f}`),
