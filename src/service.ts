@@ -60,6 +60,8 @@ export class Service {
     this.#reader = this.#connection('reader');
     this.#writer = this.#connection('writer');
     defineScripts(this.#writer);
+    // The reader runs consume.lua too, right behind its wait for new entries (ScriptSource.readBehind).
+    defineScripts(this.#reader);
     this.#probe = new RedisProbe(this.#writer, config.stream, config.group);
     this.#metrics = createMetrics(
       {

@@ -276,7 +276,12 @@ export class Consumer {
   /** Waits on the stream (not the group) until an entry newer than afterId exists, or a while passes. */
   async #waitForNew(afterId: string): Promise<void> {
     const blockMs = waitMs(this.#loopState.schedule, performance.now(), this.#config.pollMs);
-    const cut = await waitForEntry(this.#reader, this.#config.stream, afterId, blockMs);
+    const woke = waitForEntry(this.#reader, this.#config.stream, afterId, blockMs);
+    // Nothing is read ahead while waiting; the read sent behind the wait is taken like one.
+    if (this.#source.readBehind !== undefined && this.#ahead.room) {
+      this.#ahead.start(this.#source.readBehind(this.#reader, woke));
+    }
+    const cut = await woke;
     if (cut > 0) this.#log.info({ bytes: cut }, 'a large new entry woke the reader; its reply was dropped unread');
   }
 

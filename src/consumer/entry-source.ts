@@ -27,6 +27,12 @@ export interface EntrySource<B extends SourceBatch> {
   apply(batch: B): Promise<BatchOutcome>;
   /** How many batches may be read ahead during a backlog (ReadAhead's depth). */
   readonly aheadDepth: number;
+  /**
+   * Sends a read of new entries on `client` right behind the wait for new entries already sent there,
+   * so Redis runs it the moment the wait ends, without another round trip (issue 11: latency at low
+   * rates); `woke` settles when the wait ends. Absent where the read cannot run on the reader (Cluster).
+   */
+  readonly readBehind?: (client: RedisClient, woke: Promise<unknown>) => Promise<B>;
 }
 
 /**
@@ -56,8 +62,24 @@ export class ScriptSource implements EntrySource<Consumed> {
 
   async read(from: string): Promise<Consumed> {
     const startedAt = performance.now();
+    return this.#consumed(await this.#consume(this.#redis, from), startedAt);
+  }
+
+  readonly readBehind = async (client: RedisClient, woke: Promise<unknown>): Promise<Consumed> => {
+    // Sent now, before any await, so it follows the wait on the same connection.
+    const sent = this.#consume(client, '>');
+    await woke.catch(() => undefined);
+    // It runs once the wait ends: that is when its processing time starts.
+    const startedAt = performance.now();
+    return this.#consumed(await sent, startedAt);
+  };
+
+  #consume(client: RedisClient, from: string): Promise<ConsumeReply> {
     // ts_epoch is judged against the wall clock (issue 9 §5), the one clock the producer shares.
-    const reply = await consume(this.#redis, this.#config, from, this.#config.batch, Date.now() / 1000);
+    return consume(client, this.#config, from, this.#config.batch, Date.now() / 1000);
+  }
+
+  #consumed(reply: ConsumeReply, startedAt: number): Consumed {
     return {
       reply,
       startedAt,
