@@ -36,14 +36,21 @@ export interface BridgeStats {
   readonly cpuSeconds: number | undefined;
 }
 
-export interface BridgeOptions {
-  readonly redisPort: number;
+/**
+ * Where the service finds Redis: a standalone server on loopback (REDIS_HOST/REDIS_PORT), or a Cluster
+ * through its seed nodes (REDIS_CLUSTER_NODES, "host:port,host:port…", as src/config.ts reads it).
+ */
+export type BridgeRedis =
+  | { readonly redisPort: number; readonly clusterNodes?: never }
+  | { readonly clusterNodes: string; readonly redisPort?: never };
+
+export type BridgeOptions = BridgeRedis & {
   readonly env?: Readonly<Record<string, string>>;
   /** Write a V8 CPU profile (node --cpu-prof) into this directory when the service exits. */
   readonly cpuProfDir?: string;
   /** The service's cli.js (default dist/cli.js), e.g. a candidate build to compare. */
   readonly cli?: string;
-}
+};
 
 export class BridgeProcess {
   readonly #child: ChildProcess;
@@ -72,8 +79,9 @@ export class BridgeProcess {
     const metricsPort = await freePort();
     const env: NodeJS.ProcessEnv = {
       ...process.env,
-      REDIS_HOST: '127.0.0.1',
-      REDIS_PORT: String(options.redisPort),
+      ...(options.clusterNodes === undefined
+        ? { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(options.redisPort) }
+        : { REDIS_CLUSTER_NODES: options.clusterNodes }),
       P27_METRICS_PORT: String(metricsPort),
       P27_HEALTH_PORT: String(await freePort()),
       P27_LOG_LEVEL: 'INFO',

@@ -1,7 +1,7 @@
 // Drain: a pre-filled backlog, the service started on it, timed until the group has nothing left; then verified.
 
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { DECISION_FIELDS } from '../src/decision.js';
 import { RedisServer } from '../test/support/redis-server.js';
 import { BridgeProcess, type BridgeStats, optional } from './bridge-process.js';
@@ -67,7 +67,7 @@ export interface DrainOptions {
 }
 
 /** CPU seconds the services have used so far, summed; undefined without /proc. */
-function sumCpu(bridges: readonly BridgeProcess[]): number | undefined {
+export function sumCpu(bridges: readonly BridgeProcess[]): number | undefined {
   let total = 0;
   for (const bridge of bridges) {
     const cpu = cpuSeconds(bridge.pid);
@@ -77,8 +77,11 @@ function sumCpu(bridges: readonly BridgeProcess[]): number | undefined {
   return total;
 }
 
-/** Polls the group until lag and pending are 0; returns when the first delivery and the end were seen. */
-async function waitDrained(redis: Redis, bridges: readonly BridgeProcess[], count: number, intervalMs: number) {
+/**
+ * Polls the group until lag and pending are 0; returns when the first delivery and the end were seen
+ * (performance.now()) and the services' CPU at both. `redis` is a client of the node holding the stream.
+ */
+export async function waitDrained(redis: Redis, bridges: readonly BridgeProcess[], count: number, intervalMs: number) {
   const deadline = performance.now() + 60_000 + count;
   let firstDelivery: number | undefined;
   let cpuAtFirstDelivery: number | undefined;
@@ -98,17 +101,28 @@ async function waitDrained(redis: Redis, bridges: readonly BridgeProcess[], coun
   }
 }
 
-/** Checks every by_plan key, a sample of their fields, and latest and its pointer per symbol against `latest`. */
+/**
+ * Checks every by_plan key, a sample of their fields, and latest and its pointer per symbol against
+ * `latest`. Works through a standalone or a Cluster client: one command per key (a Cluster client's
+ * auto-pipelining batches them per node), never a multi-key pipeline, which a Cluster refuses across slots.
+ */
 export async function verifyKeys(
-  redis: Redis,
+  redis: Redis | Cluster,
   count: number,
   latest: ReadonlyMap<string, { planId: string }> = expectedLatest(count),
 ): Promise<Verification> {
   let missing = 0;
   for (let start = 0; start < count; start += 5000) {
-    const pipeline = redis.pipeline();
-    for (let i = start; i < Math.min(count, start + 5000); i++) pipeline.exists(BY_PLAN + decisionAt(i).plan_id);
-    for (const [error, exists] of (await pipeline.exec()) ?? []) if (error !== null || exists !== 1) missing += 1;
+    const checks: Promise<boolean>[] = [];
+    for (let i = start; i < Math.min(count, start + 5000); i++) {
+      checks.push(
+        redis.exists(BY_PLAN + decisionAt(i).plan_id).then(
+          (exists) => exists === 1,
+          () => false,
+        ),
+      );
+    }
+    for (const found of await Promise.all(checks)) if (!found) missing += 1;
   }
   let wrongFields = 0;
   let sampled = 0;

@@ -2,7 +2,7 @@
 
 import { parseArgs } from 'node:util';
 
-export const PHASES = ['drain', 'ceiling', 'latency', 'memory', 'scale'] as const;
+export const PHASES = ['drain', 'ceiling', 'latency', 'memory', 'scale', 'cluster'] as const;
 export type Phase = (typeof PHASES)[number];
 
 export interface BenchOptions {
@@ -28,8 +28,9 @@ export interface BenchOptions {
 export const USAGE = `Usage: npm run bench -- [options]
 
   --runs N          runs per figure; each figure is the median with its range (default 3)
-  --count N         decisions for drain, ceiling, memory and scale (default 100000)
-  --only LIST       phases to run: drain,ceiling,latency,memory,scale (default all)
+  --count N         decisions for drain, ceiling, memory, scale and cluster (default 100000)
+  --only LIST       phases to run: drain,ceiling,latency,memory,scale,cluster (default all);
+                    cluster drains on a 3-master Redis Cluster at P27_BATCH=10
   --batches LIST    P27_BATCH values for drain; the first is the headline (default 10,100,500)
   --rates LIST      offered loads for latency, msg/s (default 100,1000,5000)
   --latency-batch N P27_BATCH of the service during the latency phase (default 10)

@@ -1,6 +1,7 @@
 // Turns the raw runs into the report: medians with ranges, targets, the markdown table and the JSON.
 
 import type { CeilingResult } from './ceiling.js';
+import type { ClusterDrainResult } from './cluster.js';
 import type { DrainResult, Verification } from './drain.js';
 import type { FloorResult, LatencyResult } from './latency.js';
 import type { ProfileSummary } from './profile-summary.js';
@@ -16,6 +17,8 @@ export interface RawResults {
   readonly memory: { readonly default: DrainResult[]; readonly recommended: DrainResult[] };
   /** Scale-out: the round's default drain by one instance, and two instances in one group. */
   readonly scale: { readonly one: DrainResult[]; readonly two: DrainResult[] };
+  /** The Cluster drain of each round, and that round's standalone drain at P27_BATCH=10 it is compared with. */
+  readonly cluster: { readonly standalone: DrainResult[]; readonly cluster: ClusterDrainResult[] };
 }
 
 export interface Machine {
@@ -123,10 +126,40 @@ function paired<A, B>(a: readonly A[], b: readonly B[], f: (x: A, y: B) => numbe
   );
 }
 
-const serviceUs = (r: DrainResult) =>
+const serviceUs = (r: { serviceDrainCpuSec: number | undefined; count: number }) =>
   r.serviceDrainCpuSec === undefined ? undefined : (r.serviceDrainCpuSec * 1e6) / r.count;
 const redisUs = (r: { redisCpuSec: number | undefined; count: number }) =>
   r.redisCpuSec === undefined ? undefined : (r.redisCpuSec * 1e6) / r.count;
+
+/** The Cluster drain's figures, and its ratios to the same round's standalone drain and minimal ceiling. */
+function clusterSummary(raw: RawResults) {
+  const { cluster: runs, standalone } = raw.cluster;
+  if (runs.length === 0) return undefined;
+  const ratio = (x: number | undefined, y: number | undefined) =>
+    x === undefined || y === undefined || y === 0 ? undefined : x / y;
+  return {
+    masters: runs[0]?.masters ?? 0,
+    batch: runs[0]?.batch ?? 10,
+    msgPerSec: spread(runs.map((r) => r.msgPerSec)),
+    seconds: spread(runs.map((r) => r.seconds)),
+    startupMs: spread(runs.map((r) => r.startupMs)),
+    /** While draining: from the first delivery to the end, as for the standalone drain. */
+    serviceCpuUsPerMsg: spread(defined(runs.map(serviceUs))),
+    /** The masters' redis-server processes summed. */
+    redisCpuUsPerMsg: spread(defined(runs.map(redisUs))),
+    redisBusy: spread(defined(runs.map((r) => (r.redisCpuSec === undefined ? undefined : r.redisCpuSec / r.seconds)))),
+    peakRssMb: spread(defined(runs.map((r) => r.peakRssBytes)).map((b) => b / MB)),
+    /** Per round: Cluster drain msg/s over the standalone drain's at P27_BATCH=10. */
+    overStandalone: paired(runs, standalone, (c, s) => c.msgPerSec / s.msgPerSec),
+    /** Per round: Cluster drain msg/s over the minimal ceiling's (standalone, no service). */
+    overCeiling: paired(runs, raw.ceiling, (c, m) => c.msgPerSec / m.msgPerSec),
+    serviceCpuOverStandalone: paired(runs, standalone, (c, s) => ratio(serviceUs(c), serviceUs(s))),
+    redisCpuOverStandalone: paired(runs, standalone, (c, s) => ratio(redisUs(c), redisUs(s))),
+    redisCpuOverCeiling: paired(runs, raw.ceiling, (c, m) => ratio(redisUs(c), redisUs(m))),
+    verified: runs.every((r) => okVerify(r.verify)),
+    runs,
+  };
+}
 
 function latencySummary(runs: readonly LatencyResult[]) {
   return {
@@ -195,6 +228,7 @@ export function buildReport(raw: RawResults, meta: Meta, profiles: readonly Prof
     latency,
     memory,
     scale,
+    cluster: clusterSummary(raw),
     peakRssMb,
     profiles,
     targets: [] as Target[],
@@ -353,6 +387,14 @@ export function targetTable(r: BenchReport): string {
       `| ${t.figure} | ${value} | ${reference} | ${judged} | ${t.target} | ${t.met ? 'met' : `**missed**, ${t.missedBy}`} |`,
     );
   }
+  const c = r.cluster;
+  // Informational: the issue sets no target for the Cluster path, only that it is measured the same way.
+  if (c !== undefined && r.ceiling !== undefined && c.overCeiling.values.length > 0) {
+    lines.push(
+      `| Cluster drain ÷ minimal ceiling, msg/s (${c.masters} masters, P27_BATCH=${c.batch}) | ${range(c.msgPerSec, 0)} | ` +
+        `${range(r.ceiling.msgPerSec, 0)} | ${range(c.overCeiling, 2)} | none (informational) | |`,
+    );
+  }
   return lines.join('\n');
 }
 
@@ -430,6 +472,21 @@ export function markdownTable(r: BenchReport): string {
       spread(r.scale.two.runs.map((d) => (d.consumers.heat_bridge_2 ?? -1) / d.count)),
       2,
     );
+  }
+  const k = r.cluster;
+  if (k !== undefined) {
+    const at = `cluster drain, ${k.masters} masters, P27_BATCH=${k.batch}`;
+    row(`${at}: msg/s${k.verified ? '' : ' — VERIFY FAILED'}`, k.msgPerSec, 0);
+    row(`${at}: service CPU per msg while draining, µs`, k.serviceCpuUsPerMsg, 1);
+    row(`${at}: Redis CPU per msg, ${k.masters} masters summed, µs`, k.redisCpuUsPerMsg, 1);
+    row(`${at}: Redis CPU busy, ${k.masters} masters summed, share of one core`, k.redisBusy, 2);
+    row(`${at}: service peak RSS, MB`, k.peakRssMb, 1);
+    row(`${at}: start-up (spawn → first delivery), ms`, k.startupMs, 0);
+    row('cluster drain / standalone drain (P27_BATCH=10), msg/s', k.overStandalone, 2);
+    row('cluster drain / minimal ceiling, msg/s', k.overCeiling, 2);
+    row('cluster drain / standalone drain, service CPU per msg', k.serviceCpuOverStandalone, 2);
+    row('cluster drain / standalone drain, Redis CPU per msg', k.redisCpuOverStandalone, 2);
+    row('cluster drain / minimal ceiling, Redis CPU per msg', k.redisCpuOverCeiling, 2);
   }
   const lines = ['| Figure | Median | Range |', '|---|---:|---:|'];
   for (const [figure, median, spreadText] of rows) lines.push(`| ${figure} | ${median} | ${spreadText} |`);

@@ -1,4 +1,4 @@
-// `npm run bench`: drain, ceiling, latency and memory of HeatBridge against its own redis-server;
+// `npm run bench`: drain, ceiling, latency, memory, scale-out and Cluster drain of HeatBridge against its own Redis;
 // prints a markdown table and writes the JSON report (bench/results/latest.json by default).
 
 import { execFileSync } from 'node:child_process';
@@ -6,7 +6,8 @@ import { mkdirSync, readdirSync, rmSync, writeFileSync } from 'node:fs';
 import { availableParallelism, cpus, loadavg, release, totalmem } from 'node:os';
 import { dirname, join } from 'node:path';
 import { checkBuild } from './bridge-process.js';
-import { runCeiling } from './ceiling.js';
+import { type CeilingResult, runCeiling } from './ceiling.js';
+import { type ClusterDrainResult, runClusterDrain } from './cluster.js';
 import { type DrainResult, runDrain, type Verification } from './drain.js';
 import { runFloor, runLatency } from './latency.js';
 import { parseOptions, USAGE, UsageError } from './options.js';
@@ -74,6 +75,23 @@ const drainLine = (label: string, r: DrainResult) =>
   `${fmt(r.bytesPerDecision)} B/decision, rss ${fmt((r.peakRssBytes ?? 0) / 1024 / 1024)} MB` +
   `${r.verify.missing + r.verify.wrongFields + r.verify.latestWrong === 0 ? ', verified' : `, VERIFY FAILED ${JSON.stringify(r.verify)}`})`;
 
+const perDecision = (cpuSec: number | undefined, n: number) =>
+  cpuSec === undefined ? '?' : ((cpuSec * 1e6) / n).toFixed(1);
+
+const clusterLine = (
+  label: string,
+  r: ClusterDrainResult,
+  standalone: DrainResult,
+  ceiling: CeilingResult | undefined,
+) =>
+  `${label} (${r.masters} masters, P27_BATCH=${r.batch}): ${fmt(r.msgPerSec)} msg/s (${r.seconds.toFixed(2)} s, ` +
+  `start-up ${fmt(r.startupMs)} ms, service CPU ${perDecision(r.serviceDrainCpuSec, r.count)} µs/decision while draining, ` +
+  `Redis CPU ${perDecision(r.redisCpuSec, r.count)} µs/decision over ${r.masters} masters, ` +
+  `rss ${fmt((r.peakRssBytes ?? 0) / 1024 / 1024)} MB` +
+  `${okVerify(r.verify) ? ', verified' : `, VERIFY FAILED ${JSON.stringify(r.verify)}`}); ` +
+  `× ${(r.msgPerSec / standalone.msgPerSec).toFixed(2)} of the standalone drain (${fmt(standalone.msgPerSec)} msg/s)` +
+  `${ceiling === undefined ? '' : `, × ${(r.msgPerSec / ceiling.msgPerSec).toFixed(2)} of the minimal ceiling (${fmt(ceiling.msgPerSec)} msg/s)`}`;
+
 async function profileDrains(
   count: number,
   batches: readonly number[],
@@ -137,12 +155,14 @@ async function main(): Promise<void> {
     floor: [],
     memory: { default: [], recommended: [] },
     scale: { one: [], two: [] },
+    cluster: { standalone: [], cluster: [] },
   };
   // Rounds, not phases, on the outside: machine noise then hits every figure alike, and run i of
   // drain and of the ceiling are neighbours in time (their ratio is taken per round).
   for (let run = 1; run <= runs; run++) {
     const tag = `run ${run}/${runs}`;
     let defaultDrain: DrainResult | undefined;
+    let ceiling: CeilingResult | undefined;
     if (only.includes('drain')) {
       for (const batch of options.batches) {
         const result = await runDrain({ count, batch, cli });
@@ -153,12 +173,21 @@ async function main(): Promise<void> {
     }
     if (only.includes('ceiling')) {
       const result = await runCeiling(count);
+      ceiling = result;
       raw.ceiling.push(result);
       log(
         `${tag} minimal ceiling: ${fmt(result.msgPerSec)} msg/s, Redis CPU ` +
           `${result.redisCpuSec === undefined ? '?' : ((result.redisCpuSec * 1e6) / result.count).toFixed(1)} µs/decision ` +
           `(${result.errors} errors${okVerify(result.verify) ? ', verified' : `, VERIFY FAILED ${JSON.stringify(result.verify)}`}), ${load()}`,
       );
+    }
+    if (only.includes('cluster')) {
+      // Next to this round's standalone drain and ceiling, so their ratios share the machine's noise.
+      defaultDrain ??= await runDrain({ count, batch: 10, cli });
+      raw.cluster.standalone.push(defaultDrain);
+      const result = await runClusterDrain({ count, batch: 10, cli });
+      raw.cluster.cluster.push(result);
+      log(`${clusterLine(`${tag} cluster drain`, result, defaultDrain, ceiling)}, ${load()}`);
     }
     if (only.includes('latency')) {
       for (const rate of options.rates) {
@@ -240,6 +269,7 @@ async function main(): Promise<void> {
     ...report.drain,
     ...(report.ceiling === undefined ? [] : [report.ceiling]),
     ...(report.scale === undefined ? [] : [report.scale.two]),
+    ...(report.cluster === undefined ? [] : [report.cluster]),
   ].some((d) => !d.verified);
   if (unverified) {
     log('some keys were missing or wrong after a drain: see "verify" in the JSON');

@@ -1,6 +1,6 @@
 // The benchmark's realistic, reproducible decisions: decision i is the same in every phase and run.
 
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { DECISION_FIELDS } from '../src/decision.js';
 
 export const SYMBOLS = [
@@ -138,8 +138,8 @@ export function flatFields(d: DecisionRecord): string[] {
   return out;
 }
 
-/** XADDs decisions first..first+count-1 in pipelines of 1,000. */
-export async function prefill(redis: Redis, stream: string, count: number, first = 0): Promise<void> {
+/** XADDs decisions first..first+count-1 in pipelines of 1,000 (one key: a Cluster client sends them to its node). */
+export async function prefill(redis: Redis | Cluster, stream: string, count: number, first = 0): Promise<void> {
   for (let start = first; start < first + count; start += 1000) {
     const pipeline = redis.pipeline();
     for (let i = start; i < Math.min(first + count, start + 1000); i++)
