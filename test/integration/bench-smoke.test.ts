@@ -53,6 +53,11 @@ describe('bench smoke run', () => {
       'latency 1000 msg/s, trivial bridge: p99',
       'latency 5000 msg/s, trivial bridge: p99',
       'scale-out, 2 instances on one Redis: drain msg/s',
+      'cluster drain, 3 masters, P27_BATCH=10: msg/s',
+      'cluster drain, 3 masters, P27_BATCH=10: Redis CPU per msg, 3 masters summed',
+      'cluster drain / standalone drain (P27_BATCH=10), msg/s',
+      'cluster drain / minimal ceiling, msg/s',
+      '| Cluster drain ÷ minimal ceiling, msg/s (3 masters, P27_BATCH=10) |',
       'peak RSS',
     ]) {
       assert.ok(stdout.includes(figure), `table lacks "${figure}"`);
@@ -153,5 +158,28 @@ describe('bench smoke run', () => {
       JSON.stringify(two.consumers),
     );
     assert.ok(readings.reduce((a, n) => a + n, 0) >= 1000, JSON.stringify(two.consumers));
+  });
+
+  test('drains the same backlog on a 3-master Redis Cluster, verified, beside the standalone drain and the ceiling', () => {
+    const cluster = report.cluster;
+    assert.ok(cluster, 'no cluster section');
+    const run = cluster.runs[0];
+    assert.ok(run, 'no cluster drain');
+    assert.equal(cluster.runs.length, 1);
+    assert.equal(run.count, 1000);
+    assert.equal(run.masters, 3);
+    assert.equal(Object.keys(run.redisCpuSecByMaster).length, 3, JSON.stringify(run.redisCpuSecByMaster));
+    assert.equal(cluster.verified, true, JSON.stringify(run.verify));
+    assert.equal(run.verify.missing, 0);
+    positive(cluster.msgPerSec.median, 'cluster drain msg/s');
+    positive(cluster.serviceCpuUsPerMsg.median, 'cluster service CPU per decision');
+    positive(cluster.redisCpuUsPerMsg.median, 'cluster Redis CPU per decision (3 masters)');
+    positive(cluster.peakRssMb.median, 'cluster peak RSS');
+    positive(cluster.overStandalone.median, 'cluster / standalone drain');
+    positive(cluster.overCeiling.median, 'cluster / minimal ceiling');
+    // Paired with the same round's standalone drain at the default batch.
+    const standalone = report.drain.find((d) => d.batch === 10)?.runs[0];
+    assert.ok(standalone, 'no standalone drain with P27_BATCH=10');
+    assert.equal(cluster.overStandalone.median, run.msgPerSec / standalone.msgPerSec);
   });
 });
