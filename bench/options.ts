@@ -30,7 +30,8 @@ export const USAGE = `Usage: npm run bench -- [options]
   --runs N          runs per figure; each figure is the median with its range (default 3)
   --count N         decisions for drain, ceiling, memory, scale and cluster (default 100000)
   --only LIST       phases to run: drain,ceiling,latency,memory,scale,cluster (default all);
-                    cluster drains on a 3-master Redis Cluster at P27_BATCH=10
+                    cluster drains on a 3-master Redis Cluster at P27_BATCH=10, paired with
+                    a standalone drain at P27_BATCH=10 in the same round (run if drain does not)
   --batches LIST    P27_BATCH values for drain; the first is the headline (default 10,100,500)
   --rates LIST      offered loads for latency, msg/s (default 100,1000,5000)
   --latency-batch N P27_BATCH of the service during the latency phase (default 10)

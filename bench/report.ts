@@ -149,6 +149,8 @@ function clusterSummary(raw: RawResults) {
     redisCpuUsPerMsg: spread(defined(runs.map(redisUs))),
     redisBusy: spread(defined(runs.map((r) => (r.redisCpuSec === undefined ? undefined : r.redisCpuSec / r.seconds)))),
     peakRssMb: spread(defined(runs.map((r) => r.peakRssBytes)).map((b) => b / MB)),
+    /** The standalone drains (P27_BATCH=10) the Cluster drain is paired with, one per round. */
+    standaloneMsgPerSec: spread(standalone.map((r) => r.msgPerSec)),
     /** Per round: Cluster drain msg/s over the standalone drain's at P27_BATCH=10. */
     overStandalone: paired(runs, standalone, (c, s) => c.msgPerSec / s.msgPerSec),
     /** Per round: Cluster drain msg/s over the minimal ceiling's (standalone, no service). */
@@ -482,6 +484,9 @@ export function markdownTable(r: BenchReport): string {
     row(`${at}: Redis CPU busy, ${k.masters} masters summed, share of one core`, k.redisBusy, 2);
     row(`${at}: service peak RSS, MB`, k.peakRssMb, 1);
     row(`${at}: start-up (spawn → first delivery), ms`, k.startupMs, 0);
+    // Without the drain phase the paired standalone drain appears nowhere else.
+    if (!r.drain.some((d) => d.batch === 10))
+      row('standalone drain paired with the cluster drain, P27_BATCH=10: msg/s', k.standaloneMsgPerSec, 0);
     row('cluster drain / standalone drain (P27_BATCH=10), msg/s', k.overStandalone, 2);
     row('cluster drain / minimal ceiling, msg/s', k.overCeiling, 2);
     row('cluster drain / standalone drain, service CPU per msg', k.serviceCpuOverStandalone, 2);
