@@ -16,6 +16,7 @@ import {
 } from '../../src/redis/scripts.js';
 import { type DecisionFields, decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
+import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 
 const STREAM = 'quantum:stream:harvest.heat.decision';
 const GROUP = 'heat_bridge';
@@ -84,6 +85,7 @@ describe('apply-batch and dead-letter scripts', () => {
   test('writes the 13 fields, the pointer and every TTL, and acks the entry', async () => {
     const fields = decision({ symbol: 'S1', recommended_partial: '0.5', extra: 'x' });
     const d = await pending(fields);
+    const written = startClock();
     assert.equal(await apply(d), APPLY_RESULT.latest);
 
     const expected = Object.fromEntries(DECISION_FIELDS.map((f) => [f, fields[f]]));
@@ -95,15 +97,18 @@ describe('apply-batch and dead-letter scripts', () => {
     });
     assert.equal(await redis.get(pointer('S1')), fields.plan_id);
     assert.equal(await redis.get(dedupe(fields.plan_id as string)), '1');
-    assert.deepEqual(
-      await Promise.all([
-        redis.ttl(byPlan(fields.plan_id as string)),
-        redis.ttl(latest('S1')),
-        redis.ttl(pointer('S1')),
-        redis.ttl(dedupe(fields.plan_id as string)),
-      ]),
-      [1000, 2000, 2000, 100],
-    );
+    const ttls = await Promise.all([
+      redis.ttl(byPlan(fields.plan_id as string)),
+      redis.ttl(latest('S1')),
+      redis.ttl(pointer('S1')),
+      redis.ttl(dedupe(fields.plan_id as string)),
+    ]);
+    // Bounded by the time that really passed since the apply (issue 12 §3); the four TTLs differ, so
+    // a setting applied to the wrong key shows.
+    assertTtlSince('by_plan', ttls[0] as number, SETTINGS.ttlPlanSec, written);
+    assertTtlSince('latest', ttls[1] as number, SETTINGS.ttlSymbolSec, written);
+    assertTtlSince('pointer', ttls[2] as number, SETTINGS.ttlSymbolSec, written);
+    assertTtlSince('dedupe', ttls[3] as number, SETTINGS.dedupeTtlSec, written);
     assert.equal(await isPending(d.id), false);
   });
 
@@ -313,9 +318,10 @@ describe('apply-batch and dead-letter scripts', () => {
 
   test('writes the dedupe marker last, with the dedupe TTL', async () => {
     const fields = decision({ symbol: 'M2' });
-    await apply(await pending(fields));
-    const ttl = await redis.ttl(dedupe(fields.plan_id as string));
-    assert.ok(ttl > 0 && ttl <= SETTINGS.dedupeTtlSec, `dedupe TTL ${ttl}`);
+    const d = await pending(fields);
+    const written = startClock();
+    await apply(d);
+    assertTtlSince('dedupe', await redis.ttl(dedupe(fields.plan_id as string)), SETTINGS.dedupeTtlSec, written);
   });
 
   test('dead-lettering an entry deleted from the stream only acks it', async () => {
