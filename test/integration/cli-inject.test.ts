@@ -36,6 +36,7 @@ describe('heat-bridge inject', () => {
   };
 
   test("adds one decision with the spec's example flags and prints its id and plan_id", async () => {
+    const beforeSec = Math.floor(Date.now() / 1000);
     const result = await runCli(
       [
         'inject',
@@ -73,7 +74,10 @@ describe('heat-bridge inject', () => {
     assert.equal(values.heat_score, '0.5');
     assert.equal(values.recommended_partial, '0.5');
     assert.equal(values.mode, 'shadow');
-    assert.ok(Math.abs(Number(values.ts_epoch) - Date.now() / 1000) < 30, `ts_epoch ${values.ts_epoch} is now`);
+    // The clock when the command ran: between the readings before and after it (issue 12 §3).
+    const afterSec = Math.floor(Date.now() / 1000);
+    const ts = Number(values.ts_epoch);
+    assert.ok(ts >= beforeSec && ts <= afterSec, `ts_epoch ${values.ts_epoch}, expected ${beforeSec}..${afterSec}`);
   });
 
   test('generates a plan_id when none is given and prints JSON with --json', async () => {

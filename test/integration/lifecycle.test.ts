@@ -3,11 +3,12 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
+import { stopCleanly } from '../support/clean-stop.js';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, startChild } from '../support/service.js';
+import { HANG_MS } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
 const STREAM = 'quantum:stream:harvest.heat.decision';
@@ -64,12 +65,41 @@ describe('service lifecycle as a child process', () => {
     await Promise.all(servers.map((s) => s.stop()));
   });
 
+  // Each test below sets up its own Redis and service, so one failure or slow step cannot cascade
+  // into the next (issue 12 §3).
+
+  /** A service started while nothing answers on its Redis port, once /health says error. */
+  const bridgeWithoutRedis = async () => {
+    const server = await redisServer(true);
+    await server.kill();
+    const bridge = await start(server.env);
+    const health = await waitFor(
+      async () => {
+        const h = await healthStatus(bridge.healthUrl);
+        return h.status === 'error' ? h : undefined;
+      },
+      { timeoutMs: HANG_MS, what: 'health error' },
+    );
+    return { server, bridge, health };
+  };
+
+  /** A service on a running redis-server, once it has created its consumer group. */
+  const bridgeOnRedis = async (appendonly = false) => {
+    const server = await redisServer(appendonly);
+    const redis = server.client();
+    const bridge = await start(server.env);
+    await bridge.waitForLog((line) => line.msg === 'consumer group created', HANG_MS);
+    const bridged = async (planId: string | undefined, what: string) =>
+      waitFor(async () => (await redis.exists(byPlan(planId))) === 1, { timeoutMs: HANG_MS, what });
+    return { server, redis, bridge, bridged };
+  };
+
   for (const signal of ['SIGTERM', 'SIGINT'] as const) {
-    test(`exits 0 within 10 s on ${signal} and leaves no delivered entry unacked`, async (t) => {
+    test(`exits 0 on ${signal} by finishing its stop, and leaves no delivered entry unacked`, async (t) => {
       const server = await redisServer();
       const redis = server.client();
       const bridge = await start({ ...server.env, P27_BATCH: '10' });
-      await bridge.waitForLog((line) => line.msg === 'consumer group created');
+      await bridge.waitForLog((line) => line.msg === 'consumer group created', HANG_MS);
       const pipeline = redis.pipeline();
       const decisions = Array.from({ length: 1000 }, () => decision());
       for (const d of decisions) pipeline.xadd(STREAM, '*', ...flat(d));
@@ -78,11 +108,8 @@ describe('service lifecycle as a child process', () => {
       await waitFor(async () => (await redis.exists(byPlan(decisions[0]?.plan_id))) === 1, {
         what: 'first entry bridged',
       });
-      const signalled = performance.now();
-      const exit = await bridge.kill(signal);
-      const tookMs = performance.now() - signalled;
-      assert.deepEqual(exit, { code: 0, signal: null });
-      assert.ok(tookMs < 10_000, `exit took ${Math.round(tookMs)} ms`);
+      // Exit 0 with `stopped` logged and no stop-deadline warning: it stopped by itself within 9.5 s.
+      await stopCleanly(bridge, signal);
       assert.equal(await pending(redis), 0, 'no entry left pending in the group');
       const [info] = await groups(redis);
       const delivered = Number(info?.['entries-read']);
@@ -90,56 +117,61 @@ describe('service lifecycle as a child process', () => {
       t.diagnostic(`${delivered} of ${decisions.length} entries delivered before the exit`);
       const exists = await Promise.all(decisions.slice(0, delivered).map((d) => redis.exists(byPlan(d.plan_id))));
       assert.equal(exists.filter((n) => n === 1).length, delivered, 'every delivered entry has its by_plan key');
-      assert.ok(bridge.logs.some((line) => line.msg === 'stopped'));
     });
   }
 
-  // The tests below follow one service through a series of Redis outages, in order.
-  let server: RedisServer;
-  let redis: Redis;
-  let bridge: ChildService;
-
-  const bridged = async (planId: string | undefined, what: string) =>
-    waitFor(async () => (await redis.exists(byPlan(planId))) === 1, { timeoutMs: 15_000, what });
-
   test('stays up and reports error while nothing answers on the Redis port', async () => {
-    server = await redisServer(true);
-    await server.kill();
-    bridge = await start(server.env);
-    const health = await waitFor(
-      async () => {
-        const h = await healthStatus(bridge.healthUrl);
-        return h.status === 'error' ? h : undefined;
-      },
-      { what: 'health error' },
-    );
+    const { bridge, health } = await bridgeWithoutRedis();
     assert.equal(health.code, 503);
     assert.equal(bridge.child.exitCode, null);
+    await stopCleanly(bridge);
   });
 
   test('uses under 5 % of one core while Redis is down', async (t) => {
+    const { bridge } = await bridgeWithoutRedis();
     const pid = bridge.child.pid;
     assert.ok(pid !== undefined);
-    const cpuBefore = cpuSeconds(pid);
-    const wallBefore = performance.now();
-    // A bounded measurement window, not a wait for a condition.
-    await sleep(3000);
-    const share = (cpuSeconds(pid) - cpuBefore) / ((performance.now() - wallBefore) / 1000);
-    t.diagnostic(`CPU share ${(share * 100).toFixed(2)} %`);
-    assert.ok(share < 0.05, `CPU share while Redis is down: ${(share * 100).toFixed(1)} %`);
+    // CPU share over consecutive windows of about 2 s, until one is under 5 %: the tail of start-up
+    // or a moment of contention may spoil one window, a busy loop spoils every one (issue 12 §3).
+    const shares: number[] = [];
+    let last = { cpu: cpuSeconds(pid), wall: performance.now() };
+    const share = await waitFor(
+      () => {
+        const now = { cpu: cpuSeconds(pid), wall: performance.now() };
+        const windowSec = (now.wall - last.wall) / 1000;
+        if (windowSec < 1.5) return undefined;
+        const value = (now.cpu - last.cpu) / windowSec;
+        last = now;
+        shares.push(value);
+        return value < 0.05 ? { value } : undefined;
+      },
+      { timeoutMs: HANG_MS, intervalMs: 2000, what: 'a window of 2 s with under 5 % CPU' },
+    ).catch((error: Error) => {
+      throw new Error(`${error.message}; CPU share per window: ${shares.map((s) => `${(s * 100).toFixed(1)} %`)}`, {
+        cause: error,
+      });
+    });
+    t.diagnostic(`CPU share ${(share.value * 100).toFixed(2)} % (windows: ${shares.length})`);
     assert.equal(bridge.child.exitCode, null);
+    await stopCleanly(bridge);
   });
 
   test('bridges entries once redis-server comes up on that port', async () => {
+    const { server, bridge } = await bridgeWithoutRedis();
     await server.restart();
-    redis = server.client();
+    const redis = server.client();
     const d = decision({ symbol: 'BTCUSDT' });
     await redis.xadd(STREAM, '*', ...flat(d));
-    await bridged(d.plan_id, 'first decision after Redis came up');
+    await waitFor(async () => (await redis.exists(byPlan(d.plan_id))) === 1, {
+      timeoutMs: HANG_MS,
+      what: 'first decision after Redis came up',
+    });
     await waitFor(async () => (await healthStatus(bridge.healthUrl)).code === 200, { what: 'health 200' });
+    await stopCleanly(bridge);
   });
 
   test('keeps running through a SIGKILL and restart of redis-server and bridges later entries', async () => {
+    const { server, redis, bridge, bridged } = await bridgeOnRedis(true);
     const before = decision({ symbol: 'ETHUSDT' });
     await redis.xadd(STREAM, '*', ...flat(before));
     await bridged(before.plan_id, 'decision before the crash');
@@ -152,9 +184,11 @@ describe('service lifecycle as a child process', () => {
     assert.equal(await redis.get('quantum:harvest:heat:latest_plan_id:ETHUSDT'), afterCrash.plan_id);
     await waitFor(async () => (await pending(redis)) === 0, { what: 'nothing pending' });
     assert.equal(bridge.child.exitCode, null);
+    await stopCleanly(bridge);
   });
 
   test('recreates the consumer group after XGROUP DESTROY and bridges new entries', async () => {
+    const { redis, bridge, bridged } = await bridgeOnRedis();
     const created = bridge.logs.filter((line) => line.msg === 'consumer group created').length;
     assert.equal(await redis.xgroup('DESTROY', STREAM, GROUP), 1);
     const d = decision({ symbol: 'SOLUSDT' });
@@ -165,9 +199,14 @@ describe('service lifecycle as a child process', () => {
       [GROUP],
     );
     assert.ok(bridge.logs.filter((line) => line.msg === 'consumer group created').length > created);
+    await stopCleanly(bridge);
   });
 
   test('bridges again after FLUSHALL with no more than a few warnings in the log', async (t) => {
+    const { redis, bridge, bridged } = await bridgeOnRedis();
+    const first = decision({ symbol: 'ADAUSDT' });
+    await redis.xadd(STREAM, '*', ...flat(first));
+    await bridged(first.plan_id, 'decision before FLUSHALL');
     const mark = bridge.logs.length;
     await redis.flushall();
     const d = decision({ symbol: 'ADAUSDT' });
@@ -179,14 +218,11 @@ describe('service lifecycle as a child process', () => {
       return Number(/^p27_loops_total (\S+)$/m.exec(text)?.[1] ?? 0);
     };
     const base = await loops();
-    await waitFor(async () => (await loops()) >= base + 20, { what: '20 more loop turns' });
+    await waitFor(async () => (await loops()) >= base + 20, { timeoutMs: HANG_MS, what: '20 more loop turns' });
     const warnings = bridge.logs.slice(mark).filter((line) => (line.level ?? 0) >= WARN);
     t.diagnostic(`${warnings.length} warnings after FLUSHALL`);
     assert.ok(warnings.length <= 3, `warnings after FLUSHALL:\n${warnings.map((w) => JSON.stringify(w)).join('\n')}`);
     assert.equal(bridge.child.exitCode, null);
-  });
-
-  test('exits 0 on SIGTERM after all of that', async () => {
-    assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+    await stopCleanly(bridge);
   });
 });

@@ -3,6 +3,9 @@
 import assert from 'node:assert/strict';
 import { describe, mock, test } from 'node:test';
 import { Backoff, jitteredDelay } from '../../src/backoff.js';
+import { withinDeadline } from '../support/timing.js';
+
+const HOUR_MS = 3_600_000;
 
 /** Runs fn with Math.random returning value, restoring it afterwards. */
 function withRandom<T>(value: number, fn: () => T): T {
@@ -81,28 +84,30 @@ describe('Backoff', () => {
     );
   });
 
+  // A delay of 30-60 min and a deadline of HANG_MS: a wait that ignored the abort fails with a clear
+  // message, and a slow machine cannot make a correct one fail (issue 12 §3).
   test('resolves wait early when the signal aborts mid-sleep', async () => {
-    const backoff = new Backoff(60_000, 60_000);
+    const backoff = new Backoff(HOUR_MS, HOUR_MS);
     const controller = new AbortController();
-    const started = performance.now();
     const waiting = backoff.wait(controller.signal);
     setImmediate(() => controller.abort());
-    await waiting;
-    assert.ok(performance.now() - started < 5000, 'wait should end on abort, not after its 30-60 s delay');
+    await withinDeadline(waiting, 'wait ending on abort, not after its 30-60 min delay');
     assert.equal(backoff.attempts, 1);
   });
 
   test('resolves wait at once when the signal is already aborted', async () => {
-    const backoff = new Backoff(60_000, 60_000);
-    const started = performance.now();
-    await backoff.wait(AbortSignal.abort());
-    assert.ok(performance.now() - started < 5000);
+    const backoff = new Backoff(HOUR_MS, HOUR_MS);
+    await withinDeadline(backoff.wait(AbortSignal.abort()), 'wait on an aborted signal, not after its delay');
+    assert.equal(backoff.attempts, 1);
   });
 
-  test('resolves wait after the delay when nothing aborts', async () => {
-    const backoff = new Backoff(5, 10);
+  test('resolves wait after the delay when nothing aborts, not before', async () => {
+    const backoff = new Backoff(100, 100);
     const started = performance.now();
-    await backoff.wait(new AbortController().signal);
-    assert.ok(performance.now() - started >= 1);
+    // Math.random 0: the delay is exactly half the ceiling, 50 ms. A lower bound only, which no load can break;
+    // 1 ms for the timer's whole-millisecond clock.
+    await withRandom(0, () => backoff.wait(new AbortController().signal));
+    const waitedMs = performance.now() - started;
+    assert.ok(waitedMs >= 49, `waited ${waitedMs} ms for a 50 ms delay`);
   });
 });
