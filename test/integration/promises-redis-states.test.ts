@@ -6,14 +6,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
-import { freeze, getProbe, thaw } from '../support/promise-helpers.js';
+import { freeze, getProbe, specKeys, thaw } from '../support/promise-helpers.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, type InProcessService, metricValue, startInProcess } from '../support/service.js';
 import { drained, pendingCount } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
-
-const byPlanKey = (planId: string | undefined) => `quantum:harvest:heat:by_plan:${planId}`;
 
 describe('a Redis that does not answer (SIGSTOP)', () => {
   let server: RedisServer;
@@ -73,7 +71,7 @@ describe('a Redis that does not answer (SIGSTOP)', () => {
     });
     const d = decision();
     await redis.xadd(stream, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, {
+    await waitFor(async () => (await redis.exists(specKeys.byPlan(d.plan_id))) === 1, {
       timeoutMs: 60_000,
       what: 'a decision bridged after the thaw',
     });
@@ -149,7 +147,7 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
     }
     assert.match(String(await blocking), /killed/i);
     await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the entries applied after BUSY' });
-    assert.equal(await redis.exists(...valid.map((d) => byPlanKey(d.plan_id))), valid.length);
+    assert.equal(await redis.exists(...valid.map((d) => specKeys.byPlan(d.plan_id))), valid.length);
     assert.equal(await redis.xlen(dlq), 1, 'only the invalid entry dead-lettered');
     const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
     assert.match(fields[fields.indexOf('error') + 1] ?? '', /^invalid_heat_level: /);
@@ -181,7 +179,7 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
       reloading = false;
       await reloads;
       await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the entries applied after loading' });
-      assert.equal(await redis.exists(...valid.map((d) => byPlanKey(d.plan_id))), valid.length);
+      assert.equal(await redis.exists(...valid.map((d) => specKeys.byPlan(d.plan_id))), valid.length);
       assert.equal(await redis.xlen(dlq), 1, 'only the invalid entry dead-lettered');
       assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}'), 0);
       assert.ok(

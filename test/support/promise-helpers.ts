@@ -95,3 +95,11 @@ function ipv6FromProc(hex: string): string {
   const text = groups.join(':');
   return text === '0:0:0:0:0:0:0:0' ? '::' : text;
 }
+
+/** The lookup key names, spelled from the spec (never from src/redis/keys.ts, which is under test). */
+export const specKeys = {
+  byPlan: (planId: string | undefined) => `quantum:harvest:heat:by_plan:${planId}`,
+  latest: (symbol: string | undefined) => `quantum:harvest:heat:latest:${symbol}`,
+  pointer: (symbol: string | undefined) => `quantum:harvest:heat:latest_plan_id:${symbol}`,
+  dedupe: (planId: string | undefined) => `quantum:dedupe:p27:${planId}`,
+} as const;
