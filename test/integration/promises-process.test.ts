@@ -14,7 +14,6 @@ import { RedisServer } from '../support/redis-server.js';
 import { ROOT, runProcess } from '../support/run-process.js';
 import { type ChildService, type InProcessService, startChild, startInProcess } from '../support/service.js';
 import { STREAM } from '../support/stream-group.js';
-import { waitFor } from '../support/wait-for.js';
 
 const TSX = import.meta.resolve('tsx');
 
