@@ -83,7 +83,7 @@ describe('where the consumer group starts', () => {
           .call(name0, ...args)
           .xadd(stream, '*', ...flat(first))
           .exec();
-        await waitFor(() => groupCreations(bridge) > created && groupInfo(redis, stream), {
+        await waitFor(async () => groupCreations(bridge) > created && (await groupInfo(redis, stream)) !== undefined, {
           timeoutMs: 30_000,
           what: 'the group recreated',
         });
