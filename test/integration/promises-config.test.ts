@@ -155,6 +155,20 @@ describe('configuration promises through the service', () => {
     assert.equal(copy.truncated, '1');
   });
 
+  test('a lowered P27_MAX_FUTURE_SEC (60) dead-letters a ts_epoch 200 s ahead, which the default 300 would take', async () => {
+    const { bridge, stream, dlq } = await start('max-future', { P27_MAX_FUTURE_SEC: '60' });
+    const now = Math.floor(Date.now() / 1000);
+    const ahead = decision({ symbol: 'FUTUREUSDT', ts_epoch: String(now + 200) });
+    const near = decision({ symbol: 'FUTUREUSDT', ts_epoch: String(now + 5) });
+    for (const d of [ahead, near]) await redis.xadd(stream, '*', ...flat(d));
+    await waitFor(() => drained(redis, stream), { what: 'both entries judged' });
+    assert.equal(await redis.exists(specKeys.byPlan(ahead.plan_id)), 0);
+    assert.equal(await redis.exists(specKeys.byPlan(near.plan_id)), 1);
+    assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="invalid_ts_epoch"}'), 1);
+    const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
+    assert.match(record(fields).error ?? '', /^invalid_ts_epoch: .*more than P27_MAX_FUTURE_SEC=60\b/);
+  });
+
   test('a lowered P27_MAX_FIELD_BYTES rejects one byte over it, in a value and in a field name', async () => {
     const limit = 200;
     const { bridge, stream } = await start('field-bytes-lowered', { P27_MAX_FIELD_BYTES: String(limit) });
