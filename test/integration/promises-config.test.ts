@@ -136,6 +136,27 @@ describe('configuration promises through the service', () => {
     assert.ok(afterMax >= maxLen && afterMax <= maxLen + nodeEntries, `dead-letter length ${afterMax}`);
   });
 
+  // "any value 1–10000 works": the smallest, and one just past the 200 decisions of one apply call.
+  for (const batch of [1, 201]) {
+    test(`P27_BATCH=${batch} drains a mixed backlog: every valid entry written once, every invalid one dead-lettered`, async () => {
+      const { bridge, stream, dlq } = await start(`batch-${batch}`, { P27_BATCH: String(batch) });
+      const entries = Array.from({ length: 450 }, (_, i) =>
+        i % 9 === 4 ? decision({ heat_action: 'SELL' }) : decision({ symbol: `BATCH${batch}_${i % 7}` }),
+      );
+      const pipeline = redis.pipeline();
+      for (const d of entries) pipeline.xadd(stream, '*', ...flat(d));
+      await pipeline.exec();
+      await waitFor(() => drained(redis, stream), { timeoutMs: 120_000, what: 'the backlog drained' });
+      const valid = entries.filter((d) => d.heat_action !== 'SELL');
+      const invalid = entries.length - valid.length;
+      assert.equal(await redis.exists(...valid.map((d) => specKeys.byPlan(d.plan_id))), valid.length);
+      assert.equal(await metricValue(bridge.metricsUrl, 'p27_written_total{kind="by_plan"}'), valid.length);
+      assert.equal(await metricValue(bridge.metricsUrl, 'p27_in_messages_total'), entries.length);
+      assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="invalid_heat_action"}'), invalid);
+      assert.equal(await redis.xlen(dlq), invalid);
+    });
+  }
+
   test('a raised P27_MAX_FIELD_BYTES accepts a 1 MiB debug_json and still cuts a larger one to the limit in its dead-letter copy', async () => {
     const limit = 2 * 1024 * 1024;
     const { bridge, stream, dlq } = await start('field-bytes-raised', { P27_MAX_FIELD_BYTES: String(limit) });
