@@ -22,7 +22,14 @@ describe('a Redis that does not answer (SIGSTOP)', () => {
   before(async () => {
     server = await RedisServer.start();
     redis = server.client();
-    bridge = await startInProcess({ ...server.env, P27_STREAM_IN: stream, P27_DLQ_STREAM: `${stream}.dlq` });
+    // A long poll keeps the consumer in its blocking read on the reader: the first command on the
+    // writer after the freeze is the probe's own, so its 1 s deadline fires before the writer's 5 s.
+    bridge = await startInProcess({
+      ...server.env,
+      P27_STREAM_IN: stream,
+      P27_DLQ_STREAM: `${stream}.dlq`,
+      P27_POLL_MS: '30000',
+    });
   });
   after(async () => {
     thaw(server.pid);
@@ -30,7 +37,7 @@ describe('a Redis that does not answer (SIGSTOP)', () => {
     await server.stop();
   });
 
-  test('/health says error (503, redis down, the reason names Redis) while Redis is frozen, and ok once it thaws', async (t) => {
+  test('/health says error (503, "Redis did not answer within 1000 ms") while Redis is frozen, and ok once it thaws', async (t) => {
     await waitFor(async () => (await getProbe(bridge.healthUrl)).status === 'ok', { what: 'health ok before' });
     freeze(server.pid);
     try {
