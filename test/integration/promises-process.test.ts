@@ -2,8 +2,8 @@
 // /metrics, a repeated signal that does not cut the stop short, and exit 1 when a script does not compile.
 
 import assert from 'node:assert/strict';
-import { cpSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { cpSync, mkdirSync, mkdtempSync, readFileSync, rmSync, symlinkSync, writeFileSync } from 'node:fs';
+import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
@@ -109,6 +109,37 @@ describe('stopping and failing to start', () => {
     // The stop went on after the second signal: the embedded Redis was still stopped, and stopped.
     assert.ok(msgs.indexOf('embedded redis: stopped') > again, msgs.join('\n'));
     assert.ok(msgs.includes('stopped'), msgs.join('\n'));
+  });
+
+  test('--embedded-redis starts redis-server on loopback only, and refuses (exit 2) an address that is not loopback', async () => {
+    const port = await freePort();
+    const cwd = join(dir, 'embedded-loopback');
+    mkdirSync(cwd);
+    const bridge = await startChild(
+      { REDIS_HOST: '127.0.0.1', REDIS_PORT: String(port), P27_CONSUMER: 'promise_loopback' },
+      ['--embedded-redis'],
+      { cwd },
+    );
+    children.push(bridge);
+    await bridge.waitForLog((l) => /started redis-server/.test(String(l.msg)), 60_000);
+    // A Redis without a password must not be reachable from the network.
+    assert.deepEqual(listeningAddresses(port), ['127.0.0.1']);
+    assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+
+    const external = Object.values(networkInterfaces())
+      .flat()
+      .find((a) => a !== undefined && a.family === 'IPv4' && !a.internal)?.address;
+    assert.ok(external !== undefined, 'this machine has a non-loopback IPv4 address');
+    const refused = await startChild(
+      { REDIS_HOST: external, REDIS_PORT: String(await freePort()), P27_CONSUMER: 'promise_external' },
+      ['--embedded-redis'],
+      { cwd },
+    );
+    children.push(refused);
+    const exit = await refused.exited;
+    assert.equal(exit.code, 2, refused.logs.map((l) => JSON.stringify(l)).join('\n'));
+    const fatal = refused.logs.find((l) => l.msg === 'embedded redis could not start');
+    assert.match(String(fatal?.err), /^embedded redis runs on loopback only; nothing answers at /);
   });
 
   test('a script that does not compile stops start-up with exit 1 and names the script', async () => {
