@@ -14,6 +14,7 @@ import { RedisServer } from '../support/redis-server.js';
 import { ROOT, runProcess } from '../support/run-process.js';
 import { type ChildService, type InProcessService, startChild, startInProcess } from '../support/service.js';
 import { STREAM } from '../support/stream-group.js';
+import { waitFor } from '../support/wait-for.js';
 
 const TSX = import.meta.resolve('tsx');
 
@@ -136,8 +137,12 @@ describe('stopping and failing to start', () => {
       { cwd },
     );
     children.push(refused);
-    const exit = await refused.exited;
-    assert.equal(exit.code, 2, refused.logs.map((l) => JSON.stringify(l)).join('\n'));
+    // Bounded, so a service that went on instead fails here rather than at the file's timeout.
+    const code = await waitFor(() => (refused.child.exitCode === null ? undefined : String(refused.child.exitCode)), {
+      timeoutMs: 60_000,
+      what: 'the service to exit',
+    });
+    assert.equal(code, '2', refused.logs.map((l) => JSON.stringify(l)).join('\n'));
     const fatal = refused.logs.find((l) => l.msg === 'embedded redis could not start');
     assert.match(String(fatal?.err), /^embedded redis runs on loopback only; nothing answers at /);
   });
