@@ -6,19 +6,12 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
-import { specKeys } from '../support/promise-helpers.js';
+import { entryFields, specKeys } from '../support/promise-helpers.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
 import { drained } from '../support/stream-group.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
-
-/** Field/value pairs of a stream entry as a record (the last value of a repeated name wins). */
-function record(fields: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i] as string] = fields[i + 1] as string;
-  return out;
-}
 
 describe('configuration promises through the service', () => {
   let server: RedisServer;
@@ -131,7 +124,7 @@ describe('configuration promises through the service', () => {
       { timeoutMs: 60_000, what: 'the entries dead-lettered after P27_MAX_DELIVERIES' },
     );
     const [newest] = (await redis.xrevrange(dlq, '+', '-', 'COUNT', 1)) as [[string, string[]]];
-    assert.match(record(newest[1]).error ?? '', /^max_deliveries: /);
+    assert.match(entryFields(newest[1]).error ?? '', /^max_deliveries: /);
     const afterMax = await redis.xlen(dlq);
     assert.ok(afterMax >= maxLen && afterMax <= maxLen + nodeEntries, `dead-letter length ${afterMax}`);
   });
@@ -170,7 +163,7 @@ describe('configuration promises through the service', () => {
     assert.equal(await redis.exists(specKeys.byPlan(over.plan_id)), 0);
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="field_too_large"}'), 1);
     const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
-    const copy = record(fields);
+    const copy = entryFields(fields);
     assert.equal(copy.plan_id, over.plan_id);
     assert.equal(copy.debug_json?.length, limit, 'cut to P27_MAX_FIELD_BYTES');
     assert.equal(copy.truncated, '1');
@@ -187,7 +180,7 @@ describe('configuration promises through the service', () => {
     assert.equal(await redis.exists(specKeys.byPlan(near.plan_id)), 1);
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="invalid_ts_epoch"}'), 1);
     const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
-    assert.match(record(fields).error ?? '', /^invalid_ts_epoch: .*more than P27_MAX_FUTURE_SEC=60\b/);
+    assert.match(entryFields(fields).error ?? '', /^invalid_ts_epoch: .*more than P27_MAX_FUTURE_SEC=60\b/);
   });
 
   test('a lowered P27_MAX_FIELD_BYTES rejects one byte over it, in a value and in a field name', async () => {

@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
-import { freeze, getProbe, specKeys, thaw } from '../support/promise-helpers.js';
+import { entryFields, freeze, getProbe, specKeys, thaw } from '../support/promise-helpers.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, type InProcessService, metricValue, startInProcess } from '../support/service.js';
@@ -157,7 +157,7 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
     assert.equal(await redis.exists(...valid.map((d) => specKeys.byPlan(d.plan_id))), valid.length);
     assert.equal(await redis.xlen(dlq), 1, 'only the invalid entry dead-lettered');
     const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
-    assert.match(fields[fields.indexOf('error') + 1] ?? '', /^invalid_heat_level: /);
+    assert.match(entryFields(fields).error ?? '', /^invalid_heat_level: /);
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}'), 0);
     assert.equal(await pendingCount(redis, stream), 0);
     assert.ok(

@@ -103,3 +103,10 @@ export const specKeys = {
   pointer: (symbol: string | undefined) => `quantum:harvest:heat:latest_plan_id:${symbol}`,
   dedupe: (planId: string | undefined) => `quantum:dedupe:p27:${planId}`,
 } as const;
+
+/** A stream entry's field/value list (as XRANGE returns it) as a record; a repeated name keeps its last value. */
+export function entryFields(fields: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i] as string] = fields[i + 1] as string;
+  return out;
+}
