@@ -85,11 +85,13 @@ export class RedisProbe {
 
   async #ask(): Promise<ProbeResult> {
     let timer: NodeJS.Timeout | undefined;
+    const noAnswer = new Error(`no answer within ${this.#timeoutMs} ms`);
     const deadline = new Promise<never>((_, reject) => {
-      timer = setTimeout(() => reject(new Error(`no answer within ${this.#timeoutMs} ms`)), this.#timeoutMs);
+      timer = setTimeout(() => reject(noAnswer), this.#timeoutMs);
     });
+    const asked = { sent: false };
     try {
-      const [reply, lastEntryId] = await Promise.race([this.#xinfo(), deadline]);
+      const [reply, lastEntryId] = await Promise.race([this.#xinfo(asked), deadline]);
       const backlog = backlogFromXinfo(reply, this.#group, lastEntryId);
       const known = backlog.undelivered;
       const undelivered = known ?? (await Promise.race([this.#countUndelivered(backlog.lastDeliveredId), deadline]));
@@ -99,7 +101,14 @@ export class RedisProbe {
       // A refused session already says what is wrong and names the variable; anything else is
       // said in the operator's words, never the client library's (issue 10 §2).
       const session = sessionOf(this.#redis)?.state;
-      const reason = session?.kind === 'refused' ? session.problem : describeFailure(classifyFailure(error));
+      // A connection that is up but silent (a frozen or overloaded Redis, a black hole) is not a
+      // lost connection: say what the deadline saw, as the README's /health promises (issue 12 §2).
+      const reason =
+        session?.kind === 'refused'
+          ? session.problem
+          : error === noAnswer && asked.sent
+            ? `Redis did not answer within ${this.#timeoutMs} ms`
+            : describeFailure(classifyFailure(error));
       return { kind: 'down', error: reason };
     } finally {
       clearTimeout(timer);
@@ -117,7 +126,7 @@ export class RedisProbe {
   }
 
   /** XINFO GROUPS and the stream's newest entry id (undefined when the stream is empty or gone). */
-  async #xinfo(): Promise<[unknown, string | undefined]> {
+  async #xinfo(asked: { sent: boolean }): Promise<[unknown, string | undefined]> {
     // Right after start the first connection is still opening: wait for it rather than report an
     // outage. Later, a client that is not ready means Redis is away, and the answer is immediate.
     const session = sessionOf(this.#redis);
@@ -125,6 +134,7 @@ export class RedisProbe {
     if (!everUp && session?.state.kind !== 'refused') this.#everReady = await whenReady(this.#redis, this.#timeoutMs);
     // Not verified: its database may not be the config's, so nothing is asked (issue 9 §2).
     if (!isUsable(this.#redis)) throw new Error('Connection is closed.');
+    asked.sent = true;
     try {
       const [groups, newest] = await Promise.all([
         this.#redis.xinfo('GROUPS', this.#stream),

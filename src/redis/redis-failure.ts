@@ -122,6 +122,24 @@ const CLIENT_MESSAGES: readonly (Rule & { readonly pattern: RegExp; readonly cod
   },
 ];
 
+/**
+ * Node.js's codes for a TLS peer it cannot verify (REDIS_URL=rediss://): a deployment problem that no
+ * retry mends, not a bug of ours (issue 12 §2). `ERR_SSL_*` (e.g. a plain port) joins them below.
+ */
+const TLS_CODES = new Set([
+  'DEPTH_ZERO_SELF_SIGNED_CERT',
+  'SELF_SIGNED_CERT_IN_CHAIN',
+  'UNABLE_TO_VERIFY_LEAF_SIGNATURE',
+  'UNABLE_TO_GET_ISSUER_CERT',
+  'UNABLE_TO_GET_ISSUER_CERT_LOCALLY',
+  'CERT_HAS_EXPIRED',
+  'CERT_NOT_YET_VALID',
+  'CERT_UNTRUSTED',
+  'CERT_REJECTED',
+  'CERT_SIGNATURE_FAILURE',
+  'ERR_TLS_CERT_ALTNAME_INVALID',
+]);
+
 const DISCONNECTED: Rule = { class: 'redis', explanation: 'the connection to Redis is down; reconnecting' };
 
 const BUG: Rule = { class: 'bug', explanation: 'an internal error in HeatBridge (please report it)' };
@@ -147,6 +165,11 @@ export function classifyFailure(error: unknown): Failure {
   const nodeCode = (error as { code?: unknown } | null)?.code;
   if (typeof nodeCode === 'string' && NODE_CODES.has(nodeCode)) {
     return { ...DISCONNECTED, code: nodeCode, message, reply: undefined };
+  }
+  if (typeof nodeCode === 'string' && (TLS_CODES.has(nodeCode) || nodeCode.startsWith('ERR_SSL_'))) {
+    // Node's words name the cause ("self-signed certificate", "certificate has expired").
+    const explanation = `the TLS connection to Redis was refused (${message}): trust its certificate's CA (NODE_EXTRA_CA_CERTS) or check REDIS_URL`;
+    return { class: 'deployment', code: nodeCode, explanation, message, reply: undefined };
   }
   const isReply = name === 'ReplyError' || name === 'RedisError';
   const first = /^[A-Z]{2,}(?=\s|$)/.exec(message)?.[0] ?? '';

@@ -1,0 +1,104 @@
+// README promises about where a group starts (issue 12 §2): P27_GROUP_START_ID=$ skips what is already
+// in the stream, and after FLUSHALL or a DEL of the stream the group is recreated from
+// P27_GROUP_START_ID ('0': the entries already there are bridged; '$': only later ones).
+
+import assert from 'node:assert/strict';
+import { after, before, describe, test } from 'node:test';
+import type { Redis } from 'ioredis';
+import { decision, flat } from '../support/decisions.js';
+import { specKeys } from '../support/promise-helpers.js';
+import { RedisServer } from '../support/redis-server.js';
+import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { drained, groupInfo } from '../support/stream-group.js';
+import { waitFor } from '../support/wait-for.js';
+
+describe('where the consumer group starts', () => {
+  let server: RedisServer;
+  let redis: Redis;
+  const services: InProcessService[] = [];
+
+  // Each test starts on an empty Redis: FLUSHALL below would wipe another test's stream.
+  before(async () => {
+    server = await RedisServer.start();
+    redis = server.client();
+  });
+  after(async () => {
+    for (const s of services) await s.stop();
+    await server.stop();
+  });
+
+  const start = async (name: string, env: Record<string, string> = {}) => {
+    const stream = `quantum:stream:promise-start-${name}`;
+    const bridge = await startInProcess({
+      ...server.env,
+      P27_STREAM_IN: stream,
+      P27_DLQ_STREAM: `${stream}.dlq`,
+      P27_CONSUMER: `promise_start_${name}`,
+      ...env,
+    });
+    services.push(bridge);
+    return { bridge, stream };
+  };
+  const bridged = (planId: string | undefined, what: string) =>
+    waitFor(async () => (await redis.exists(specKeys.byPlan(planId))) === 1, { timeoutMs: 30_000, what });
+  const groupCreations = (bridge: InProcessService) =>
+    bridge.logs.filter((l) => l.msg === 'consumer group created').length;
+
+  test('P27_GROUP_START_ID=$ leaves the entries already in the stream and bridges the later ones', async () => {
+    const stream = 'quantum:stream:promise-start-dollar';
+    const earlier = [decision(), decision()];
+    for (const d of earlier) await redis.xadd(stream, '*', ...flat(d));
+    const { bridge } = await start('dollar', { P27_GROUP_START_ID: '$' });
+    await waitFor(() => groupInfo(redis, stream), { what: 'the group created' });
+    const later = decision();
+    await redis.xadd(stream, '*', ...flat(later));
+    await bridged(later.plan_id, 'the later entry bridged');
+    await waitFor(() => drained(redis, stream), { what: 'the group drained' });
+    assert.equal(await redis.exists(...earlier.map((d) => specKeys.byPlan(d.plan_id))), 0);
+    assert.equal(await metricValue(bridge.metricsUrl, 'p27_in_messages_total'), 1);
+  });
+
+  // The loss and the first entry after it in one transaction: the service can only recreate the
+  // group after that entry is in the stream, so where the group starts decides whether it is read.
+  const losses: [name: string, lose: (stream: string) => unknown[]][] = [
+    ['FLUSHALL', () => ['flushall']],
+    ['DEL of the stream', (stream) => ['del', stream]],
+  ];
+  for (const [loss, command] of losses) {
+    for (const startId of ['0', '$'] as const) {
+      test(`after ${loss} the group is recreated from P27_GROUP_START_ID=${startId}${startId === '0' ? ' (the default)' : ''}`, async () => {
+        const name = `${loss === 'FLUSHALL' ? 'flush' : 'del'}-${startId === '$' ? 'dollar' : 'zero'}`;
+        const { bridge, stream } = await start(name, startId === '0' ? {} : { P27_GROUP_START_ID: startId });
+        // With '$' an entry added before the group exists is (rightly) never read.
+        await waitFor(() => groupInfo(redis, stream), { what: 'the group created' });
+        const before = decision();
+        await redis.xadd(stream, '*', ...flat(before));
+        await bridged(before.plan_id, 'an entry before the loss');
+        const created = groupCreations(bridge);
+
+        const first = decision();
+        const [name0, ...args] = command(stream) as [string, ...string[]];
+        await redis
+          .multi()
+          .call(name0, ...args)
+          .xadd(stream, '*', ...flat(first))
+          .exec();
+        await waitFor(async () => groupCreations(bridge) > created && (await groupInfo(redis, stream)) !== undefined, {
+          timeoutMs: 30_000,
+          what: 'the group recreated',
+        });
+        const next = decision();
+        await redis.xadd(stream, '*', ...flat(next));
+        await bridged(next.plan_id, 'the next entry bridged');
+        await waitFor(() => drained(redis, stream), { what: 'the group drained' });
+        assert.equal(
+          await redis.exists(specKeys.byPlan(first.plan_id)),
+          startId === '0' ? 1 : 0,
+          `the entry added with the loss ${startId === '0' ? 'is' : 'is not'} read`,
+        );
+        const recreated = bridge.logs.filter((l) => l.msg === 'consumer group created').at(-1);
+        assert.equal(recreated?.start_id, startId);
+      });
+    }
+  }
+});

@@ -1,0 +1,112 @@
+// Helpers of the README-promise tests (issue 12 §2): reading /health and /readyz, freezing a process,
+// and finding the address a process listens on.
+
+import { readFileSync } from 'node:fs';
+
+/** The /health (or /readyz) document with its HTTP status. */
+export interface HealthReply {
+  readonly code: number;
+  readonly status: string;
+  readonly redis: string | undefined;
+  readonly reasons: readonly string[];
+  readonly body: Record<string, unknown>;
+}
+
+/**
+ * GET of a JSON probe endpoint (/health, /readyz). A generous abort bound only keeps a hung endpoint
+ * from hanging the test; no assertion is made on how long the answer took.
+ */
+export async function getProbe(url: string): Promise<HealthReply> {
+  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
+  const body = (await res.json()) as Record<string, unknown>;
+  return {
+    code: res.status,
+    status: String(body.status),
+    redis: typeof body.redis === 'string' ? body.redis : undefined,
+    reasons: Array.isArray(body.reasons) ? body.reasons.map(String) : [],
+    body,
+  };
+}
+
+/** SIGSTOP: the process keeps its sockets open and answers nothing, as a hung host does. */
+export function freeze(pid: number | undefined): void {
+  if (pid === undefined) throw new Error('no pid to freeze');
+  process.kill(pid, 'SIGSTOP');
+}
+
+/** SIGCONT: a frozen process runs again. Safe on a process that has exited. */
+export function thaw(pid: number | undefined): void {
+  if (pid === undefined) return;
+  try {
+    process.kill(pid, 'SIGCONT');
+  } catch {
+    // Already gone.
+  }
+}
+
+/** The direct children of a process (Linux /proc), e.g. the redis-server a `--embedded-redis` service started. */
+export function childPids(pid: number): number[] {
+  const text = readFileSync(`/proc/${pid}/task/${pid}/children`, 'utf8').trim();
+  return text === '' ? [] : text.split(' ').map(Number);
+}
+
+/**
+ * The local addresses TCP sockets in LISTEN state are bound to on a port, from /proc/net/tcp and
+ * /proc/net/tcp6 (what `ss -ltn` shows): e.g. ['127.0.0.1'] or ['0.0.0.0'].
+ */
+export function listeningAddresses(port: number): string[] {
+  const found: string[] = [];
+  for (const [file, v6] of [
+    ['/proc/net/tcp', false],
+    ['/proc/net/tcp6', true],
+  ] as const) {
+    let text: string;
+    try {
+      text = readFileSync(file, 'utf8');
+    } catch {
+      continue;
+    }
+    for (const line of text.split('\n').slice(1)) {
+      const cols = line.trim().split(/\s+/);
+      const [addressHex, portHex] = (cols[1] ?? '').split(':');
+      // State 0A is LISTEN.
+      if (cols[3] !== '0A' || portHex === undefined || Number.parseInt(portHex, 16) !== port) continue;
+      found.push(v6 ? ipv6FromProc(addressHex ?? '') : ipv4FromProc(addressHex ?? ''));
+    }
+  }
+  return found;
+}
+
+/** /proc/net/tcp writes an IPv4 address as 8 hex digits in host (little-endian) byte order. */
+function ipv4FromProc(hex: string): string {
+  const bytes = hex.match(/../g) ?? [];
+  return bytes
+    .map((b) => Number.parseInt(b, 16))
+    .reverse()
+    .join('.');
+}
+
+/** /proc/net/tcp6: four 32-bit words, each little-endian; '::' for the unspecified address. */
+function ipv6FromProc(hex: string): string {
+  const words = hex.match(/.{8}/g) ?? [];
+  const bytes = words.flatMap((w) => (w.match(/../g) ?? []).reverse());
+  const groups: string[] = [];
+  for (let i = 0; i < bytes.length; i += 2) groups.push(`${bytes[i]}${bytes[i + 1]}`.replace(/^0+(?=.)/, ''));
+  const text = groups.join(':');
+  return text === '0:0:0:0:0:0:0:0' ? '::' : text;
+}
+
+/** The lookup key names, spelled from the spec (never from src/redis/keys.ts, which is under test). */
+export const specKeys = {
+  byPlan: (planId: string | undefined) => `quantum:harvest:heat:by_plan:${planId}`,
+  latest: (symbol: string | undefined) => `quantum:harvest:heat:latest:${symbol}`,
+  pointer: (symbol: string | undefined) => `quantum:harvest:heat:latest_plan_id:${symbol}`,
+  dedupe: (planId: string | undefined) => `quantum:dedupe:p27:${planId}`,
+} as const;
+
+/** A stream entry's field/value list (as XRANGE returns it) as a record; a repeated name keeps its last value. */
+export function entryFields(fields: readonly string[]): Record<string, string> {
+  const out: Record<string, string> = {};
+  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i] as string] = fields[i + 1] as string;
+  return out;
+}
