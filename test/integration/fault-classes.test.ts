@@ -229,7 +229,11 @@ describe('failure classes through the service', () => {
     }
     const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: `${stream}.dlq`, P27_BATCH: '10000' });
     await waitFor(() => drained(redis, stream), { timeoutMs: 120_000, what: 'the backlog drained' });
-    assert.equal(await metricValue(bridge.metricsUrl, 'p27_written_total{kind="by_plan"}'), count);
+    // The counters move when the last call's reply is recorded, which may come after the group drained.
+    await waitFor(async () => (await metricValue(bridge.metricsUrl, 'p27_written_total{kind="by_plan"}')) === count, {
+      timeoutMs: 60_000,
+      what: `p27_written_total{kind="by_plan"} = ${count}`,
+    });
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="write"}'), 0);
     assert.equal(await redis.exists(`${stream}.dlq`), 0);
   });

@@ -36,9 +36,10 @@ type Values = Record<(typeof DECISION_FIELDS)[number], string>;
 const valid = (overrides: Partial<Values> = {}): Values => ({ ...(decision() as Values), ...overrides });
 
 /** What TypeScript says: 'valid', or 'reason: detail'. */
-function inNode(v: Values): string {
+/** id: the entry's stream id, whose time takes part in the ts_epoch rule (its arrival). */
+function inNode(v: Values, id: string): string {
   const parsed = parseValues(
-    '1-1',
+    id,
     DECISION_FIELDS.map((f) => v[f]),
     CLOCK,
   );
@@ -114,8 +115,12 @@ describe('validation parity: parseValues and consume.lua', () => {
     await redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
   });
 
-  /** What consume.lua says for each: 'valid', or 'reason: detail' as it dead-letters it. */
-  async function inLua(all: readonly Values[]): Promise<string[]> {
+  /**
+   * What consume.lua says of each ('valid', or 'reason: detail' as it dead-letters it) and what
+   * parseValues says of the same entry, at its real stream id: Redis's clock, which moves on while
+   * the file runs, is part of the ts_epoch rule on both sides.
+   */
+  async function judged(all: readonly Values[]): Promise<{ lua: string[]; node: string[] }> {
     const pipeline = redis.pipeline();
     // A fresh plan_id per entry unless the case sets its own: a duplicate would be deduped, not judged.
     for (const v of all) pipeline.xadd(STREAM, '*', ...DECISION_FIELDS.flatMap((f) => [f, v[f]]));
@@ -124,12 +129,15 @@ describe('validation parity: parseValues and consume.lua', () => {
     assert.equal(reply.read, all.length);
     assert.deepEqual(reply.failed, []);
     const rejected = new Map(reply.rejected.map((r) => [r.id, `${r.reason}: ${r.detail}`]));
-    return ids.map((id) => rejected.get(id) ?? 'valid');
+    return {
+      lua: ids.map((id) => rejected.get(id) ?? 'valid'),
+      node: all.map((v, i) => inNode(v, ids[i] as string)),
+    };
   }
 
   test('says the same of every case in the table', async () => {
-    const lua = await inLua(CASES.map(([, v]) => v));
-    for (const [i, [name, v]] of CASES.entries()) assert.equal(lua[i], inNode(v), name);
+    const { lua, node } = await judged(CASES.map(([, v]) => v));
+    for (const [i, [name]] of CASES.entries()) assert.equal(lua[i], node[i], name);
   });
 
   test('says the same of random values', async () => {
@@ -172,7 +180,8 @@ describe('validation parity: parseValues and consume.lua', () => {
         await redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
         // Unique plan_ids among the valid ones, so none is deduped instead of judged.
         const all = records.map((r, i) => valid({ ...r, plan_id: r.plan_id === 'plan' ? `plan${i}` : r.plan_id }));
-        assert.deepEqual(await inLua(all), all.map(inNode));
+        const { lua, node } = await judged(all);
+        assert.deepEqual(lua, node);
       }),
       { numRuns: 60 },
     );
