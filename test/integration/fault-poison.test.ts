@@ -6,12 +6,18 @@ import { after, before, describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
-import { DECISION_FIELDS } from '../../src/decision.js';
-import { REJECT_REASONS, type RejectReason } from '../../src/message.js';
 import { decision } from '../support/decisions.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import type { ChildService, LogLine } from '../support/service.js';
+import {
+  byPlanKey as byPlan,
+  DECISION_FIELDS,
+  LATEST_EXTRA_FIELDS,
+  MAX_IDENTIFIER_CHARACTERS,
+  REJECT_REASONS,
+  type RejectReason,
+} from '../support/spec-contract.js';
 import { DLQ, drained, pendingCount, STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -23,11 +29,10 @@ function expectedCopy(fields: readonly Buffer[]): Buffer[] {
   return cut.some((b, i) => b !== fields[i]) ? [...cut, Buffer.from('truncated'), Buffer.from('1')] : cut;
 }
 const SCHEMA: ReadonlySet<string> = new Set(DECISION_FIELDS);
-const LATEST_FIELDS: ReadonlySet<string> = new Set([...DECISION_FIELDS, 'last_plan_id', 'last_stream_id']);
+const LATEST_FIELDS: ReadonlySet<string> = new Set([...DECISION_FIELDS, ...LATEST_EXTRA_FIELDS]);
 
 type Pair = readonly [name: string | Buffer, value: string | Buffer];
 
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
 const toBuffer = (v: string | Buffer): Buffer => (typeof v === 'string' ? Buffer.from(v) : v);
 const pairsOf = (fields: Record<string, string>): Pair[] => Object.entries(fields);
 
@@ -116,8 +121,9 @@ function oracle(pairs: readonly (readonly [Buffer, Buffer])[]): Set<RejectReason
     if (n === undefined || v === undefined) reasons.add('invalid_utf8');
     else values.set(n, v);
   }
+  // README "over 128 characters": characters are code points, so 🔥 counts 1 (2 UTF-16 units, 4 bytes).
   const identifier = (s: string | undefined) =>
-    s !== undefined && s.length > 0 && [...s].length <= 128 && !FORBIDDEN.test(s);
+    s !== undefined && s.length > 0 && [...s].length <= MAX_IDENTIFIER_CHARACTERS && !FORBIDDEN.test(s);
   if (!identifier(values.get('plan_id'))) reasons.add('invalid_plan_id');
   if (!identifier(values.get('symbol'))) reasons.add('invalid_symbol');
   const ts = values.get('ts_epoch') ?? '';
@@ -151,8 +157,30 @@ function fieldValue(pairs: readonly (readonly [Buffer, Buffer])[], field: string
 const MISSING = Symbol('missing');
 type Generated = string | Uint8Array | typeof MISSING;
 
+/** Characters outside the BMP (emoji, math letters, CJK extension B): 2 UTF-16 units, 4 UTF-8 bytes each. */
+const astralArb = fc
+  .oneof(
+    fc.integer({ min: 0x1f300, max: 0x1f64f }),
+    fc.integer({ min: 0x1d400, max: 0x1d6a3 }),
+    fc.integer({ min: 0x20000, max: 0x2a6df }),
+  )
+  .map((cp) => String.fromCodePoint(cp));
+
+/**
+ * 120 to 136 code points, at least one of them astral: where counting code points and counting
+ * UTF-16 units disagree about the 128-character limit (a 100-code-point identifier with 30 astral
+ * characters is 130 UTF-16 units long).
+ */
+const astralNearLimitArb: fc.Arbitrary<Generated> = fc
+  .tuple(
+    fc.array(fc.oneof(fc.constantFrom('a', 'Z', '7', '_', '-', ':'), astralArb), { minLength: 119, maxLength: 135 }),
+    astralArb,
+  )
+  .map(([chars, astral]) => [...chars, astral].join(''));
+
 const identifierArb: fc.Arbitrary<Generated> = fc.oneof(
   { weight: 8, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,40}$/) },
+  { weight: 3, arbitrary: astralNearLimitArb },
   { weight: 1, arbitrary: fc.constant(MISSING) },
   { weight: 1, arbitrary: fc.constant('') },
   { weight: 1, arbitrary: fc.string({ minLength: 125, maxLength: 135 }) },
@@ -294,6 +322,8 @@ describe('poison entries and the dead-letter stream', () => {
       ['missing', undefined],
       ['empty', ''],
       ['129 characters', 'p'.repeat(129)],
+      ['129 characters, all astral (258 UTF-16 units)', '🔥'.repeat(129)],
+      ['129 characters, one astral', `${'p'.repeat(128)}𝔸`],
       ['a space', 'a b'],
       ['a tab', 'a\tb'],
       ['a newline', 'a\nb'],
@@ -361,6 +391,7 @@ describe('poison entries and the dead-letter stream', () => {
     // Valid entries on the boundaries of each rule.
     const validVariants: Record<string, string>[] = [
       { plan_id: '' }, // replaced below by a unique plan_id of exactly 128 characters
+      { plan_id: '🔥' }, // replaced below by a unique plan_id of 128 characters, most of them astral
       { heat_score: '0', heat_level: 'warm', heat_action: 'DOWNGRADE_FULL_TO_PARTIAL' },
       { heat_score: '1', heat_level: 'hot', heat_action: 'HOLD_CLOSE' },
       { heat_score: '1.0', heat_level: 'unknown' },
@@ -368,10 +399,17 @@ describe('poison entries and the dead-letter stream', () => {
       { heat_score: '1e-1', reason: 'ü✓ 💥', symbol: 'ÄÖÜUSDT' },
       { debug_json: 'd'.repeat(MAX_FIELD_BYTES), extra_unknown: 'ignored' },
       { symbol: 's:y-m.b_o/l|#@!' },
+      // 128 characters with astral ones: 256 and 129 UTF-16 units, still within the limit.
+      { symbol: '🔥'.repeat(128) },
+      { symbol: `${'S'.repeat(127)}𝔸` },
     ];
     const valid = cases.map((_, i) => {
       const d = decision({ symbol: 'POISONUSDT', ...validVariants[i % validVariants.length] });
       if (d.plan_id === '') d.plan_id = `v128_${process.pid}_${Date.now()}_${i}_`.padEnd(128, 'x');
+      if (d.plan_id === '🔥') {
+        const prefix = `a128_${process.pid}_${Date.now()}_${i}_`;
+        d.plan_id = prefix + '🔥'.repeat(MAX_IDENTIFIER_CHARACTERS - prefix.length);
+      }
       return d;
     });
     const entries = cases.flatMap((c, i) => [pairsOf(valid[i] as Record<string, string>), c.pairs]);

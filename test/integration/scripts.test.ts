@@ -4,7 +4,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { DECISION_FIELDS } from '../../src/decision.js';
+import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { type Decision, parseEntry } from '../../src/message.js';
 import {
   APPLY_RESULT,

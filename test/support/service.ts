@@ -7,7 +7,8 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { freePort } from './free-port.js';
-import { waitFor } from './wait-for.js';
+import { cleanEnv } from './run-process.js';
+import { failWaitsOn, waitFor } from './wait-for.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
 
@@ -21,9 +22,19 @@ export interface InProcessService {
   readonly logs: LogLine[];
   readonly metricsUrl: string;
   readonly healthUrl: string;
+  /** Errors the service reported as fatal (onFatal): the ones that make `heat-bridge run` exit. */
+  readonly fatal: readonly Error[];
+  /** Stops the service; rejects with its first fatal error, if it had one, once stopped. */
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the service in this process on free ports, logging JSON at DEBUG into `logs`.
+ *
+ * A fatal error (a script that does not compile, a database the server does not have) fails the
+ * test with that error rather than a timeout: from the moment it is reported, every waitFor of the
+ * process throws it, a start-up still under way rejects with it, and stop() rejects with it.
+ */
 export async function startInProcess(env: Record<string, string>): Promise<InProcessService> {
   const config = loadConfig({ P27_POLL_MS: '100', ...(await portsEnv()), P27_LOG_LEVEL: 'DEBUG', ...env });
   const logs: LogLine[] = [];
@@ -34,15 +45,40 @@ export async function startInProcess(env: Record<string, string>): Promise<InPro
     },
   });
   const fatal: Error[] = [];
-  const service = new Service({ config, log: createLogger(config.logLevel, sink), onFatal: (e) => fatal.push(e) });
-  const { metricsPort, healthPort } = await service.start();
+  let reportFatal: (error: Error) => void = () => {};
+  const fatalReported = new Promise<never>((_, reject) => {
+    reportFatal = reject;
+  });
+  fatalReported.catch(() => {}); // read by the race below and by stop(), not left unhandled
+  const service = new Service({
+    config,
+    log: createLogger(config.logLevel, sink),
+    onFatal: (error) => {
+      fatal.push(error);
+      reportFatal(error);
+    },
+  });
+  const stopFailingWaits = failWaitsOn(() => fatal[0]);
+  let listening: Awaited<ReturnType<Service['start']>>;
+  try {
+    listening = await Promise.race([service.start(), fatalReported]);
+  } catch (error) {
+    stopFailingWaits();
+    await service.stop();
+    throw error;
+  }
   return {
     service,
     config,
     logs,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-    healthUrl: `http://127.0.0.1:${healthPort}/health`,
-    stop: () => service.stop(),
+    fatal,
+    metricsUrl: `http://127.0.0.1:${listening.metricsPort}/metrics`,
+    healthUrl: `http://127.0.0.1:${listening.healthPort}/health`,
+    stop: async () => {
+      stopFailingWaits();
+      await service.stop();
+      if (fatal[0] !== undefined) throw fatal[0];
+    },
   };
 }
 
@@ -58,10 +94,10 @@ export interface ChildService {
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
-// Absolute, so the child finds tsx and the project's tsconfig from any working directory.
+import { CLI } from './run-process.js';
+
+// Absolute, so the child finds tsx from any working directory (cleanEnv names the tsconfig).
 const TSX = import.meta.resolve('tsx');
-const TSCONFIG = new URL('../../tsconfig.json', import.meta.url).pathname;
 
 export interface ChildOptions {
   /** Working directory of the child (default: this process's), e.g. a temp dir for `.data/`. */
@@ -75,13 +111,8 @@ export async function startChild(
   options: ChildOptions = {},
 ): Promise<ChildService> {
   const ports = await portsEnv();
-  const fullEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    TSX_TSCONFIG_PATH: TSCONFIG,
-    P27_POLL_MS: '100',
-    ...ports,
-    ...env,
-  };
+  // Nothing from the developer's shell (a REDIS_URL there) decides where the child connects.
+  const fullEnv = cleanEnv({ P27_POLL_MS: '100', ...ports, ...env });
   const child = spawn(process.execPath, ['--import', TSX, '--', CLI, 'run', ...args], {
     env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],

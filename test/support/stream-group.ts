@@ -1,19 +1,30 @@
-// Reads the state of the input stream's consumer group the way an operator would (XINFO, XPENDING).
+// Reads the state of the input stream's consumer group the way an operator would (XINFO, XPENDING),
+// on a standalone, Sentinel or Cluster client alike.
 
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { DLQ, GROUP, STREAM } from './spec-contract.js';
 
-export const STREAM = 'quantum:stream:harvest.heat.decision';
-export const GROUP = 'heat_bridge';
-export const DLQ = 'quantum:stream:harvest.heat.decision.dlq';
+export { DLQ, GROUP, STREAM };
+
+/** A client of any topology: the stream's commands name one key, so a Cluster routes them. */
+export type AnyRedis = Redis | Cluster;
 
 export interface GroupInfo {
   readonly pending: number;
   /** Entries not yet delivered to the group; null when Redis cannot tell. */
   readonly lag: number | null;
+  readonly lastDeliveredId: string;
+}
+
+/** A RESP2 flat reply [name, value, name, value, …] as a map. */
+export function replyMap(reply: readonly unknown[]): Map<string, unknown> {
+  const map = new Map<string, unknown>();
+  for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
+  return map;
 }
 
 /** XINFO GROUPS for one group; undefined when the stream or the group does not exist. */
-export async function groupInfo(redis: Redis, stream = STREAM, group = GROUP): Promise<GroupInfo | undefined> {
+export async function groupInfo(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<GroupInfo | undefined> {
   let reply: unknown[];
   try {
     reply = (await redis.xinfo('GROUPS', stream)) as unknown[];
@@ -22,28 +33,35 @@ export async function groupInfo(redis: Redis, stream = STREAM, group = GROUP): P
     throw error;
   }
   for (const entry of reply as unknown[][]) {
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
+    const info = replyMap(entry);
     if (info.get('name') !== group) continue;
     const lag = info.get('lag');
-    return { pending: Number(info.get('pending')), lag: lag === null || lag === undefined ? null : Number(lag) };
+    return {
+      pending: Number(info.get('pending')),
+      lag: lag === null || lag === undefined ? null : Number(lag),
+      lastDeliveredId: String(info.get('last-delivered-id')),
+    };
   }
   return undefined;
 }
 
 /** True once every entry of the stream was delivered and acked. */
-export async function drained(redis: Redis, stream = STREAM, group = GROUP): Promise<boolean> {
+export async function drained(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<boolean> {
   const info = await groupInfo(redis, stream, group);
   return info !== undefined && info.pending === 0 && info.lag === 0;
 }
 
 /** XPENDING summary count. */
-export async function pendingCount(redis: Redis, stream = STREAM, group = GROUP): Promise<number> {
+export async function pendingCount(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<number> {
   return Number(((await redis.xpending(stream, group)) as [number | string])[0]);
 }
 
 /** Pending entries per consumer, from the XPENDING summary. */
-export async function pendingByConsumer(redis: Redis, stream = STREAM, group = GROUP): Promise<Record<string, number>> {
+export async function pendingByConsumer(
+  redis: AnyRedis,
+  stream = STREAM,
+  group = GROUP,
+): Promise<Record<string, number>> {
   const [, , , consumers] = (await redis.xpending(stream, group)) as [unknown, unknown, unknown, [string, string][]];
   return Object.fromEntries((consumers ?? []).map(([name, count]) => [name, Number(count)]));
 }
