@@ -6,11 +6,11 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { parseEntry } from '../../src/message.js';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
+import { DECISION_FIELDS } from '../support/spec-contract.js';
 
 const STREAM = 'quantum:stream:harvest.heat.decision';
 

@@ -142,7 +142,7 @@ function oracle(pairs: readonly (readonly [Buffer, Buffer])[]): Set<RejectReason
 function abbreviate(pairs: readonly (readonly [Buffer, Buffer])[]): string {
   const show = (b: Buffer) => {
     const text = decodeUtf8(b) ?? `0x${b.subarray(0, 16).toString('hex')}`;
-    return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…(${b.length} bytes)` : text);
+    return JSON.stringify(text.length > 40 ? `${[...text].slice(0, 40).join('')}…(${b.length} bytes)` : text);
   };
   return pairs.map(([n, v]) => `${show(n)}=${show(v)}`).join(' ');
 }

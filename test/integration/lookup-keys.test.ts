@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
 

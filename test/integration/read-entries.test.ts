@@ -6,10 +6,10 @@ import { isUtf8 } from 'node:buffer';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
-import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { defineScripts, READ_BUDGET_BYTES, type ReadSettings, readEntries } from '../../src/redis/scripts.js';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
+import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { UTF8_CASES } from '../support/utf8-cases.js';
 
 const STREAM = 'test:read-entries';

@@ -4,7 +4,6 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { type Decision, parseEntry } from '../../src/message.js';
 import {
   APPLY_RESULT,
@@ -16,6 +15,7 @@ import {
 } from '../../src/redis/scripts.js';
 import { type DecisionFields, decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
+import { DECISION_FIELDS } from '../support/spec-contract.js';
 
 const STREAM = 'quantum:stream:harvest.heat.decision';
 const GROUP = 'heat_bridge';

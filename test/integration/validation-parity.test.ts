@@ -7,12 +7,12 @@ import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
-import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { type Plausibility, parseValues } from '../../src/message.js';
 import { UNSAFE_IDENTIFIER } from '../../src/redis/keys.js';
 import { type ConsumeSettings, consume, defineScripts, loadLua } from '../../src/redis/scripts.js';
 import { decision } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
+import { DECISION_FIELDS } from '../support/spec-contract.js';
 
 const STREAM = 'test:parity';
 const SETTINGS: ConsumeSettings = {

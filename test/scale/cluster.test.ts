@@ -4,10 +4,10 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Cluster } from 'ioredis';
-import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { decision, flat } from '../support/decisions.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
 import { type ChildService, metricValue, startChild } from '../support/service.js';
+import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
 

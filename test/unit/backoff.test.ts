@@ -1,7 +1,8 @@
 // jitteredDelay bounds and growth, and Backoff's attempt counting and abortable wait.
 
 import assert from 'node:assert/strict';
-import { describe, mock, test } from 'node:test';
+import { syncBuiltinESMExports } from 'node:module';
+import { describe, mock, type TestContext, test } from 'node:test';
 import { Backoff, jitteredDelay } from '../../src/backoff.js';
 
 /** Runs fn with Math.random returning value, restoring it afterwards. */
@@ -13,6 +14,23 @@ function withRandom<T>(value: number, fn: () => T): T {
     random.mock.restore();
   }
 }
+
+/**
+ * A mocked setTimeout clock for one test, so bounds are exact on any machine and no wall time is
+ * measured; the sync reaches src's ESM import of node:timers/promises, which the mock alone leaves
+ * pointing at the real setTimeout.
+ */
+function mockClock(t: TestContext): void {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  syncBuiltinESMExports();
+  t.after(() => {
+    t.mock.timers.reset();
+    syncBuiltinESMExports();
+  });
+}
+
+/** Lets pending promise callbacks run (setImmediate is not mocked). */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('jitteredDelay', () => {
   test('stays between half and all of the ceiling for the first attempt', () => {
@@ -81,28 +99,46 @@ describe('Backoff', () => {
     );
   });
 
-  test('resolves wait early when the signal aborts mid-sleep', async () => {
+  test('resolves wait early when the signal aborts mid-sleep', async (t) => {
+    mockClock(t);
     const backoff = new Backoff(60_000, 60_000);
     const controller = new AbortController();
-    const started = performance.now();
-    const waiting = backoff.wait(controller.signal);
-    setImmediate(() => controller.abort());
-    await waiting;
-    assert.ok(performance.now() - started < 5000, 'wait should end on abort, not after its 30-60 s delay');
+    let resolved = false;
+    void backoff.wait(controller.signal).then(() => {
+      resolved = true;
+    });
+    await settle();
+    assert.equal(resolved, false, 'sleeping while nothing aborts');
+    controller.abort();
+    await settle();
+    assert.equal(resolved, true, 'ended on abort, with no time passed on the clock');
     assert.equal(backoff.attempts, 1);
   });
 
-  test('resolves wait at once when the signal is already aborted', async () => {
+  test('resolves wait at once when the signal is already aborted', async (t) => {
+    mockClock(t);
     const backoff = new Backoff(60_000, 60_000);
-    const started = performance.now();
-    await backoff.wait(AbortSignal.abort());
-    assert.ok(performance.now() - started < 5000);
+    let resolved = false;
+    void backoff.wait(AbortSignal.abort()).then(() => {
+      resolved = true;
+    });
+    await settle();
+    assert.equal(resolved, true);
   });
 
-  test('resolves wait after the delay when nothing aborts', async () => {
-    const backoff = new Backoff(5, 10);
-    const started = performance.now();
-    await backoff.wait(new AbortController().signal);
-    assert.ok(performance.now() - started >= 1);
+  test('resolves wait exactly when its delay has passed, not a millisecond earlier', async (t) => {
+    mockClock(t);
+    const backoff = new Backoff(200, 400);
+    let resolved = false;
+    // The largest jitter: the first delay is the whole initial 200 ms.
+    void withRandom(0.999_999_9, () => backoff.wait(new AbortController().signal)).then(() => {
+      resolved = true;
+    });
+    t.mock.timers.tick(199);
+    await settle();
+    assert.equal(resolved, false, 'still waiting after 199 of 200 ms');
+    t.mock.timers.tick(1);
+    await settle();
+    assert.equal(resolved, true, 'resolved at 200 ms');
   });
 });
