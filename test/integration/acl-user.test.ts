@@ -8,10 +8,9 @@ import { readmeAclRules } from '../support/acl-rules.js';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
-import { DLQ, drained, GROUP, STREAM } from '../support/stream-group.js';
+import { byPlanKey as byPlan, DLQ, GROUP, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
+import { drained } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
-
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
 
 describe('the service as a user with exactly the documented ACL rules', () => {
   let server: RedisServer;
@@ -49,7 +48,7 @@ describe('the service as a user with exactly the documented ACL rules', () => {
 
     await waitFor(() => drained(redis), { timeoutMs: 30_000, what: 'every entry handled' });
     for (const d of [...valid, orphan]) assert.equal(await redis.exists(byPlan(d.plan_id as string)), 1);
-    assert.equal(await redis.get('quantum:harvest:heat:latest_plan_id:ACLUSDT'), valid[1]?.plan_id);
+    assert.equal(await redis.get(latestPlanIdKey('ACLUSDT')), valid[1]?.plan_id);
     const [[, fields]] = (await redis.xrange(DLQ, '-', '+')) as [[string, string[]]];
     assert.equal(fields[fields.indexOf('source_id') + 1], invalid);
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_claimed_total{result="claimed"}'), 1);

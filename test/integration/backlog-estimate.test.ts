@@ -7,10 +7,8 @@ import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { GROUP, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
 
 describe('a backlog whose lag Redis reports as unknown', () => {
   let server: RedisServer;

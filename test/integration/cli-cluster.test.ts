@@ -8,9 +8,9 @@ import { decision, flat } from '../support/decisions.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
 import { runCli } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
+import { DLQ, latestKey, latestPlanIdKey } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const DLQ = 'quantum:stream:harvest.heat.decision.dlq';
 // Enough symbols that their keys land on every master.
 const SYMBOLS = ['CLAUSDT', 'CLBUSDT', 'CLCUSDT', 'CLDUSDT', 'CLEUSDT', 'CLFUSDT', 'CLGUSDT', 'CLHUSDT'];
 
@@ -29,8 +29,7 @@ describe('operator commands on a Redis Cluster', () => {
     );
     assert.equal(result.code, 0, result.stderr);
     await waitFor(
-      async () =>
-        (await Promise.all(SYMBOLS.map((s) => redis.exists(`quantum:harvest:heat:latest:${s}`)))).every((n) => n === 1),
+      async () => (await Promise.all(SYMBOLS.map((s) => redis.exists(latestKey(s))))).every((n) => n === 1),
       { timeoutMs: 20_000, what: 'every symbol applied' },
     );
   });
@@ -40,9 +39,7 @@ describe('operator commands on a Redis Cluster', () => {
   });
 
   test('the symbols are spread over more than one master', async () => {
-    const slots = await Promise.all(
-      SYMBOLS.map(async (s) => Number(await redis.cluster('KEYSLOT', `quantum:harvest:heat:latest:${s}`))),
-    );
+    const slots = await Promise.all(SYMBOLS.map(async (s) => Number(await redis.cluster('KEYSLOT', latestKey(s)))));
     const nodes = new Set(slots.map((slot) => redis.slots[slot]?.[0]));
     assert.ok(nodes.size > 1, `nodes ${[...nodes].join(',')}`);
   });
@@ -91,7 +88,7 @@ describe('operator commands on a Redis Cluster', () => {
     const result = await runCli(['dlq', 'replay', '--id', dlqId], cluster.env);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(await redis.xlen(DLQ), 0);
-    await waitFor(async () => (await redis.get('quantum:harvest:heat:latest_plan_id:CLZUSDT')) === fixed.plan_id, {
+    await waitFor(async () => (await redis.get(latestPlanIdKey('CLZUSDT'))) === fixed.plan_id, {
       timeoutMs: 20_000,
       what: 'the replayed decision applied',
     });

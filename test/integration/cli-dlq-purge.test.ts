@@ -6,9 +6,8 @@ import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
+import { DLQ } from '../support/spec-contract.js';
 import { cliArgv, openTerminal } from '../support/terminal.js';
-
-const DLQ = 'quantum:stream:harvest.heat.decision.dlq';
 
 describe('heat-bridge dlq purge', () => {
   let server: RedisServer;

@@ -7,10 +7,8 @@ import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
+import { DLQ, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const DLQ = 'quantum:stream:harvest.heat.decision.dlq';
 
 describe('heat-bridge dlq', () => {
   let server: RedisServer;
@@ -80,7 +78,7 @@ describe('heat-bridge dlq', () => {
     const [replayed] = await redis.xrange(STREAM, match[1] as string, match[1] as string);
     assert.deepEqual(replayed?.[1], flat(fixed));
     assert.ok(!(await dlqIds()).includes(dlqId));
-    await waitFor(async () => (await redis.get('quantum:harvest:heat:latest_plan_id:DLQBUSDT')) === fixed.plan_id, {
+    await waitFor(async () => (await redis.get(latestPlanIdKey('DLQBUSDT'))) === fixed.plan_id, {
       what: 'the replayed decision applied',
     });
     assert.equal(result.stderr, `replayed 1 entry into ${STREAM}\n`);
@@ -210,10 +208,9 @@ describe('heat-bridge dlq', () => {
       /^replayed 2 entries into .*; skipped 1 entry \(reasons above; heat-bridge dlq purge --id ID/,
     );
     assert.deepEqual(await dlqIds(), [gone]);
-    await waitFor(
-      async () => (await redis.get('quantum:harvest:heat:latest_plan_id:DLQFIX2USDT')) === second.fields.plan_id,
-      { what: 'the replayed decisions applied' },
-    );
+    await waitFor(async () => (await redis.get(latestPlanIdKey('DLQFIX2USDT'))) === second.fields.plan_id, {
+      what: 'the replayed decisions applied',
+    });
   });
 
   test('replay --id goes past an id it cannot replay to the next one', async () => {

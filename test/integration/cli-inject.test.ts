@@ -10,9 +10,7 @@ import { parseEntry } from '../../src/message.js';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
-import { DECISION_FIELDS } from '../support/spec-contract.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
+import { DECISION_FIELDS, STREAM } from '../support/spec-contract.js';
 
 describe('heat-bridge inject', () => {
   let server: RedisServer;

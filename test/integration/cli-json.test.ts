@@ -8,9 +8,9 @@ import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
+import { latestKey, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
 const DLQ = `${STREAM}.dlq`;
 
 type Json = Record<string, unknown>;
@@ -56,7 +56,7 @@ describe('--json shapes', () => {
     const dry = await lines(['inject', '--symbol', 'JSONUSDT', '--dry-run']);
     for (const doc of [...written, ...dry]) assert.deepEqual(keys(doc), ['id', 'plan_id', 'symbol', 'dry_run']);
     assert.equal(written.length, 2);
-    await waitFor(async () => (await redis.exists('quantum:harvest:heat:latest:JSONUSDT')) === 1, {
+    await waitFor(async () => (await redis.exists(latestKey('JSONUSDT'))) === 1, {
       what: 'the injected decision applied',
     });
   });

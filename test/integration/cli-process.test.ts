@@ -11,9 +11,9 @@ import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { CLI, cleanEnv, ROOT, runProcess } from '../support/run-process.js';
 import { type ChildService, startChild } from '../support/service.js';
+import { byPlanKey, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
 const TSX = import.meta.resolve('tsx');
 const NODE_CLI = `${JSON.stringify(process.execPath)} --import ${JSON.stringify(TSX)} -- ${JSON.stringify(CLI)}`;
 
@@ -46,7 +46,7 @@ describe('the CLI as a process', () => {
       const redis = server.client();
       const d = decision();
       await redis.xadd(STREAM, '*', ...flat(d));
-      await waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${d.plan_id}`)) === 1, {
+      await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id as string))) === 1, {
         what: 'decision bridged',
       });
       assert.deepEqual(await bridge.kill(signal), { code: 0, signal: null });

@@ -6,9 +6,8 @@ import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
 import { type ChildService, startChild } from '../support/service.js';
+import { STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
 
 describe('heat-bridge proof', () => {
   let server: RedisServer;

@@ -9,10 +9,9 @@ import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { cleanEnv, runProcess } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
+import { STREAM } from '../support/spec-contract.js';
 import { cliArgv, openTerminal } from '../support/terminal.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
 
 interface Piped {
   readonly child: ChildProcess;

@@ -9,15 +9,15 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { sample } from '../support/metrics-text.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import type { ChildService } from '../support/service.js';
 import { metricValue } from '../support/service.js';
-import { GROUP, STREAM } from '../support/stream-group.js';
+import { byPlanKey as byPlan, GROUP, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
 
 describe('a wall clock that jumps', () => {
   let server: RedisServer;
@@ -49,7 +49,7 @@ describe('a wall clock that jumps', () => {
       ...env,
     });
     children.push(child);
-    await waitFor(async () => ((await metricValue(child.metricsUrl, 'p27_loops_total')) ?? 0) >= 3, {
+    await waitFor(async () => (await sample(child.metricsUrl, 'p27_loops_total')) >= 3, {
       what: 'the service running',
     });
     return child;

@@ -6,9 +6,9 @@ import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
 const TOTAL = 20_000;
 const HELD_BY_DEAD = 8_000;
 

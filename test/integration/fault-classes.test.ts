@@ -7,13 +7,13 @@ import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { sample } from '../support/metrics-text.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { byPlanKey as byPlan } from '../support/spec-contract.js';
 import { drained, pendingCount } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
-
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
 
 async function health(url: string): Promise<{ status: string; reasons: string[] }> {
   return (await (await fetch(url)).json()) as { status: string; reasons: string[] };
@@ -62,7 +62,7 @@ describe('failure classes through the service', () => {
     for (const d of decisions) await redis.xadd(stream, '*', ...flat(d));
 
     // Retried well past P27_MAX_DELIVERIES (or, as 1.1.0 did, dead-lettered: then the assertion below fails).
-    const writeErrors = async () => (await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="write"}')) ?? 0;
+    const writeErrors = async () => await sample(bridge.metricsUrl, 'p27_errors_total{stage="write"}');
     await waitFor(async () => (await redis.exists(dlq)) === 1 || (await writeErrors()) >= 3 * decisions.length * 2, {
       timeoutMs: 60_000,
       what: 'several retries of every entry',
@@ -180,13 +180,13 @@ describe('failure classes through the service', () => {
         .split('\n')
         .some((l) => / cmd=xread(group)? /.test(l) && l.includes(' name=heat-bridge:reader:killed_1 '));
     await waitFor(waiting, { what: 'the service waiting for new entries' });
-    const errorsBefore = (await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0;
+    const errorsBefore = await sample(bridge.metricsUrl, 'p27_errors_total{stage="read"}');
     await redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     // With a poll of a minute, only a read that fails with its connection frees the loop this soon.
-    await waitFor(
-      async () => ((await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0) > errorsBefore,
-      { timeoutMs: 30_000, what: 'the lost read counted' },
-    );
+    await waitFor(async () => (await sample(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) > errorsBefore, {
+      timeoutMs: 30_000,
+      what: 'the lost read counted',
+    });
     const d = decision();
     await redis.xadd(stream, '*', ...flat(d));
     await waitFor(async () => (await redis.exists(byPlan(d.plan_id as string))) === 1, { what: 'a new entry bridged' });
@@ -202,8 +202,8 @@ describe('failure classes through the service', () => {
     const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: dlq, P27_MAX_DELIVERIES: '1' });
     try {
       const errors = async () =>
-        ((await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0) +
-        ((await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="write"}')) ?? 0);
+        (await sample(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) +
+        (await sample(bridge.metricsUrl, 'p27_errors_total{stage="write"}'));
       const before = await errors();
       await waitFor(async () => (await errors()) >= before + 5, { timeoutMs: 30_000, what: 'several refused calls' });
       assert.ok(bridge.logs.some((l) => l.code === 'OOM' && l.failure === 'redis'));

@@ -5,10 +5,12 @@ import { after, before, describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { sample } from '../support/metrics-text.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
-import { type ChildService, type LogLine, metricValue } from '../support/service.js';
-import { drained, groupInfo, STREAM } from '../support/stream-group.js';
+import type { ChildService, LogLine } from '../support/service.js';
+import { byPlanKey, STREAM } from '../support/spec-contract.js';
+import { drained, groupInfo } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 const FLUSHES = 3;
@@ -32,7 +34,7 @@ describe('FLUSHALL while running', () => {
 
   const missing = async (planIds: readonly string[]) => {
     const pipeline = redis.pipeline();
-    for (const planId of planIds) pipeline.exists(`quantum:harvest:heat:by_plan:${planId}`);
+    for (const planId of planIds) pipeline.exists(byPlanKey(planId));
     const replies = (await pipeline.exec()) ?? [];
     return planIds.filter((_, i) => replies[i]?.[1] !== 1);
   };
@@ -75,8 +77,8 @@ describe('FLUSHALL while running', () => {
       });
 
       // Let the loop turn a while longer: a storm would show up as warnings that keep coming.
-      const loops = (await metricValue(bridge.metricsUrl, 'p27_loops_total')) ?? 0;
-      await waitFor(async () => ((await metricValue(bridge.metricsUrl, 'p27_loops_total')) ?? 0) >= loops + 10, {
+      const loops = await sample(bridge.metricsUrl, 'p27_loops_total');
+      await waitFor(async () => (await sample(bridge.metricsUrl, 'p27_loops_total')) >= loops + 10, {
         what: 'ten more loop turns',
       });
       const warnings = bridge.logs.slice(logsBefore).filter(isWarnOrWorse);

@@ -13,12 +13,17 @@ import type { ChildService, LogLine } from '../support/service.js';
 import {
   byPlanKey as byPlan,
   DECISION_FIELDS,
+  DLQ,
+  dedupeKey,
   LATEST_EXTRA_FIELDS,
+  latestKey,
+  latestPlanIdKey,
   MAX_IDENTIFIER_CHARACTERS,
   REJECT_REASONS,
   type RejectReason,
+  STREAM,
 } from '../support/spec-contract.js';
-import { DLQ, drained, pendingCount, STREAM } from '../support/stream-group.js';
+import { drained, pendingCount } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 const MAX_FIELD_BYTES = 65_536;
@@ -476,11 +481,7 @@ describe('poison entries and the dead-letter stream', () => {
     assert.equal(await redis.exists(byPlan(before.plan_id as string), byPlan(afterIt.plan_id as string)), 2);
     assert.equal(await redis.get(byPlan(planId)), 'occupied');
     assert.equal(
-      await redis.exists(
-        `quantum:dedupe:p27:${planId}`,
-        'quantum:harvest:heat:latest:WRONGTYPEUSDT',
-        'quantum:harvest:heat:latest_plan_id:WRONGTYPEUSDT',
-      ),
+      await redis.exists(dedupeKey(planId), latestKey('WRONGTYPEUSDT'), latestPlanIdKey('WRONGTYPEUSDT')),
       0,
     );
     assert.deepEqual(await rejectedSince(bridge.metricsUrl, rejectedBefore, 1), {
@@ -518,7 +519,7 @@ describe('poison entries and the dead-letter stream', () => {
       [string, string, number, number],
     ];
     assert.ok(deliveries >= 1 && deliveries < 1000, `poison still pending after ${deliveries} deliveries`);
-    assert.equal(await redis.get('quantum:harvest:heat:latest_plan_id:HOLUSDT'), next.plan_id);
+    assert.equal(await redis.get(latestPlanIdKey('HOLUSDT')), next.plan_id);
 
     await redis.del(byPlan(planId));
     await waitFor(async () => (await redis.type(byPlan(planId))) === 'hash', { what: 'the poison applied once fixed' });

@@ -8,7 +8,8 @@ import { type DecisionFields, decision, flat } from '../support/decisions.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, metricValue } from '../support/service.js';
-import { drained, GROUP, pendingByConsumer, pendingCount, STREAM } from '../support/stream-group.js';
+import { byPlanKey as byPlan, GROUP, STREAM } from '../support/spec-contract.js';
+import { drained, pendingByConsumer, pendingCount } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 const CLAIM_IDLE_MS = 1000;
@@ -16,7 +17,6 @@ const CLAIM_INTERVAL_MS = 500;
 // Child start-up, scheduling and the pipeline on a busy 2-core CI machine.
 const SLACK_MS = 5000;
 
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
 const byPlanWritten = async (child: ChildService) =>
   (await metricValue(child.metricsUrl, 'p27_written_total{kind="by_plan"}')) ?? Number.NaN;
 /** The service counts after its pipeline's replies arrive, a moment after Redis shows the keys. */

@@ -5,11 +5,12 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
+import { sample } from '../support/metrics-text.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
 const DEGRADED_WINDOW_MS = 1500;
 
 interface HealthReply {
@@ -120,6 +121,9 @@ describe('health endpoint', () => {
 
   test('reports degraded with HTTP 200 after an error inside P27_DEGRADED_WINDOW_MS, then ok again', async () => {
     const d = decision({ symbol: 'WRONGUSDT' });
+    const writeErrors = () => sample(bridge.metricsUrl, 'p27_errors_total{stage="write"}');
+    const deadLettered = () => sample(bridge.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}');
+    const [writeErrorsBefore, deadLetteredBefore] = [await writeErrors(), await deadLettered()];
     // A by_plan key of the wrong type makes the apply script fail for this entry.
     await redis.set(`quantum:harvest:heat:by_plan:${d.plan_id}`, 'not a hash');
     await redis.xadd(STREAM, '*', ...flat(d));
@@ -131,7 +135,7 @@ describe('health endpoint', () => {
       { what: 'status degraded' },
     );
     assert.equal(degraded.code, 200);
-    assert.ok(((await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="write"}')) ?? 0) >= 1);
+    assert.ok((await writeErrors()) > writeErrorsBefore, 'the failed write counted');
     // The entry is dead-lettered after P27_MAX_DELIVERIES; the window then runs out.
     const ok = await waitFor(
       async () => {
@@ -141,6 +145,9 @@ describe('health endpoint', () => {
       { timeoutMs: 15_000, what: 'status ok once the window has passed' },
     );
     assert.equal(ok.code, 200);
+    // One write error per failed delivery, P27_MAX_DELIVERIES (default 5) of them, then one dead letter.
+    await waitFor(async () => (await deadLettered()) === deadLetteredBefore + 1, { what: 'the entry dead-lettered' });
+    assert.equal((await writeErrors()) - writeErrorsBefore, 5);
   });
 
   test('reports degraded when a write error dead-letters the entry on its first delivery', async () => {

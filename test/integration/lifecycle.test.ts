@@ -8,10 +8,9 @@ import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, startChild } from '../support/service.js';
+import { GROUP, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
 const WARN = 40;
 const CLOCK_TICKS_PER_SECOND = 100;
 

@@ -5,9 +5,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
+import { STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
 
 async function get(url: string): Promise<{ code: number; body: { status: string; reasons: string[] } }> {
   const res = await fetch(url);

@@ -4,13 +4,21 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { sample } from '../support/metrics-text.js';
 import { RedisServer } from '../support/redis-server.js';
-import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
-import { DECISION_FIELDS } from '../support/spec-contract.js';
+import { type InProcessService, startInProcess } from '../support/service.js';
+import {
+  byPlanKey,
+  DECISION_FIELDS,
+  DEFAULT_TTL_SEC,
+  dedupeKey,
+  latestKey,
+  latestPlanIdKey,
+  STREAM,
+} from '../support/spec-contract.js';
+import { pendingCount } from '../support/stream-group.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
 
 describe('lookup keys', () => {
   let server: RedisServer;
@@ -27,38 +35,36 @@ describe('lookup keys', () => {
     await server.stop();
   });
 
-  const pendingCount = async () => Number(((await redis.xpending(STREAM, 'heat_bridge')) as [number])[0]);
-
   test('writes by_plan, latest and pointer with the exact fields and TTLs', async () => {
     const d = decision({ symbol: 'ETHUSDT', extra_field: 'ignored', recommended_partial: '0.5' });
     delete (d as Record<string, string>).inputs_age_sec;
     const clock = startClock();
     const id = await redis.xadd(STREAM, '*', ...flat(d));
     const byPlan = await waitFor(async () => {
-      const h = await redis.hgetall(`quantum:harvest:heat:by_plan:${d.plan_id}`);
+      const h = await redis.hgetall(byPlanKey(d.plan_id as string));
       return Object.keys(h).length > 0 ? h : undefined;
     });
     const expected = Object.fromEntries(DECISION_FIELDS.map((f) => [f, f === 'inputs_age_sec' ? '' : d[f]]));
     assert.deepEqual(byPlan, expected);
-    const latest = await redis.hgetall('quantum:harvest:heat:latest:ETHUSDT');
+    const latest = await redis.hgetall(latestKey('ETHUSDT'));
     assert.deepEqual(latest, { ...expected, last_plan_id: d.plan_id, last_stream_id: id });
-    assert.equal(await redis.get('quantum:harvest:heat:latest_plan_id:ETHUSDT'), d.plan_id);
+    assert.equal(await redis.get(latestPlanIdKey('ETHUSDT')), d.plan_id);
     const ttls = await Promise.all([
-      redis.ttl(`quantum:harvest:heat:by_plan:${d.plan_id}`),
-      redis.ttl('quantum:harvest:heat:latest:ETHUSDT'),
-      redis.ttl('quantum:harvest:heat:latest_plan_id:ETHUSDT'),
-      redis.ttl(`quantum:dedupe:p27:${d.plan_id}`),
+      redis.ttl(byPlanKey(d.plan_id as string)),
+      redis.ttl(latestKey('ETHUSDT')),
+      redis.ttl(latestPlanIdKey('ETHUSDT')),
+      redis.ttl(dedupeKey(d.plan_id as string)),
     ]);
     // Bounded by the time that really passed since the XADD, never by a guess.
-    assertTtlSince('by_plan', ttls[0] as number, 1800, clock);
-    assertTtlSince('latest', ttls[1] as number, 1800, clock);
-    assertTtlSince('pointer', ttls[2] as number, 1800, clock);
-    assertTtlSince('dedupe', ttls[3] as number, 120, clock);
-    await waitFor(async () => (await pendingCount()) === 0, { what: 'entry acked' });
+    assertTtlSince('by_plan', ttls[0] as number, DEFAULT_TTL_SEC.plan, clock);
+    assertTtlSince('latest', ttls[1] as number, DEFAULT_TTL_SEC.symbol, clock);
+    assertTtlSince('pointer', ttls[2] as number, DEFAULT_TTL_SEC.symbol, clock);
+    assertTtlSince('dedupe', ttls[3] as number, DEFAULT_TTL_SEC.dedupe, clock);
+    await waitFor(async () => (await pendingCount(redis)) === 0, { what: 'entry acked' });
   });
 
   test('skips a repeated plan_id inside the dedupe window and counts it', async () => {
-    const before = (await metricValue(bridge.metricsUrl, 'p27_dedupe_skips_total')) ?? 0;
+    const before = await sample(bridge.metricsUrl, 'p27_dedupe_skips_total');
     const first = decision({ symbol: 'SOLUSDT', heat_level: 'cold' });
     await redis.xadd(STREAM, '*', ...flat(first));
     await redis.xadd(
@@ -66,20 +72,27 @@ describe('lookup keys', () => {
       '*',
       ...flat({ ...first, heat_level: 'hot', ts_epoch: String(Number(first.ts_epoch) + 5) }),
     );
-    await waitFor(async () => (await metricValue(bridge.metricsUrl, 'p27_dedupe_skips_total')) === before + 1);
-    assert.equal(await redis.hget(`quantum:harvest:heat:by_plan:${first.plan_id}`, 'heat_level'), 'cold');
-    assert.equal(await redis.hget('quantum:harvest:heat:latest:SOLUSDT', 'heat_level'), 'cold');
-    assert.equal(await pendingCount(), 0);
+    await waitFor(async () => (await sample(bridge.metricsUrl, 'p27_dedupe_skips_total')) === before + 1);
+    assert.equal(await redis.hget(byPlanKey(first.plan_id as string), 'heat_level'), 'cold');
+    assert.equal(await redis.hget(latestKey('SOLUSDT'), 'heat_level'), 'cold');
+    assert.equal(await pendingCount(redis), 0);
   });
 
-  test('keeps latest on the newer decision when an older one arrives', async () => {
+  test('keeps latest on the newer decision when an older one arrives, and counts one stale skip', async () => {
+    const staleBefore = await sample(bridge.metricsUrl, 'p27_stale_skips_total');
     const newer = decision({ symbol: 'ADAUSDT', ts_epoch: '1750000000' });
     const older = decision({ symbol: 'ADAUSDT', ts_epoch: '1700000000' });
     await redis.xadd(STREAM, '*', ...flat(newer));
     await redis.xadd(STREAM, '*', ...flat(older));
-    await waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${older.plan_id}`)) === 1);
-    assert.equal(await redis.get('quantum:harvest:heat:latest_plan_id:ADAUSDT'), newer.plan_id);
-    assert.equal(await redis.hget('quantum:harvest:heat:latest:ADAUSDT', 'last_plan_id'), newer.plan_id);
-    assert.ok(((await metricValue(bridge.metricsUrl, 'p27_stale_skips_total')) ?? 0) >= 1);
+    await waitFor(async () => (await redis.exists(byPlanKey(older.plan_id as string))) === 1);
+    assert.equal(await redis.get(latestPlanIdKey('ADAUSDT')), newer.plan_id);
+    assert.equal(await redis.hget(latestKey('ADAUSDT'), 'last_plan_id'), newer.plan_id);
+    // The counter moves after the script's reply, a moment after the key exists.
+    await waitFor(async () => (await sample(bridge.metricsUrl, 'p27_stale_skips_total')) !== staleBefore, {
+      what: 'the stale skip counted',
+    });
+    assert.equal(await sample(bridge.metricsUrl, 'p27_stale_skips_total'), staleBefore + 1);
+    await waitFor(async () => (await pendingCount(redis)) === 0, { what: 'both entries acked' });
+    assert.equal(await sample(bridge.metricsUrl, 'p27_stale_skips_total'), staleBefore + 1, 'counted once');
   });
 });

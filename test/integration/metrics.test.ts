@@ -8,9 +8,9 @@ import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
+import { CLAIM_RESULTS, ERROR_STAGES, REJECT_REASONS, STREAM, WRITTEN_KINDS } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
@@ -110,24 +110,29 @@ describe('metrics endpoint', () => {
     await server.stop();
   });
 
-  test('exports every spec label value at 0 before any message arrives', async () => {
+  test('exports every label value of every labelled series at 0 before any message arrives', async () => {
     const m = await scrape(bridge.metricsUrl);
     for (const sample of [
       'p27_in_messages_total',
-      'p27_written_total{kind="by_plan"}',
-      'p27_written_total{kind="latest_symbol"}',
+      ...WRITTEN_KINDS.map((kind) => `p27_written_total{kind="${kind}"}`),
       'p27_dedupe_skips_total',
       'p27_stale_skips_total',
-      'p27_errors_total{stage="read"}',
-      'p27_errors_total{stage="write"}',
-      'p27_errors_total{stage="ack"}',
-      'p27_rejected_total{reason="invalid_plan_id"}',
-      'p27_claimed_total{result="claimed"}',
+      ...ERROR_STAGES.map((stage) => `p27_errors_total{stage="${stage}"}`),
+      ...REJECT_REASONS.map((reason) => `p27_rejected_total{reason="${reason}"}`),
+      ...CLAIM_RESULTS.map((result) => `p27_claimed_total{result="${result}"}`),
       'p27_last_ts_epoch',
       'p27_processing_seconds_count',
     ]) {
       assert.equal(m.samples.get(sample), 0, `${sample} in\n${m.text}`);
     }
+    // And no label value beyond the contract's, which a dashboard would not know.
+    const labelled = [...m.samples.keys()].filter((name) =>
+      /^p27_(written|errors|rejected|claimed)_total\{/.test(name),
+    );
+    assert.equal(
+      labelled.length,
+      WRITTEN_KINDS.length + ERROR_STAGES.length + REJECT_REASONS.length + CLAIM_RESULTS.length,
+    );
   });
 
   test('describes every p27_ metric and the process metrics with HELP and the right TYPE', async () => {

@@ -11,11 +11,11 @@ import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { ROOT, runCli, runProcess } from '../support/run-process.js';
 import { type ChildService, startChild } from '../support/service.js';
+import { latestKey, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
 const PROOF = `${ROOT}scripts/proof_p27_heat_bridge.sh`;
 const INJECT = `${ROOT}scripts/proof_p27_inject_heat_decision`;
-const STREAM = 'quantum:stream:harvest.heat.decision';
 
 /** The spec's example run, with the waits as this implementation words them and variable values as <n>/<plan>. */
 const SPEC_REPORT = `
@@ -105,13 +105,13 @@ describe('scripts/proof_p27_heat_bridge.sh', () => {
   test('uses its own symbol, leaving traded symbols alone', async () => {
     const redis = server.client();
     await runProcess('bash', [PROOF], { env: proofEnv(server, child) });
-    assert.match((await redis.get('quantum:harvest:heat:latest_plan_id:PROOFUSDT')) ?? '', /^test_c_\d+_\d+$/);
-    assert.equal(await redis.exists('quantum:harvest:heat:latest:BTCUSDT'), 0);
+    assert.match((await redis.get(latestPlanIdKey('PROOFUSDT'))) ?? '', /^test_c_\d+_\d+$/);
+    assert.equal(await redis.exists(latestKey('BTCUSDT')), 0);
     const custom = await runProcess('bash', [PROOF], {
       env: { ...proofEnv(server, child), P27_PROOF_SYMBOL: 'MYPROOF' },
     });
     assert.equal(custom.code, 0, custom.stdout);
-    assert.match((await redis.get('quantum:harvest:heat:latest_plan_id:MYPROOF')) ?? '', /^test_c_\d+_\d+$/);
+    assert.match((await redis.get(latestPlanIdKey('MYPROOF'))) ?? '', /^test_c_\d+_\d+$/);
   });
 
   test('says first that nothing consumes the stream, as heat-bridge proof does, when no service ever ran', async () => {

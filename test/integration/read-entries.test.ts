@@ -69,7 +69,7 @@ describe('read-entries.lua', () => {
   });
 
   test('returns the 13 schema values in order, "" for a missing one, and ignores other fields', async () => {
-    const fields = decision({ recommended_partial: '0.5', extra: 'not returned' });
+    const fields: Record<string, string> = decision({ recommended_partial: '0.5', extra: 'not returned' });
     delete fields.debug_json;
     const id = (await redis.xadd(STREAM, '*', ...flat(fields))) as string;
     const batch = await readEntries(redis, SETTINGS, '>', 10);

@@ -15,11 +15,17 @@ import {
 } from '../../src/redis/scripts.js';
 import { type DecisionFields, decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
-import { DECISION_FIELDS } from '../support/spec-contract.js';
+import {
+  byPlanKey as byPlan,
+  DECISION_FIELDS,
+  DLQ,
+  dedupeKey as dedupe,
+  GROUP,
+  latestKey as latest,
+  latestPlanIdKey as pointer,
+  STREAM,
+} from '../support/spec-contract.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
-const DLQ = 'quantum:stream:harvest.heat.decision.dlq';
 const SETTINGS: ApplySettings = {
   stream: STREAM,
   group: GROUP,
@@ -34,11 +40,6 @@ const DLQ_SETTINGS: DeadLetterSettings = {
   dlqMaxLen: 10,
   maxFieldBytes: 64,
 };
-
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
-const latest = (symbol: string) => `quantum:harvest:heat:latest:${symbol}`;
-const pointer = (symbol: string) => `quantum:harvest:heat:latest_plan_id:${symbol}`;
-const dedupe = (planId: string) => `quantum:dedupe:p27:${planId}`;
 
 describe('apply-batch and dead-letter scripts', () => {
   let server: RedisServer;

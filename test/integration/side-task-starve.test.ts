@@ -7,12 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { readmeAclRules } from '../support/acl-rules.js';
 import { decision, flat } from '../support/decisions.js';
+import { sample } from '../support/metrics-text.js';
 import { RedisServer } from '../support/redis-server.js';
-import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
-import { drained, GROUP, pendingByConsumer, STREAM } from '../support/stream-group.js';
+import { type InProcessService, startInProcess } from '../support/service.js';
+import { byPlanKey as byPlan, GROUP, STREAM } from '../support/spec-contract.js';
+import { drained, pendingByConsumer } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
-
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
 
 interface Health {
   status: string;
@@ -41,7 +41,7 @@ describe('a takeover pass that keeps failing (XAUTOCLAIM denied)', () => {
     await server.stop();
   });
 
-  const metric = async (sample: string): Promise<number> => (await metricValue(bridge.metricsUrl, sample)) ?? 0;
+  const metric = (name: string): Promise<number> => sample(bridge.metricsUrl, name);
   const health = async (): Promise<Health> => (await (await fetch(bridge.healthUrl)).json()) as Health;
 
   test('keeps bridging new entries while every takeover pass fails, counts and reports it, and takes over once allowed', async () => {

@@ -7,10 +7,10 @@ import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { latestKey, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
 const DLQ = `${STREAM}.dlq`;
 
 describe('staleness and dead-letter gauges', () => {
@@ -39,7 +39,7 @@ describe('staleness and dead-letter gauges', () => {
     const late = decision({ symbol: 'AGEUSDT', ts_epoch: String(twoHoursAgo) });
     const written = startClock();
     await redis.xadd(STREAM, '*', ...flat(late));
-    await waitFor(async () => (await redis.get('quantum:harvest:heat:latest_plan_id:AGEUSDT')) === late.plan_id, {
+    await waitFor(async () => (await redis.get(latestPlanIdKey('AGEUSDT'))) === late.plan_id, {
       what: 'the late decision applied',
     });
     const seconds = await waitFor(async () => {
@@ -50,7 +50,7 @@ describe('staleness and dead-letter gauges', () => {
     assert.ok(seconds < 7200 + 600, `age ${seconds}`);
     assert.ok(((await metricValue(bridge.metricsUrl, 'p27_lag_ms')) ?? Infinity) < 60_000);
     // The spec's contract: the TTL counts from the time of writing (P27_TTL_SYMBOL_SEC 1800 by default).
-    assertTtlSince('latest', await redis.ttl('quantum:harvest:heat:latest:AGEUSDT'), 1800, written);
+    assertTtlSince('latest', await redis.ttl(latestKey('AGEUSDT')), 1800, written);
   });
 
   test('a fresh decision brings the age back to seconds', async () => {

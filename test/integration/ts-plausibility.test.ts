@@ -8,10 +8,9 @@ import { byPlanKey, type KeySafe, latestKey, latestPlanIdKey } from '../../src/r
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { DLQ, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const DLQ = 'quantum:stream:harvest.heat.decision.dlq';
 const SYMBOL = 'ETHUSDT' as KeySafe;
 const POINTER = latestPlanIdKey(SYMBOL);
 const LATEST = latestKey(SYMBOL);

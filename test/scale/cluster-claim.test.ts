@@ -7,37 +7,16 @@ import { after, before, describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { sample } from '../support/metrics-text.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
-import { type ChildService, metricValue, startChild } from '../support/service.js';
+import { type ChildService, startChild } from '../support/service.js';
+import { byPlanKey as byPlan, dedupeKey, GROUP, latestKey, STREAM } from '../support/spec-contract.js';
+import { consumersPending, drained } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
 const SYMBOLS = Array.from({ length: 8 }, (_, i) => `CLAIM${i}USDT`);
 const PRODUCE_MS = 12_000;
 const CLAIM_INTERVAL_MS = 2000;
-
-const byPlan = (planId: string): string => `quantum:harvest:heat:by_plan:${planId}`;
-
-const pairs = (reply: unknown[]): Map<string, unknown> => {
-  const map = new Map<string, unknown>();
-  for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
-  return map;
-};
-
-/** Pending entries per consumer of the group (XINFO CONSUMERS). */
-async function pendingByConsumer(redis: Cluster): Promise<Map<string, number>> {
-  const consumers = (await redis.xinfo('CONSUMERS', STREAM, GROUP)) as unknown[][];
-  return new Map(consumers.map((c) => pairs(c)).map((c) => [String(c.get('name')), Number(c.get('pending'))]));
-}
-
-async function drained(redis: Cluster): Promise<boolean> {
-  for (const entry of (await redis.xinfo('GROUPS', STREAM)) as unknown[][]) {
-    const info = pairs(entry);
-    if (info.get('name') === GROUP) return Number(info.get('pending')) === 0 && Number(info.get('lag')) === 0;
-  }
-  return false;
-}
 
 /** Delivers up to `count` entries to a consumer that will never ack them: a dead instance's pending list. */
 async function deliverToDead(redis: Cluster, consumer: string, count: number): Promise<string[]> {
@@ -61,7 +40,7 @@ describe('Redis Cluster past several takeover passes', () => {
     await cluster.stop();
   });
 
-  const metric = async (sample: string): Promise<number> => (await metricValue(bridge.metricsUrl, sample)) ?? 0;
+  const metric = (name: string): Promise<number> => sample(bridge.metricsUrl, name);
 
   test('bridges every entry of a 12 s producer while takeover passes run every 2 s, and takes over dead consumers’ entries', async (t: TestContext) => {
     // A dead consumer holds entries from before the start: the first takeover pass must find them.
@@ -115,7 +94,7 @@ describe('Redis Cluster past several takeover passes', () => {
     const missing = sent.filter((p, i) => stored[i] !== p);
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${sent.length} by_plan keys missing`);
 
-    const pending = await pendingByConsumer(redis);
+    const pending = await consumersPending(redis);
     assert.equal(pending.get('dead_before'), 0);
     assert.equal(pending.get('dead_midway'), 0);
     assert.ok((await metric('p27_claimed_total{result="claimed"}')) >= dead.length);
@@ -139,7 +118,7 @@ describe('Redis Cluster past several takeover passes', () => {
   test('writes a decision whose dedupe marker exists without its by_plan hash (a marker that outlived its keys)', async () => {
     const d = decision({ symbol: 'SPLITUSDT', plan_id: 'split_marker_only' });
     // The cluster client routes the marker to the node that owns its slot, as the service's own write would.
-    await redis.set(`quantum:dedupe:p27:${d.plan_id}`, '1', 'EX', 120);
+    await redis.set(dedupeKey(d.plan_id), '1', 'EX', 120);
     const skipsBefore = await metric('p27_dedupe_skips_total');
     await redis.xadd(STREAM, '*', ...flat(d));
     await waitFor(
@@ -149,7 +128,7 @@ describe('Redis Cluster past several takeover passes', () => {
       { what: 'the entry written or skipped' },
     );
     assert.equal(await redis.hget(byPlan(d.plan_id as string), 'plan_id'), d.plan_id);
-    assert.equal(await redis.hget('quantum:harvest:heat:latest:SPLITUSDT', 'last_plan_id'), d.plan_id);
+    assert.equal(await redis.hget(latestKey('SPLITUSDT'), 'last_plan_id'), d.plan_id);
     assert.equal(await metric('p27_dedupe_skips_total'), skipsBefore);
 
     // Its sibling: marker and by_plan both there is a real duplicate, skipped and counted.

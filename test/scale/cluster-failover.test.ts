@@ -7,30 +7,15 @@ import { after, before, describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { sample } from '../support/metrics-text.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
 import { type Address, formatAddress } from '../support/redis-process.js';
-import { type ChildService, metricValue, startChild } from '../support/service.js';
+import { type ChildService, startChild } from '../support/service.js';
+import { byPlanKey as byPlan, GROUP, STREAM } from '../support/spec-contract.js';
+import { consumersPending, drained } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
 const SYMBOLS = ['FOBTCUSDT', 'FOETHUSDT', 'FOSOLUSDT', 'FOXRPUSDT'];
-
-const byPlan = (planId: string): string => `quantum:harvest:heat:by_plan:${planId}`;
-
-const pairs = (reply: unknown[]): Map<string, unknown> => {
-  const map = new Map<string, unknown>();
-  for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
-  return map;
-};
-
-async function drained(redis: Cluster): Promise<boolean> {
-  for (const entry of (await redis.xinfo('GROUPS', STREAM)) as unknown[][]) {
-    const info = pairs(entry);
-    if (info.get('name') === GROUP) return Number(info.get('pending')) === 0 && Number(info.get('lag')) === 0;
-  }
-  return false;
-}
 
 interface Acked {
   readonly planId: string;
@@ -89,7 +74,7 @@ describe('Redis Cluster failover of the stream’s master (SIGSTOP, replica prom
     await cluster.stop();
   });
 
-  const metric = async (sample: string): Promise<number> => (await metricValue(bridge.metricsUrl, sample)) ?? 0;
+  const metric = (name: string): Promise<number> => sample(bridge.metricsUrl, name);
 
   test('bridges every entry the stream holds after the failover, leaves nothing pending and keeps taking over', async (t: TestContext) => {
     const old = await cluster.masterOf(STREAM);
@@ -174,12 +159,7 @@ describe('Redis Cluster failover of the stream’s master (SIGSTOP, replica prom
     const missing = expected.filter((a, i) => stored[i] !== a.planId).map((a) => a.planId);
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${expected.length} entries not bridged`);
 
-    const consumers = (await verify.xinfo('CONSUMERS', STREAM, GROUP)) as unknown[][];
-    const deadPending = consumers
-      .map(pairs)
-      .find((c) => c.get('name') === 'dead_after')
-      ?.get('pending');
-    assert.equal(Number(deadPending), 0, 'the dead consumer’s entries taken over');
+    assert.equal((await consumersPending(verify)).get('dead_after'), 0, 'the dead consumer’s entries taken over');
     assert.ok((await metric('p27_claimed_total{result="claimed"}')) >= dead.length);
     const health = await waitFor(
       async () => {

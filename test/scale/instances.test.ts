@@ -5,26 +5,17 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { sample as sampleOf } from '../support/metrics-text.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, type LogLine, metricValue, startInProcess } from '../support/service.js';
+import { byPlanKey, GROUP, STREAM } from '../support/spec-contract.js';
+import { drained } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Takeover passes run every second (the idle time stays at its default): the test outlives many of them (issue 13 §1).
 const CLAIM_EVERY_SECOND = { P27_CLAIM_INTERVAL_MS: '1000' };
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
 const TOTAL = 2000;
-
-async function drained(redis: Redis): Promise<boolean> {
-  const groups = (await redis.xinfo('GROUPS', STREAM)) as unknown[][];
-  for (const entry of groups) {
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
-    if (info.get('name') === GROUP) return Number(info.get('pending')) === 0 && Number(info.get('lag')) === 0;
-  }
-  return false;
-}
 
 /** A warning that another live instance uses this consumer name. */
 const isNameClash =
@@ -35,8 +26,7 @@ const isNameClash =
     /consumer/i.test(line.msg ?? '') &&
     /live|share|same|another/i.test(line.msg ?? '');
 
-const sample = async (bridge: InProcessService, name: string): Promise<number> =>
-  (await metricValue(bridge.metricsUrl, name)) ?? 0;
+const sample = (bridge: InProcessService, name: string): Promise<number> => sampleOf(bridge.metricsUrl, name);
 
 describe('two instances with their own consumer names', () => {
   let server: RedisServer;
@@ -89,7 +79,7 @@ describe('two instances with their own consumer names', () => {
     );
     assert.deepEqual(consumers.sort(), ['instance_1', 'instance_2']);
     const pipeline = redis.pipeline();
-    for (const planId of planIds) pipeline.exists(`quantum:harvest:heat:by_plan:${planId}`);
+    for (const planId of planIds) pipeline.exists(byPlanKey(planId));
     const missing = ((await pipeline.exec()) ?? []).filter(([, n]) => n !== 1).length;
     assert.equal(missing, 0);
   });
@@ -134,7 +124,7 @@ function sharedNameSuite(title: string, body: (ctx: SharedNameContext) => Promis
         bridgeOne: async () => {
           const d = decision({ symbol: 'SHAREDUSDT' });
           await redis.xadd(STREAM, '*', ...flat(d));
-          await waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${d.plan_id}`)) === 1, {
+          await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, {
             what: 'the decision bridged',
           });
         },

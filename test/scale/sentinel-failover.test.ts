@@ -9,12 +9,12 @@ import { decision, flat } from '../support/decisions.js';
 import { type Address, formatAddress } from '../support/redis-process.js';
 import { RedisSentinelSet } from '../support/redis-sentinel.js';
 import { type ChildService, metricValue, startChild } from '../support/service.js';
+import { byPlanKey, GROUP, STREAM } from '../support/spec-contract.js';
+import { groupState as groupOf, lastGeneratedId, pendingCount } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Takeover passes run every second (the idle time stays at its default): the test outlives many of them (issue 13 §1).
 const CLAIM_EVERY_SECOND = { P27_CLAIM_INTERVAL_MS: '1000' };
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT'];
 
 let producers = 0;
@@ -64,26 +64,11 @@ interface GroupState {
   readonly lastEntryId: string;
 }
 
-const pairs = (reply: unknown[]): Map<string, unknown> => {
-  const map = new Map<string, unknown>();
-  for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
-  return map;
-};
-
 async function groupState(redis: Redis): Promise<GroupState> {
-  const stream = pairs((await redis.xinfo('STREAM', STREAM)) as unknown[]);
-  for (const entry of (await redis.xinfo('GROUPS', STREAM)) as unknown[][]) {
-    const info = pairs(entry);
-    if (info.get('name') !== GROUP) continue;
-    const lag = info.get('lag');
-    return {
-      pending: Number(info.get('pending')),
-      lag: lag === null || lag === undefined ? null : Number(lag),
-      lastDeliveredId: String(info.get('last-delivered-id')),
-      lastEntryId: String(stream.get('last-generated-id')),
-    };
-  }
-  throw new Error(`no group ${GROUP} on ${STREAM}`);
+  const lastEntryId = await lastGeneratedId(redis);
+  const info = await groupOf(redis);
+  if (info === undefined) throw new Error(`no group ${GROUP} on ${STREAM}`);
+  return { ...info, lastEntryId };
 }
 
 /**
@@ -103,7 +88,7 @@ describe('Redis Sentinel failover', () => {
 
   /** True once the count-th added decision (1-based) is in its by_plan key. */
   const bridged = async (added: readonly string[], count: number): Promise<boolean> =>
-    added.length >= count && (await redis.exists(`quantum:harvest:heat:by_plan:${added[count - 1]}`)) === 1;
+    added.length >= count && (await redis.exists(byPlanKey(added[count - 1] as string))) === 1;
 
   /**
    * Keeps XADDing while `failover` moves the primary; checks that entries flow again afterwards and
@@ -144,10 +129,10 @@ describe('Redis Sentinel failover', () => {
     const entries = await redis.xrange(STREAM, '-', '+');
     assert.ok(entries.length >= 200, `the new primary holds ${entries.length} entries`);
     const planIds = entries.map(([, fields]) => fields[fields.indexOf('plan_id') + 1] as string);
-    const exists = await Promise.all(planIds.map((p) => redis.exists(`quantum:harvest:heat:by_plan:${p}`)));
+    const exists = await Promise.all(planIds.map((p) => redis.exists(byPlanKey(p))));
     const missing = planIds.filter((_, i) => exists[i] !== 1);
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${planIds.length} entries not bridged`);
-    assert.equal(Number(((await redis.xpending(STREAM, GROUP)) as [number])[0]), 0);
+    assert.equal(await pendingCount(redis), 0);
 
     // The service never exited, and reports itself healthy again once the errors age out.
     assert.equal(bridge.child.exitCode, null);

@@ -1,10 +1,15 @@
 // Builds realistic heat decisions as stream field lists for XADD.
 
+import type { DecisionField } from './spec-contract.js';
+
 export type DecisionFields = Record<string, string>;
+
+/** A decision from decision(): every schema field is there (a test may delete one, or add extras). */
+export type GeneratedDecision = DecisionFields & Record<DecisionField, string>;
 
 let counter = 0;
 
-export function decision(overrides: Partial<DecisionFields> = {}): DecisionFields {
+export function decision(overrides: Partial<DecisionFields> = {}): GeneratedDecision {
   counter += 1;
   return {
     ts_epoch: String(1_735_689_600 + counter),
@@ -21,7 +26,7 @@ export function decision(overrides: Partial<DecisionFields> = {}): DecisionField
     mode: 'shadow',
     debug_json: '{"portfolio_heat":0.25}',
     ...overrides,
-  } as DecisionFields;
+  } as GeneratedDecision;
 }
 
 /** Field/value pairs in insertion order, as XADD takes them. */

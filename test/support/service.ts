@@ -7,6 +7,7 @@ import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { freePort } from './free-port.js';
+import { scrape } from './metrics-text.js';
 import { cleanEnv } from './run-process.js';
 import { failWaitsOn, waitFor } from './wait-for.js';
 
@@ -156,11 +157,11 @@ export async function startChild(
   };
 }
 
-/** Reads one metric sample (exact name and label set, e.g. 'p27_written_total{kind="by_plan"}'). */
+/**
+ * Reads one metric sample (exact name and label set, e.g. 'p27_written_total{kind="by_plan"}');
+ * undefined when it is not exported. To compare a counter, prefer metrics-text.ts's sample(),
+ * which refuses a missing sample rather than letting a caller read it as 0.
+ */
 export async function metricValue(metricsUrl: string, sample: string): Promise<number | undefined> {
-  const text = await (await fetch(metricsUrl)).text();
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1));
-  }
-  return undefined;
+  return (await scrape(metricsUrl)).samples.get(sample);
 }

@@ -13,6 +13,10 @@ export interface GroupInfo {
   readonly pending: number;
   /** Entries not yet delivered to the group; null when Redis cannot tell. */
   readonly lag: number | null;
+}
+
+export interface GroupState extends GroupInfo {
+  /** XINFO GROUPS last-delivered-id. */
   readonly lastDeliveredId: string;
 }
 
@@ -24,7 +28,7 @@ export function replyMap(reply: readonly unknown[]): Map<string, unknown> {
 }
 
 /** XINFO GROUPS for one group; undefined when the stream or the group does not exist. */
-export async function groupInfo(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<GroupInfo | undefined> {
+export async function groupState(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<GroupState | undefined> {
   let reply: unknown[];
   try {
     reply = (await redis.xinfo('GROUPS', stream)) as unknown[];
@@ -43,6 +47,12 @@ export async function groupInfo(redis: AnyRedis, stream = STREAM, group = GROUP)
     };
   }
   return undefined;
+}
+
+/** Pending count and lag of one group (groupState without the id); undefined when there is no such group. */
+export async function groupInfo(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<GroupInfo | undefined> {
+  const state = await groupState(redis, stream, group);
+  return state === undefined ? undefined : { pending: state.pending, lag: state.lag };
 }
 
 /** True once every entry of the stream was delivered and acked. */
@@ -73,4 +83,15 @@ export function compareStreamIds(a: string, b: string): number {
   if (ams !== bms) return ams < bms ? -1 : 1;
   if (aseq !== bseq) return aseq < bseq ? -1 : 1;
   return 0;
+}
+
+/** Pending entries per consumer from XINFO CONSUMERS (lists idle consumers with 0 too). */
+export async function consumersPending(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<Map<string, number>> {
+  const consumers = (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][];
+  return new Map(consumers.map(replyMap).map((c) => [String(c.get('name')), Number(c.get('pending'))]));
+}
+
+/** The id of the newest entry the stream ever had (XINFO STREAM last-generated-id). */
+export async function lastGeneratedId(redis: AnyRedis, stream = STREAM): Promise<string> {
+  return String(replyMap((await redis.xinfo('STREAM', stream)) as unknown[]).get('last-generated-id'));
 }
