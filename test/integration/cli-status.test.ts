@@ -1,12 +1,11 @@
 // `heat-bridge status` against a running HeatBridge: group, consumers, lag, lengths and latest per symbol.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { describe, test } from 'node:test';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
-import { type InProcessService, startInProcess } from '../support/service.js';
+import type { InProcessService } from '../support/service.js';
 import { latestKey, STREAM } from '../support/spec-contract.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
@@ -22,23 +21,13 @@ interface Status {
 }
 
 describe('heat-bridge status', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  let bridge: InProcessService;
+  const fx = redisFixture();
+  let bridge: InProcessService | undefined;
   const symbols = ['STAAUSDT', 'STBBUSDT', 'STCCUSDT'];
   const decisions = symbols.map((symbol) => decision({ symbol }));
 
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-  });
-  after(async () => {
-    await bridge?.stop();
-    await server.stop();
-  });
-
   const status = async (...args: string[]): Promise<Status> => {
-    const result = await runCli(['status', '--json', ...args], server.env);
+    const result = await runCli(['status', '--json', ...args], fx.server.env);
     assert.equal(result.code, 0, result.stderr);
     return JSON.parse(result.stdout) as Status;
   };
@@ -47,16 +36,16 @@ describe('heat-bridge status', () => {
     const doc = await status();
     assert.equal(doc.group, null);
     assert.equal(doc.stream.length, 0);
-    const table = await runCli(['status'], server.env);
+    const table = await runCli(['status'], fx.server.env);
     assert.match(table.stdout, /^group +heat_bridge +not created yet/m);
   });
 
   test('reports stream and dead-letter lengths, the group and the latest decision per symbol', async () => {
-    bridge = await startInProcess(server.env);
+    bridge = await fx.startBridge();
     const clock = startClock();
-    for (const d of decisions) await redis.xadd(STREAM, '*', ...flat(d));
-    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STAAUSDT', heat_score: 'boiling' })));
-    await waitFor(async () => (await redis.xlen('quantum:stream:harvest.heat.decision.dlq')) === 1, {
+    for (const d of decisions) await fx.redis.xadd(STREAM, '*', ...flat(d));
+    await fx.redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STAAUSDT', heat_score: 'boiling' })));
+    await waitFor(async () => (await fx.redis.xlen('quantum:stream:harvest.heat.decision.dlq')) === 1, {
       what: 'the invalid entry dead-lettered',
     });
     const doc = await status();
@@ -90,7 +79,7 @@ describe('heat-bridge status', () => {
       const expected = nowSec - Number(row.ts_epoch);
       assert.ok(Math.abs(row.age_sec - expected) < 120, `${row.symbol} age ${row.age_sec}, expected ${expected}`);
     }
-    const table = await runCli(['status'], server.env);
+    const table = await runCli(['status'], fx.server.env);
     assert.match(table.stdout, /^served +yes +1 live consumer \(idle below 10\.0s\)$/m);
     assert.match(table.stdout, /^heat_bridge_1 +0 +\S+ +\S+ +yes$/m);
     assert.match(table.stdout, /^SYMBOL +PLAN_ID +HEAT_LEVEL +HEAT_ACTION +SCORE +TS_EPOCH +AGE +TTL$/m);
@@ -98,21 +87,21 @@ describe('heat-bridge status', () => {
   });
 
   test('shows a stalled consumer with its pending entries and idle time', async () => {
-    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STDDUSDT' })));
-    await waitFor(async () => (await redis.exists(latestKey('STDDUSDT'))) === 1, {
+    await fx.redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STDDUSDT' })));
+    await waitFor(async () => (await fx.redis.exists(latestKey('STDDUSDT'))) === 1, {
       what: 'the last entry applied before the service stops',
     });
-    await bridge.stop();
+    await bridge?.stop();
     // Another consumer reads an entry and never acks it; one more entry waits undelivered.
-    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STEEUSDT' })));
-    await redis.xreadgroup('GROUP', 'heat_bridge', 'stalled_1', 'COUNT', 1, 'STREAMS', STREAM, '>');
-    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STFFUSDT' })));
+    await fx.redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STEEUSDT' })));
+    await fx.redis.xreadgroup('GROUP', 'heat_bridge', 'stalled_1', 'COUNT', 1, 'STREAMS', STREAM, '>');
+    await fx.redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STFFUSDT' })));
     const doc = await status();
     const stalled = doc.consumers.find((c) => c.name === 'stalled_1');
     assert.equal(stalled?.pending, 1);
     assert.equal(doc.group?.pending, 1);
     assert.equal(doc.group?.lag, 1);
-    const table = await runCli(['status'], server.env);
+    const table = await runCli(['status'], fx.server.env);
     assert.match(table.stdout, /^stalled_1 +1 +\d+(ms|\.\ds) +\S+ +yes$/m);
     assert.match(table.stdout, /pending=1 lag=1 backlog=2/);
   });
@@ -128,7 +117,7 @@ describe('heat-bridge status', () => {
     );
     assert.ok(doc.consumers.length >= 2);
     assert.ok(doc.consumers.every((c) => !c.live && c.idle_ms >= 10_000));
-    const table = await runCli(['status'], server.env);
+    const table = await runCli(['status'], fx.server.env);
     assert.match(
       table.stdout,
       /^served +NO +no consumer touched the group in the last 10\.0s: is the service running\?$/m,
@@ -140,33 +129,37 @@ describe('heat-bridge status', () => {
     const doc = await status('--limit', '2');
     assert.equal(doc.latest.length, 2);
     // Every latest hash the earlier tests left, counted here by the test itself.
-    const latestHashes = (await redis.keys(latestKey('*'))).length;
+    const latestHashes = (await fx.redis.keys(latestKey('*'))).length;
     assert.ok(latestHashes >= 3, `${latestHashes} symbols: enough for --limit 2 to cut`);
     assert.equal(doc.latest_total, latestHashes);
-    const table = await runCli(['status', '--limit', '2'], server.env);
+    const table = await runCli(['status', '--limit', '2'], fx.server.env);
     assert.match(table.stdout, new RegExp(`\\(2 of ${doc.latest_total} symbols; --limit N shows more\\)`));
   });
 
   test('finds symbols with SCAN and never calls KEYS', async () => {
-    await redis.config('RESETSTAT');
+    await fx.redis.config('RESETSTAT');
     await status();
-    const stats = await redis.info('commandstats');
+    const stats = await fx.redis.info('commandstats');
     assert.match(stats, /^cmdstat_scan:/m);
     assert.doesNotMatch(stats, /^cmdstat_keys:/m);
   });
 
   test('counts the backlog when Redis cannot tell the lag (an undelivered entry deleted), never as 0', async () => {
     const stream = 'quantum:stream:status-lag';
-    await redis.xgroup('CREATE', stream, 'lagless', '$', 'MKSTREAM');
+    await fx.redis.xgroup('CREATE', stream, 'lagless', '$', 'MKSTREAM');
     const ids: string[] = [];
-    for (let i = 0; i < 5; i++) ids.push((await redis.xadd(stream, '*', ...flat(decision()))) as string);
-    await redis.xdel(stream, ids[2] as string);
-    const result = await runCli(['status', '--json'], { ...server.env, P27_STREAM_IN: stream, P27_GROUP: 'lagless' });
+    for (let i = 0; i < 5; i++) ids.push((await fx.redis.xadd(stream, '*', ...flat(decision()))) as string);
+    await fx.redis.xdel(stream, ids[2] as string);
+    const result = await runCli(['status', '--json'], {
+      ...fx.server.env,
+      P27_STREAM_IN: stream,
+      P27_GROUP: 'lagless',
+    });
     assert.equal(result.code, 0, result.stderr);
     const doc = JSON.parse(result.stdout) as { group: { lag: number | null }; backlog: unknown };
     assert.equal(doc.group.lag, null);
     assert.deepEqual(doc.backlog, { count: 4, estimated: true });
-    const table = await runCli(['status'], { ...server.env, P27_STREAM_IN: stream, P27_GROUP: 'lagless' });
+    const table = await runCli(['status'], { ...fx.server.env, P27_STREAM_IN: stream, P27_GROUP: 'lagless' });
     assert.match(table.stdout, /backlog=4 \(estimated\)/);
   });
 });

@@ -3,10 +3,12 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
+import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
+import { type Exposition, parseExposition } from '../support/metrics-text.js';
+import type { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
 import { CLAIM_RESULTS, ERROR_STAGES, REJECT_REASONS, STREAM, WRITTEN_KINDS } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
@@ -35,32 +37,6 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   // prom-client's default process metrics.
   process_resident_memory_bytes: 'gauge',
 };
-
-interface Exposition {
-  readonly text: string;
-  readonly help: Map<string, string>;
-  readonly type: Map<string, string>;
-  /** Sample line without its value ('p27_written_total{kind="by_plan"}') → value. */
-  readonly samples: Map<string, number>;
-}
-
-function parseExposition(text: string): Exposition {
-  const help = new Map<string, string>();
-  const type = new Map<string, string>();
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const meta = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
-    if (meta !== null) {
-      const [, kind, name, rest] = meta as unknown as [string, string, string, string];
-      (kind === 'HELP' ? help : type).set(name, rest);
-      continue;
-    }
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return { text, help, type, samples };
-}
 
 async function scrape(url: string): Promise<Exposition> {
   const res = await fetch(url);
@@ -96,18 +72,13 @@ function promtoolProblems(text: string): Promise<string[]> {
 }
 
 describe('metrics endpoint', () => {
+  // The shared set-up, under this file's own names (so its tests read as before).
+  const fx = bridgeFixture();
   let server: RedisServer;
   let redis: Redis;
   let bridge: InProcessService;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    bridge = await startInProcess(server.env);
-  });
-  after(async () => {
-    await bridge.stop();
-    await server.stop();
+  before(() => {
+    ({ server, redis, bridge } = fx);
   });
 
   test('exports every label value of every labelled series at 0 before any message arrives', async () => {
