@@ -3,12 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
-import { defineScripts, READ_BUDGET_BYTES, type ReadSettings, readEntries } from '../../src/redis/scripts.js';
+import { READ_BUDGET_BYTES, type ReadSettings, readEntries } from '../../src/redis/scripts.js';
 import { decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
+import { scriptFixture } from '../support/script-fixture.js';
 import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { UTF8_CASES } from '../support/utf8-cases.js';
 
@@ -16,20 +16,10 @@ const STREAM = 'test:read-entries';
 const SETTINGS: ReadSettings = { stream: STREAM, group: 'g', consumer: 'c', maxFieldBytes: 64 };
 
 describe('read-entries.lua', () => {
-  let server: RedisServer;
+  const fx = scriptFixture({ group: { stream: STREAM, name: 'g' } });
   let redis: Redis;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    defineScripts(redis);
-  });
-  after(async () => {
-    await server.stop();
-  });
-  beforeEach(async () => {
-    await redis.flushall();
-    await redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
+  before(() => {
+    ({ redis } = fx);
   });
 
   /** Adds one entry per byte string (as the value of `reason`, then as a field name) and reads them. */

@@ -2,7 +2,7 @@
 // NOSCRIPT, WRONGTYPE, per-decision failures, dead-letter copies read in Redis.
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { type Decision, parseEntry } from '../../src/message.js';
 import {
@@ -14,7 +14,8 @@ import {
   queueDeadLetter,
 } from '../../src/redis/scripts.js';
 import { type DecisionFields, decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
+import type { RedisServer } from '../support/redis-server.js';
+import { scriptFixture } from '../support/script-fixture.js';
 import {
   byPlanKey as byPlan,
   DECISION_FIELDS,
@@ -42,19 +43,11 @@ const DLQ_SETTINGS: DeadLetterSettings = {
 };
 
 describe('apply-batch and dead-letter scripts', () => {
+  const fx = scriptFixture();
   let server: RedisServer;
   let redis: Redis;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    defineScripts(redis);
-  });
-  after(async () => {
-    await server.stop();
-  });
-  beforeEach(async () => {
-    await redis.flushall();
+  before(() => {
+    ({ server, redis } = fx);
   });
 
   /** XADDs the fields (at `id`, default '*') to `stream`, delivers them to a consumer, and parses them. */

@@ -4,14 +4,14 @@
 // be the same.
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { type Plausibility, parseValues } from '../../src/message.js';
 import { UNSAFE_IDENTIFIER } from '../../src/redis/keys.js';
-import { type ConsumeSettings, consume, defineScripts, loadLua } from '../../src/redis/scripts.js';
+import { type ConsumeSettings, consume, loadLua } from '../../src/redis/scripts.js';
 import { decision } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
+import { scriptFixture } from '../support/script-fixture.js';
 import { DECISION_FIELDS } from '../support/spec-contract.js';
 
 const STREAM = 'test:parity';
@@ -97,20 +97,10 @@ const CASES: readonly [name: string, values: Values][] = [
 ];
 
 describe('validation parity: parseValues and consume.lua', () => {
-  let server: RedisServer;
+  const fx = scriptFixture({ group: { stream: STREAM, name: 'g' } });
   let redis: Redis;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    defineScripts(redis);
-  });
-  after(async () => {
-    await server.stop();
-  });
-  beforeEach(async () => {
-    await redis.flushall();
-    await redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
+  before(() => {
+    ({ redis } = fx);
   });
 
   /** What consume.lua says for each: 'valid', or 'reason: detail' as it dead-letters it. */
