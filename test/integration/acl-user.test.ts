@@ -6,6 +6,7 @@ import { describe, test } from 'node:test';
 import { readmeAclRules } from '../support/acl-rules.js';
 import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
 import { metricValue } from '../support/service.js';
 import { byPlanKey as byPlan, DLQ, GROUP, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
 import { drained } from '../support/stream-group.js';
@@ -45,7 +46,7 @@ describe('the service as a user with exactly the documented ACL rules', () => {
     assert.equal(await metricValue(fx.bridge.metricsUrl, 'p27_errors_total{stage="write"}'), 0);
     assert.equal(await metricValue(fx.bridge.metricsUrl, 'p27_errors_total{stage="claim"}'), 0);
     assert.equal(await metricValue(fx.bridge.metricsUrl, 'p27_redis_up'), 1);
-    const health = (await (await fetch(fx.bridge.healthUrl)).json()) as { status: string; reasons: string[] };
+    const health = await fetchHealth(fx.bridge.healthUrl);
     assert.deepEqual([health.status, health.reasons], ['ok', []]);
     const denied = fx.bridge.logs.filter((l) => /NOPERM|permission/i.test(JSON.stringify(l)));
     assert.deepEqual(denied, [], 'no permission was missing');

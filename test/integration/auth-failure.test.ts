@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { freePort } from '../support/free-port.js';
+import { fetchHealth } from '../support/health-document.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
@@ -103,7 +104,7 @@ describe('authentication and ACL failures in operator words', () => {
     test('/health says authentication failed, and the log line says it in the same words', async () => {
       const doc = await waitFor(
         async () => {
-          const body = (await (await fetch(bridge.healthUrl)).json()) as { status: string; reasons: string[] };
+          const body = await fetchHealth(bridge.healthUrl);
           return body.reasons.some((r) => r.includes('authentication failed')) ? body : null;
         },
         { timeoutMs: 15_000, what: 'a health reason naming the authentication failure' },

@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
 import { type InProcessService, metricValue } from '../support/service.js';
 import { GROUP, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
@@ -31,7 +32,7 @@ describe('a backlog whose lag Redis reports as unknown', () => {
     });
     assert.equal(await metricValue(metrics, 'p27_backlog'), 50);
     assert.equal(await metricValue(metrics, 'p27_backlog_estimated'), 1);
-    const health = (await (await fetch(bridge.healthUrl)).json()) as { backlog: number };
+    const health = await fetchHealth(bridge.healthUrl);
     assert.equal(health.backlog, 50);
 
     await fx.redis.acl('SETUSER', 'bridge', '+xreadgroup');

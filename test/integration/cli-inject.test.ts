@@ -10,7 +10,7 @@ import { parseEntry } from '../../src/message.js';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
-import { DECISION_FIELDS, STREAM } from '../support/spec-contract.js';
+import { DECISION_FIELDS, SPEC_INJECT_EXAMPLE_ARGS, STREAM } from '../support/spec-contract.js';
 
 describe('heat-bridge inject', () => {
   let server: RedisServer;
@@ -34,26 +34,7 @@ describe('heat-bridge inject', () => {
   };
 
   test("adds one decision with the spec's example flags and prints its id and plan_id", async () => {
-    const result = await runCli(
-      [
-        'inject',
-        '--symbol',
-        'BTCUSDT',
-        '--plan_id',
-        'test_plan_123',
-        '--heat_level',
-        'warm',
-        '--heat_action',
-        'DOWNGRADE_FULL_TO_PARTIAL',
-        '--out_action',
-        'PARTIAL_50_PROPOSED',
-        '--score',
-        '0.5',
-        '--partial',
-        '0.5',
-      ],
-      server.env,
-    );
+    const result = await runCli(['inject', ...SPEC_INJECT_EXAMPLE_ARGS], server.env);
     assert.equal(result.code, 0, result.stderr);
     const match = /^id=(\d+-\d+) plan_id=test_plan_123 symbol=BTCUSDT\n$/.exec(result.stdout);
     assert.ok(match, result.stdout);

@@ -9,6 +9,7 @@ import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
 import { sample } from '../support/metrics-text.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
@@ -84,7 +85,7 @@ describe('a wall clock that jumps', () => {
       { what: 'this service waiting for new entries (other tests share this Redis)' },
     );
     writeFileSync(clock, '+3600\n');
-    const doc = (await (await fetch(bridge.healthUrl)).json()) as { status: string; reasons: string[] };
+    const doc = await fetchHealth(bridge.healthUrl);
     assert.deepEqual([doc.status, doc.reasons], ['ok', []]);
   });
 
@@ -94,13 +95,13 @@ describe('a wall clock that jumps', () => {
     await redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     await waitFor(
       async () => {
-        const doc = (await (await fetch(bridge.healthUrl)).json()) as { reasons: string[] };
+        const doc = await fetchHealth(bridge.healthUrl);
         return doc.reasons.some((r) => r.startsWith('errors in the last'));
       },
       { what: 'the lost connections seen as errors' },
     );
     writeFileSync(clock, '-3600\n');
-    await waitFor(async () => ((await (await fetch(bridge.healthUrl)).json()) as { status: string }).status === 'ok', {
+    await waitFor(async () => (await fetchHealth(bridge.healthUrl)).status === 'ok', {
       timeoutMs: 20_000,
       what: 'health ok once the 1 s window has passed',
     });

@@ -3,6 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { fetchHealth } from '../support/health-document.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
 import { STREAM } from '../support/spec-contract.js';
@@ -38,7 +39,7 @@ describe('/livez and /readyz', () => {
     );
     assert.deepEqual(ready.body, { status: 'ok', reasons: [] });
     assert.deepEqual(await get(`${base}/livez`), { code: 200, body: { status: 'ok', reasons: [] } });
-    const health = (await (await fetch(bridge.healthUrl)).json()) as Record<string, unknown>;
+    const health = await fetchHealth(bridge.healthUrl);
     assert.deepEqual(Object.keys(health), [
       'status',
       'last_ts_epoch',

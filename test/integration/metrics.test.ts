@@ -7,6 +7,7 @@ import { before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth as health } from '../support/health-document.js';
 import { type Exposition, parseExposition } from '../support/metrics-text.js';
 import type { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
@@ -43,15 +44,6 @@ async function scrape(url: string): Promise<Exposition> {
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
   return parseExposition(await res.text());
-}
-
-interface Health {
-  readonly status: string;
-  readonly last_ts_epoch: number;
-}
-
-async function health(url: string): Promise<Health> {
-  return (await (await fetch(url)).json()) as Health;
 }
 
 /** Runs `promtool check metrics` on the text; resolves with its combined output lines. */

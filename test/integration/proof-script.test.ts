@@ -10,8 +10,8 @@ import { Redis } from 'ioredis';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { ROOT, runCli, runProcess } from '../support/run-process.js';
-import { type ChildService, startChild } from '../support/service.js';
-import { latestKey, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
+import { type ChildService, startChild, stopAfterRegistering } from '../support/service.js';
+import { latestKey, latestPlanIdKey, SPEC_INJECT_EXAMPLE_ARGS, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
 const PROOF = `${ROOT}scripts/proof_p27_heat_bridge.sh`;
@@ -139,13 +139,10 @@ describe('scripts/proof_p27_heat_bridge.sh', () => {
   test('says no HeatBridge reader is connected when the service has stopped, as heat-bridge proof does', async () => {
     const stopped = await RedisServer.start();
     try {
-      const bridge = await startChild({ ...stopped.env, P27_CONSUMER: 'gone_consumer' });
-      const redis = stopped.client();
-      await waitFor(
-        async () => ((await redis.xinfo('CONSUMERS', STREAM, 'heat_bridge').catch(() => [])) as unknown[]).length === 1,
-        { what: 'the consumer registered' },
-      );
-      assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+      assert.deepEqual(await stopAfterRegistering(stopped.client(), stopped.env, 'gone_consumer'), {
+        code: 0,
+        signal: null,
+      });
       const env = {
         ...stopped.env,
         P27_METRICS_PORT: String(await freePort()),
@@ -318,26 +315,7 @@ describe('scripts/proof_p27_inject_heat_decision', () => {
   after(() => server.stop());
 
   test("takes the spec's example flags and adds that decision to the stream", async () => {
-    const result = await runProcess(
-      INJECT,
-      [
-        '--symbol',
-        'BTCUSDT',
-        '--plan_id',
-        'test_plan_123',
-        '--heat_level',
-        'warm',
-        '--heat_action',
-        'DOWNGRADE_FULL_TO_PARTIAL',
-        '--out_action',
-        'PARTIAL_50_PROPOSED',
-        '--score',
-        '0.5',
-        '--partial',
-        '0.5',
-      ],
-      { env: server.env, cwd: '/' },
-    );
+    const result = await runProcess(INJECT, SPEC_INJECT_EXAMPLE_ARGS, { env: server.env, cwd: '/' });
     assert.equal(result.code, 0, result.stderr);
     const id = /^id=(\S+) plan_id=test_plan_123 symbol=BTCUSDT$/m.exec(result.stdout)?.[1];
     assert.ok(id, result.stdout);

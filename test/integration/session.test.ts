@@ -9,6 +9,7 @@ import { createRedis, whenReady } from '../../src/redis/connection.js';
 import { sessionOf } from '../../src/redis/session.js';
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
+import { fetchHealth as health } from '../support/health-document.js';
 import { LOOPBACK, RedisProcess } from '../support/redis-process.js';
 import { runCli } from '../support/run-process.js';
 import { type InProcessService, startChild, startInProcess } from '../support/service.js';
@@ -22,16 +23,6 @@ async function startWithDatabases(port: number, databases: number): Promise<Redi
     ['--port', String(port), '--bind', LOOPBACK, '--save', '', '--appendonly', 'no', '--databases', String(databases)],
     `redis-server --databases ${databases}`,
   );
-}
-
-interface Health {
-  readonly status: string;
-  readonly reasons: readonly string[];
-}
-
-async function health(url: string): Promise<Health> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  return (await response.json()) as Health;
 }
 
 describe('a REDIS_DB the server does not have', () => {

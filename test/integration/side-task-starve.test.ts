@@ -7,15 +7,11 @@ import { describe, test } from 'node:test';
 import { readmeAclRules } from '../support/acl-rules.js';
 import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
 import { sample } from '../support/metrics-text.js';
 import { byPlanKey as byPlan, GROUP, STREAM } from '../support/spec-contract.js';
 import { drained, pendingByConsumer } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
-
-interface Health {
-  status: string;
-  reasons: string[];
-}
 
 describe('a takeover pass that keeps failing (XAUTOCLAIM denied)', () => {
   const fx = bridgeFixture({
@@ -31,7 +27,7 @@ describe('a takeover pass that keeps failing (XAUTOCLAIM denied)', () => {
   });
 
   const metric = (name: string): Promise<number> => sample(fx.bridge.metricsUrl, name);
-  const health = async (): Promise<Health> => (await (await fetch(fx.bridge.healthUrl)).json()) as Health;
+  const health = () => fetchHealth(fx.bridge.healthUrl);
 
   test('keeps bridging new entries while every takeover pass fails, counts and reports it, and takes over once allowed', async () => {
     // A dead consumer holds one entry: the takeover the service is denied.

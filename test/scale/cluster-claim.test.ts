@@ -7,6 +7,7 @@ import { after, before, describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
 import { sample } from '../support/metrics-text.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
 import { type ChildService, startChild } from '../support/service.js';
@@ -103,7 +104,7 @@ describe('Redis Cluster past several takeover passes', () => {
     assert.equal(await metric('p27_errors_total{stage="write"}'), 0);
     const health = await waitFor(
       async () => {
-        const doc = (await (await fetch(bridge.healthUrl)).json()) as { status: string; reasons: string[] };
+        const doc = await fetchHealth(bridge.healthUrl);
         return doc.status === 'ok' ? doc : undefined;
       },
       { timeoutMs: 15_000, what: '/health ok' },

@@ -7,6 +7,7 @@ import { after, before, describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
 import { sample } from '../support/metrics-text.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
 import { type Address, formatAddress } from '../support/redis-process.js';
@@ -163,7 +164,7 @@ describe('Redis Cluster failover of the stream’s master (SIGSTOP, replica prom
     assert.ok((await metric('p27_claimed_total{result="claimed"}')) >= dead.length);
     const health = await waitFor(
       async () => {
-        const doc = (await (await fetch(bridge.healthUrl)).json()) as { status: string; reasons: string[] };
+        const doc = await fetchHealth(bridge.healthUrl);
         return doc.status === 'ok' ? doc : undefined;
       },
       { timeoutMs: 20_000, what: '/health ok after the failover' },

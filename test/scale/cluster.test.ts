@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Cluster } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
 import { sample } from '../support/metrics-text.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
 import { type ChildService, metricValue, startChild } from '../support/service.js';
@@ -59,7 +60,7 @@ describe('Redis Cluster with two instances', () => {
     for (const bridge of bridges.values()) {
       const health = await waitFor(
         async () => {
-          const doc = (await (await fetch(bridge.healthUrl)).json()) as Record<string, unknown>;
+          const doc = await fetchHealth(bridge.healthUrl);
           return doc.redis === 'up' ? doc : undefined;
         },
         { what: '/health with redis up' },

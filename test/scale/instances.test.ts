@@ -5,6 +5,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
 import { sample as sampleOf } from '../support/metrics-text.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, type LogLine, metricValue, startInProcess } from '../support/service.js';
@@ -90,7 +91,7 @@ describe('two instances with their own consumer names', () => {
   });
 
   test('reports standalone mode in /health and in p27_redis_mode', async () => {
-    const health = (await (await fetch(one.healthUrl)).json()) as Record<string, unknown>;
+    const health = await fetchHealth(one.healthUrl);
     assert.equal(health.mode, 'standalone');
     assert.equal(await metricValue(one.metricsUrl, 'p27_redis_mode{mode="standalone"}'), 1);
     assert.equal(await metricValue(one.metricsUrl, 'p27_redis_mode{mode="cluster"}'), 0);

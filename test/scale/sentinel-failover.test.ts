@@ -6,6 +6,7 @@ import { after, before, describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
 import { type Address, formatAddress } from '../support/redis-process.js';
 import { RedisSentinelSet } from '../support/redis-sentinel.js';
 import { type ChildService, metricValue, startChild } from '../support/service.js';
@@ -77,10 +78,6 @@ async function groupState(redis: Redis): Promise<GroupState> {
  */
 const drained = (state: GroupState): boolean => state.pending === 0 && state.lastDeliveredId === state.lastEntryId;
 
-async function healthOf(bridge: ChildService): Promise<Record<string, unknown>> {
-  return (await (await fetch(bridge.healthUrl)).json()) as Record<string, unknown>;
-}
-
 describe('Redis Sentinel failover', () => {
   let set: RedisSentinelSet;
   let redis: Redis;
@@ -143,7 +140,7 @@ describe('Redis Sentinel failover', () => {
     );
     const health = await waitFor(
       async () => {
-        const doc = await healthOf(bridge);
+        const doc = await fetchHealth(bridge.healthUrl);
         return doc.status === 'ok' ? doc : undefined;
       },
       { timeoutMs: 15_000, intervalMs: 200, what: '/health ok after the failover' },
@@ -159,7 +156,7 @@ describe('Redis Sentinel failover', () => {
   /** Rethrows a timeout with what the group and the service's /health said at that moment. */
   const explain = async (error: Error): Promise<never> => {
     const group = await groupState(redis).catch((e: Error) => e.message);
-    const health = await healthOf(bridge).catch((e: Error) => e.message);
+    const health = await fetchHealth(bridge.healthUrl).catch((e: Error) => e.message);
     throw new Error(`${error.message}; group ${JSON.stringify(group)}; /health ${JSON.stringify(health)}`, {
       cause: error,
     });

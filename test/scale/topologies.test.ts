@@ -7,6 +7,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Cluster, Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
 import { RedisSentinelSet } from '../support/redis-sentinel.js';
 import { RedisServer } from '../support/redis-server.js';
@@ -115,7 +116,7 @@ for (const [mode, setUp] of Object.entries(TOPOLOGIES)) {
     test('/health says ok with the mode, and /metrics probes the backlog', async () => {
       const health = await waitFor(
         async () => {
-          const doc = (await (await fetch(bridge.healthUrl)).json()) as Record<string, unknown>;
+          const doc = await fetchHealth(bridge.healthUrl);
           return doc.status === 'ok' ? doc : undefined;
         },
         { what: '/health ok' },

@@ -3,8 +3,9 @@
 
 import { after, before } from 'node:test';
 import type { Redis } from 'ioredis';
+import { startReadyChild } from './ready-child.js';
 import { RedisServer, type RedisServerOptions } from './redis-server.js';
-import { type InProcessService, startInProcess } from './service.js';
+import { type ChildService, type InProcessService, startInProcess } from './service.js';
 
 export interface RedisFixture {
   /** The file's redis-server (set once the before hook ran). */
@@ -13,6 +14,8 @@ export interface RedisFixture {
   readonly redis: Redis;
   /** Starts the service in this process on the server, with env added; stopped by the after hook. */
   startBridge(env?: Record<string, string>): Promise<InProcessService>;
+  /** Starts the service as a child process on the server, ready to serve; SIGKILLed by the after hook. */
+  startChildBridge(env?: Record<string, string>): Promise<ChildService>;
 }
 
 export interface BridgeFixture extends RedisFixture {
@@ -33,13 +36,14 @@ function ready<T>(value: T | undefined, what: string): T {
 
 /**
  * A redis-server and a client for the calling describe: started in before(), stopped in after()
- * with every service startBridge() started on it (services first; a service's fatal error still
- * fails the hook, after the server is stopped).
+ * with every service started on it (child processes SIGKILLed and in-process services stopped
+ * first; an in-process service's fatal error still fails the hook, after the server is stopped).
  */
 export function redisFixture(options: FixtureOptions = {}): RedisFixture {
   let server: RedisServer | undefined;
   let redis: Redis | undefined;
   const bridges: InProcessService[] = [];
+  const children: ChildService[] = [];
   before(async () => {
     server = await RedisServer.start(options.redisOptions);
     redis = server.client();
@@ -47,6 +51,7 @@ export function redisFixture(options: FixtureOptions = {}): RedisFixture {
   });
   after(async () => {
     const failures: unknown[] = [];
+    for (const child of children) await child.kill('SIGKILL');
     for (const bridge of bridges.reverse()) await bridge.stop().catch((error: unknown) => failures.push(error));
     await server?.stop();
     if (failures.length > 0) throw failures[0];
@@ -62,6 +67,11 @@ export function redisFixture(options: FixtureOptions = {}): RedisFixture {
       const bridge = await startInProcess({ ...ready(server, 'server').env, ...env });
       bridges.push(bridge);
       return bridge;
+    },
+    async startChildBridge(env = {}) {
+      const child = await startReadyChild({ ...ready(server, 'server').env, ...env });
+      children.push(child);
+      return child;
     },
   };
 }
@@ -81,6 +91,7 @@ export function bridgeFixture(options: FixtureOptions & { readonly env?: Record<
       return fixture.redis;
     },
     startBridge: (env) => fixture.startBridge(env),
+    startChildBridge: (env) => fixture.startChildBridge(env),
     get bridge() {
       return ready(bridge, 'bridge');
     },

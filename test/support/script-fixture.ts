@@ -11,7 +11,7 @@ export interface ScriptFixtureOptions {
 }
 
 /** Registers before/after/beforeEach hooks in the calling describe; see ScriptFixtureOptions. */
-export function scriptFixture(options: ScriptFixtureOptions = {}): Omit<RedisFixture, 'startBridge'> {
+export function scriptFixture(options: ScriptFixtureOptions = {}): Pick<RedisFixture, 'server' | 'redis'> {
   const fixture = redisFixture({
     prepare: async (redis) => {
       defineScripts(redis);

@@ -3,12 +3,14 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
+import type { Redis } from 'ioredis';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { freePort } from './free-port.js';
 import { scrape } from './metrics-text.js';
 import { cleanEnv } from './run-process.js';
+import { consumersPending } from './stream-group.js';
 import { failWaitsOn, waitFor } from './wait-for.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
@@ -155,6 +157,28 @@ export async function startChild(
       return exited;
     },
   };
+}
+
+/**
+ * Runs the service as a child until its consumer is in the group, then stops it with SIGTERM: the
+ * group an operator finds after the service stopped (a consumer, idle). Resolves with the exit status.
+ */
+export async function stopAfterRegistering(
+  redis: Redis,
+  env: Record<string, string>,
+  consumer: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const child = await startChild({ ...env, P27_CONSUMER: consumer });
+  try {
+    await waitFor(async () => (await consumersPending(redis).catch(() => new Map())).has(consumer), {
+      timeoutMs: 30_000,
+      what: `consumer ${consumer} registered`,
+    });
+  } catch (error) {
+    await child.kill('SIGKILL');
+    throw error;
+  }
+  return child.kill('SIGTERM');
 }
 
 /**

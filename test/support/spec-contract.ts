@@ -69,3 +69,21 @@ export const REJECT_REASONS = [
 ] as const;
 
 export type RejectReason = (typeof REJECT_REASONS)[number];
+
+/** Spec "Proof Scripts": the example run of the inject script, its flags in the spec's order. */
+export const SPEC_INJECT_EXAMPLE_ARGS = [
+  '--symbol',
+  'BTCUSDT',
+  '--plan_id',
+  'test_plan_123',
+  '--heat_level',
+  'warm',
+  '--heat_action',
+  'DOWNGRADE_FULL_TO_PARTIAL',
+  '--out_action',
+  'PARTIAL_50_PROPOSED',
+  '--score',
+  '0.5',
+  '--partial',
+  '0.5',
+] as const;
