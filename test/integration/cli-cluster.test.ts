@@ -4,7 +4,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Cluster } from 'ioredis';
 import { HeatDecisionReader } from '../../src/index.js';
-import { decision, flat } from '../support/decisions.js';
+import { deadLetter, decision } from '../support/decisions.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
 import { runCli } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
@@ -76,15 +76,7 @@ describe('operator commands on a Redis Cluster', () => {
 
   test('dlq replay moves an entry from the dead-letter stream to the input stream across slots', async () => {
     const fixed = decision({ symbol: 'CLZUSDT' });
-    const dlqId = (await redis.xadd(
-      DLQ,
-      '*',
-      ...flat(fixed),
-      'error',
-      'max_deliveries: x',
-      'source_id',
-      '1-0',
-    )) as string;
+    const dlqId = (await redis.xadd(DLQ, '*', ...deadLetter(fixed, 'max_deliveries: x', '1-0'))) as string;
     const result = await runCli(['dlq', 'replay', '--id', dlqId], cluster.env);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(await redis.xlen(DLQ), 0);

@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { after, before, beforeEach, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { decision, flat } from '../support/decisions.js';
+import { deadLetter, decision } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
 import { DLQ } from '../support/spec-contract.js';
@@ -27,7 +27,7 @@ describe('heat-bridge dlq purge', () => {
   const dlqIds = async () => (await redis.xrange(DLQ, '-', '+')).map(([id]) => id);
   /** Dead letters with explicit ids, so their age is known: ms since the epoch. */
   const deadLetters = async (...ms: number[]) => {
-    for (const t of ms) await redis.xadd(DLQ, `${t}-0`, ...flat(decision({})), 'error', 'x', 'source_id', '1-0');
+    for (const t of ms) await redis.xadd(DLQ, `${t}-0`, ...deadLetter(decision({}), 'x', '1-0'));
     return ms.map((t) => `${t}-0`);
   };
 

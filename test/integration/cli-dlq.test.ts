@@ -3,7 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { bridgeFixture } from '../support/bridge-fixture.js';
-import { decision, flat } from '../support/decisions.js';
+import { deadLetter, decision, flat } from '../support/decisions.js';
 import { runCli } from '../support/run-process.js';
 import { DLQ, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
@@ -48,15 +48,7 @@ describe('heat-bridge dlq', () => {
   test('replay --id re-adds the original fields without error and source_id and removes the dead letter', async () => {
     // A dead letter whose cause has been fixed: it now holds a valid decision.
     const fixed = decision({ symbol: 'DLQBUSDT' });
-    const dlqId = (await fx.redis.xadd(
-      DLQ,
-      '*',
-      ...flat(fixed),
-      'error',
-      'max_deliveries: x',
-      'source_id',
-      '1-0',
-    )) as string;
+    const dlqId = (await fx.redis.xadd(DLQ, '*', ...deadLetter(fixed, 'max_deliveries: x', '1-0'))) as string;
     const result = await runCli(['dlq', 'replay', '--id', dlqId], fx.server.env);
     assert.equal(result.code, 0, result.stderr);
     const match = new RegExp(`^dlq_id=${dlqId} id=(\\d+-\\d+) plan_id=${fixed.plan_id}\\n$`).exec(result.stdout);
@@ -139,15 +131,7 @@ describe('heat-bridge dlq', () => {
   /** A dead letter whose cause was fixed: it holds a valid decision now. */
   const fixable = async (symbol: string) => {
     const fields = decision({ symbol });
-    const id = (await fx.redis.xadd(
-      DLQ,
-      '*',
-      ...flat(fields),
-      'error',
-      'max_deliveries: x',
-      'source_id',
-      '1-0',
-    )) as string;
+    const id = (await fx.redis.xadd(DLQ, '*', ...deadLetter(fields, 'max_deliveries: x', '1-0'))) as string;
     return { id, fields };
   };
 

@@ -7,6 +7,14 @@ import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
 import { decision } from '../support/decisions.js';
+import {
+  astralNearLimit,
+  characters,
+  FORBIDDEN_IN_IDENTIFIER,
+  GLOB_AND_BRACE,
+  INVISIBLE_FORMAT,
+  WHITESPACE_AND_CONTROL,
+} from '../support/identifier-cases.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import type { ChildService, LogLine } from '../support/service.js';
@@ -102,8 +110,6 @@ async function rejectedSince(metricsUrl: string, before: Record<RejectReason, nu
 
 // ---- The oracle: the validity rules of the issue, written independently of src/message.ts. ----
 
-// Whitespace, control and invisible format characters (zero-width, bidi, BOM), globs and braces.
-const FORBIDDEN = /[\p{White_Space}\p{Cc}\p{Cf}*?[\]{}]/u;
 const DECIMAL_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -128,7 +134,7 @@ function oracle(pairs: readonly (readonly [Buffer, Buffer])[]): Set<RejectReason
   }
   // README "over 128 characters": characters are code points, so 🔥 counts 1 (2 UTF-16 units, 4 bytes).
   const identifier = (s: string | undefined) =>
-    s !== undefined && s.length > 0 && [...s].length <= MAX_IDENTIFIER_CHARACTERS && !FORBIDDEN.test(s);
+    s !== undefined && s.length > 0 && characters(s) <= MAX_IDENTIFIER_CHARACTERS && !FORBIDDEN_IN_IDENTIFIER.test(s);
   if (!identifier(values.get('plan_id'))) reasons.add('invalid_plan_id');
   if (!identifier(values.get('symbol'))) reasons.add('invalid_symbol');
   const ts = values.get('ts_epoch') ?? '';
@@ -162,30 +168,9 @@ function fieldValue(pairs: readonly (readonly [Buffer, Buffer])[], field: string
 const MISSING = Symbol('missing');
 type Generated = string | Uint8Array | typeof MISSING;
 
-/** Characters outside the BMP (emoji, math letters, CJK extension B): 2 UTF-16 units, 4 UTF-8 bytes each. */
-const astralArb = fc
-  .oneof(
-    fc.integer({ min: 0x1f300, max: 0x1f64f }),
-    fc.integer({ min: 0x1d400, max: 0x1d6a3 }),
-    fc.integer({ min: 0x20000, max: 0x2a6df }),
-  )
-  .map((cp) => String.fromCodePoint(cp));
-
-/**
- * 120 to 136 code points, at least one of them astral: where counting code points and counting
- * UTF-16 units disagree about the 128-character limit (a 100-code-point identifier with 30 astral
- * characters is 130 UTF-16 units long).
- */
-const astralNearLimitArb: fc.Arbitrary<Generated> = fc
-  .tuple(
-    fc.array(fc.oneof(fc.constantFrom('a', 'Z', '7', '_', '-', ':'), astralArb), { minLength: 119, maxLength: 135 }),
-    astralArb,
-  )
-  .map(([chars, astral]) => [...chars, astral].join(''));
-
 const identifierArb: fc.Arbitrary<Generated> = fc.oneof(
   { weight: 8, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,40}$/) },
-  { weight: 3, arbitrary: astralNearLimitArb },
+  { weight: 3, arbitrary: astralNearLimit },
   { weight: 1, arbitrary: fc.constant(MISSING) },
   { weight: 1, arbitrary: fc.constant('') },
   { weight: 1, arbitrary: fc.string({ minLength: 125, maxLength: 135 }) },
@@ -195,22 +180,8 @@ const identifierArb: fc.Arbitrary<Generated> = fc.oneof(
     arbitrary: fc
       .tuple(
         fc.stringMatching(/^[a-z0-9]{0,5}$/),
-        fc.constantFrom(
-          ' ',
-          '\t',
-          '\n',
-          '\r',
-          '\v',
-          '\f',
-          '\0',
-          '\x1b',
-          '\x7f',
-          '\u0085',
-          '\u00a0',
-          '\u2028',
-          '\u3000',
-        ),
-        fc.constantFrom('*', '?', '[', ']', '{', '}', 'x'),
+        fc.constantFrom(...WHITESPACE_AND_CONTROL, ...INVISIBLE_FORMAT),
+        fc.constantFrom(...GLOB_AND_BRACE, 'x'),
       )
       .map(([a, b, c]) => a + b + c),
   },

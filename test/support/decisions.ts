@@ -33,3 +33,11 @@ export function decision(overrides: Partial<DecisionFields> = {}): GeneratedDeci
 export function flat(fields: DecisionFields): string[] {
   return Object.entries(fields).flat();
 }
+
+/**
+ * A dead letter as the service writes it (README "Keys": the entry's own fields, then `error` and
+ * `source_id`), as XADD takes it: for tests that plant one without provoking it.
+ */
+export function deadLetter(fields: DecisionFields, error: string, sourceId: string): string[] {
+  return [...flat(fields), 'error', error, 'source_id', sourceId];
+}

@@ -12,6 +12,15 @@ import {
   latestPlanIdKey,
   MAX_IDENTIFIER_LENGTH,
 } from '../../src/redis/keys.js';
+import {
+  astralNearLimit,
+  characters,
+  FORBIDDEN_IN_IDENTIFIER,
+  GLOB_AND_BRACE,
+  INVISIBLE_FORMAT,
+  WHITESPACE_AND_CONTROL,
+} from '../support/identifier-cases.js';
+import { MAX_IDENTIFIER_CHARACTERS } from '../support/spec-contract.js';
 
 function safe(value: string): KeySafe {
   const check = checkIdentifier(value);
@@ -60,22 +69,7 @@ describe('checkIdentifier', () => {
   });
 
   test('reports whitespace, control and glob or brace characters as bad_character', () => {
-    const bad = [
-      ' ',
-      '\t',
-      '\n',
-      '\r',
-      '\v',
-      '\f',
-      '\u00a0',
-      '\u2028',
-      '\u3000',
-      '\u0000',
-      '\u001b',
-      '\u007f',
-      '\u0085',
-    ];
-    for (const char of [...bad, '*', '?', '[', ']', '{', '}']) {
+    for (const char of [...WHITESPACE_AND_CONTROL, ...INVISIBLE_FORMAT, ...GLOB_AND_BRACE]) {
       assert.deepEqual(checkIdentifier(`plan${char}1`), { ok: false, problem: 'bad_character' }, JSON.stringify(char));
     }
   });
@@ -86,26 +80,7 @@ describe('checkIdentifier', () => {
   });
 });
 
-// The characters a key-safe identifier must never hold, defined independently of keys.ts.
-const FORBIDDEN = /[\p{White_Space}\p{Cc}\p{Cf}*?[\]{}]/u;
-const DANGEROUS_CHARS = [
-  ' ',
-  '\t',
-  '\n',
-  '\r',
-  '\u0000',
-  '\u0001',
-  '\u007f',
-  '\u00a0',
-  '\u200b',
-  '\u202e',
-  '*',
-  '?',
-  '[',
-  ']',
-  '{',
-  '}',
-];
+const DANGEROUS_CHARS = [...WHITESPACE_AND_CONTROL, ...INVISIBLE_FORMAT, ...GLOB_AND_BRACE];
 
 describe('checkIdentifier properties', () => {
   test('accepts only strings of at most 128 characters without whitespace, control, glob or brace characters', () => {
@@ -117,13 +92,19 @@ describe('checkIdentifier properties', () => {
     const candidates = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 200 }),
       fc.string({ unit: 'grapheme-ascii', minLength: 120, maxLength: 140 }),
+      astralNearLimit,
       risky,
     );
     fc.assert(
       fc.property(candidates, (value) => {
         const check = checkIdentifier(value);
         if (!check.ok) return true;
-        return check.value === value && value.length >= 1 && value.length <= 128 && !FORBIDDEN.test(value);
+        return (
+          check.value === value &&
+          characters(value) >= 1 &&
+          characters(value) <= MAX_IDENTIFIER_CHARACTERS &&
+          !FORBIDDEN_IN_IDENTIFIER.test(value)
+        );
       }),
       { numRuns: 2000 },
     );
@@ -133,11 +114,14 @@ describe('checkIdentifier properties', () => {
     // U+FEFF is a format character (Cf) and so forbidden, as are zero-width and bidi characters.
     const allowedChar = fc
       .string({ unit: 'binary', minLength: 1, maxLength: 1 })
-      .filter((c) => !FORBIDDEN.test(c) && c !== '\ufeff');
-    const allowed = fc.array(allowedChar, { minLength: 1, maxLength: 128 }).map((chars) => chars.join(''));
+      .filter((c) => !FORBIDDEN_IN_IDENTIFIER.test(c));
+    const allowed = fc.oneof(
+      fc.array(allowedChar, { minLength: 1, maxLength: MAX_IDENTIFIER_CHARACTERS }).map((chars) => chars.join('')),
+      astralNearLimit,
+    );
     fc.assert(
       fc.property(allowed, (value) => {
-        fc.pre(value.length <= 128);
+        fc.pre(characters(value) <= MAX_IDENTIFIER_CHARACTERS);
         const check = checkIdentifier(value);
         return check.ok && check.value === value;
       }),
