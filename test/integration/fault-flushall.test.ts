@@ -9,8 +9,9 @@ import { sample } from '../support/metrics-text.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import type { ChildService, LogLine } from '../support/service.js';
-import { byPlanKey, STREAM } from '../support/spec-contract.js';
+import { STREAM } from '../support/spec-contract.js';
 import { drained, groupInfo } from '../support/stream-group.js';
+import { missingKeys } from '../support/stream-writes.js';
 import { waitFor } from '../support/wait-for.js';
 
 const FLUSHES = 3;
@@ -32,12 +33,7 @@ describe('FLUSHALL while running', () => {
     await server.stop();
   });
 
-  const missing = async (planIds: readonly string[]) => {
-    const pipeline = redis.pipeline();
-    for (const planId of planIds) pipeline.exists(byPlanKey(planId));
-    const replies = (await pipeline.exec()) ?? [];
-    return planIds.filter((_, i) => replies[i]?.[1] !== 1);
-  };
+  const missing = (planIds: readonly string[]) => missingKeys(redis, planIds);
 
   test('recreates the group after each FLUSHALL under load and bridges every later entry, without a log storm', async (t) => {
     // One connection for the load and the FLUSHALLs, so "added after the flush" is exact.

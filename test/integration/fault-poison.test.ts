@@ -32,6 +32,7 @@ import {
   STREAM,
 } from '../support/spec-contract.js';
 import { drained, pendingCount } from '../support/stream-group.js';
+import { addAtomically as addEntries } from '../support/stream-writes.js';
 import { waitFor } from '../support/wait-for.js';
 
 const MAX_FIELD_BYTES = 65_536;
@@ -282,15 +283,12 @@ describe('poison entries and the dead-letter stream', () => {
   });
 
   /** Adds the entries in one transaction, so the service reads them in one batch. */
-  async function addAtomically(entries: readonly (readonly Pair[])[], stream = STREAM): Promise<string[]> {
-    const multi = redis.multi();
-    for (const pairs of entries) multi.xadd(stream, '*', ...pairs.flat());
-    const replies = (await multi.exec()) ?? [];
-    return replies.map(([error, id]) => {
-      assert.equal(error, null);
-      return id as string;
-    });
-  }
+  const addAtomically = (entries: readonly (readonly Pair[])[], stream = STREAM): Promise<string[]> =>
+    addEntries(
+      redis,
+      entries.map((pairs) => pairs.flat()),
+      { stream },
+    );
 
   test('dead-letters each invalid case and bridges the valid entries around it, in the same batch', async () => {
     const cases: { name: string; reason: RejectReason; pairs: Pair[] }[] = [];

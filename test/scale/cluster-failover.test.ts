@@ -4,8 +4,6 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, type TestContext, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Cluster } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { fetchHealth } from '../support/health-document.js';
 import { sample } from '../support/metrics-text.js';
@@ -14,52 +12,10 @@ import { type Address, formatAddress } from '../support/redis-process.js';
 import { type ChildService, startChild } from '../support/service.js';
 import { byPlanKey as byPlan, GROUP, STREAM } from '../support/spec-contract.js';
 import { consumersPending, drained } from '../support/stream-group.js';
+import { LoadProducer } from '../support/stream-writes.js';
 import { waitFor } from '../support/wait-for.js';
 
 const SYMBOLS = ['FOBTCUSDT', 'FOETHUSDT', 'FOSOLUSDT', 'FOXRPUSDT'];
-
-interface Acked {
-  readonly planId: string;
-  readonly id: string;
-  /** Date.now() when XADD answered with the id. */
-  readonly at: number;
-}
-
-/** XADDs decisions until stopped; a failed or timed-out XADD is retried (it was never acknowledged). */
-function produce(redis: Cluster) {
-  const acked: Acked[] = [];
-  let failures = 0;
-  let stopping = false;
-  const done = (async () => {
-    for (let n = 0; !stopping; n += 1) {
-      const d = decision({ symbol: SYMBOLS[n % SYMBOLS.length] as string, plan_id: `failover_${n}` });
-      while (!stopping) {
-        try {
-          const id = await redis.xadd(STREAM, '*', ...flat(d));
-          acked.push({ planId: d.plan_id as string, id: String(id), at: Date.now() });
-          break;
-        } catch {
-          failures += 1;
-          // A producer's own business: a timed-out command does not make ioredis re-read the slot map.
-          redis.refreshSlotsCache();
-          // Pacing of the load generator, not a wait for a condition.
-          await sleep(100);
-        }
-      }
-      await sleep(5);
-    }
-  })();
-  return {
-    acked,
-    get failures() {
-      return failures;
-    },
-    async stop(): Promise<void> {
-      stopping = true;
-      await done;
-    },
-  };
-}
 
 describe('Redis Cluster failover of the stream’s master (SIGSTOP, replica promoted)', () => {
   let cluster: RedisClusterSet;
@@ -88,7 +44,13 @@ describe('Redis Cluster failover of the stream’s master (SIGSTOP, replica prom
     });
     // The producer gives up on an XADD after 1 s, so one sent to the frozen master is retried, not hung.
     const producerClient = cluster.client({ commandTimeout: 1000, maxRetriesPerRequest: 0 });
-    const producer = produce(producerClient);
+    const producer = new LoadProducer(producerClient, {
+      decisionAt: (n) => decision({ symbol: SYMBOLS[n % SYMBOLS.length] as string, plan_id: `failover_${n}` }),
+      retry: true,
+      retryPauseMs: 100,
+      // A producer's own business: a timed-out command does not make ioredis re-read the slot map.
+      onFailure: () => producerClient.refreshSlotsCache(),
+    });
     await waitFor(async () => (await metric('p27_in_messages_total')) >= 300, {
       timeoutMs: 60_000,
       what: 'the bridge reading before the failover',

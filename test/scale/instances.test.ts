@@ -11,6 +11,7 @@ import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, type LogLine, metricValue, startInProcess } from '../support/service.js';
 import { byPlanKey, GROUP, STREAM } from '../support/spec-contract.js';
 import { drained } from '../support/stream-group.js';
+import { missingKeys } from '../support/stream-writes.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Takeover passes run every second (the idle time stays at its default): the test outlives many of them (issue 13 §1).
@@ -79,10 +80,7 @@ describe('two instances with their own consumer names', () => {
       String(entry[entry.indexOf('name') + 1]),
     );
     assert.deepEqual(consumers.sort(), ['instance_1', 'instance_2']);
-    const pipeline = redis.pipeline();
-    for (const planId of planIds) pipeline.exists(byPlanKey(planId));
-    const missing = ((await pipeline.exec()) ?? []).filter(([, n]) => n !== 1).length;
-    assert.equal(missing, 0);
+    assert.deepEqual(await missingKeys(redis, planIds), []);
   });
 
   test('does not warn about a shared consumer name when every instance has its own', () => {

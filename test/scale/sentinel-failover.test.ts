@@ -3,15 +3,15 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, type TestContext, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { decision, flat } from '../support/decisions.js';
+import { decision } from '../support/decisions.js';
 import { fetchHealth } from '../support/health-document.js';
 import { type Address, formatAddress } from '../support/redis-process.js';
 import { RedisSentinelSet } from '../support/redis-sentinel.js';
 import { type ChildService, metricValue, startChild } from '../support/service.js';
 import { byPlanKey, GROUP, STREAM } from '../support/spec-contract.js';
 import { groupState as groupOf, lastGeneratedId, pendingCount } from '../support/stream-group.js';
+import { LoadProducer, missingKeys } from '../support/stream-writes.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Takeover passes run every second (the idle time stays at its default): the test outlives many of them (issue 13 §1).
@@ -21,41 +21,14 @@ const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT'];
 let producers = 0;
 
 /** Keeps XADDing decisions through the Sentinel-aware client, retrying each one that fails. */
-function produce(redis: Redis) {
+const produce = (redis: Redis): LoadProducer => {
   producers += 1;
   const run = producers;
-  const added: string[] = [];
-  let failures = 0;
-  let stopping = false;
-  const done = (async () => {
-    for (let n = 0; !stopping; n += 1) {
-      const d = decision({ symbol: SYMBOLS[n % SYMBOLS.length] as string, plan_id: `failover_${run}_${n}` });
-      for (;;) {
-        try {
-          await redis.xadd(STREAM, '*', ...flat(d));
-          added.push(d.plan_id as string);
-          break;
-        } catch {
-          failures += 1;
-          if (stopping) break;
-          // Pacing of the load generator, not a wait for a condition.
-          await sleep(50);
-        }
-      }
-      await sleep(5);
-    }
-  })();
-  return {
-    added,
-    get failures() {
-      return failures;
-    },
-    async stop(): Promise<void> {
-      stopping = true;
-      await done;
-    },
-  };
-}
+  return new LoadProducer(redis, {
+    decisionAt: (n) => decision({ symbol: SYMBOLS[n % SYMBOLS.length] as string, plan_id: `failover_${run}_${n}` }),
+    retry: true,
+  });
+};
 
 interface GroupState {
   readonly pending: number;
@@ -94,25 +67,25 @@ describe('Redis Sentinel failover', () => {
   const throughFailover = async (t: TestContext, failover: () => Promise<Address>): Promise<void> => {
     const producer = produce(redis);
     try {
-      await waitFor(() => bridged(producer.added, 100), {
+      await waitFor(() => bridged(producer.acknowledged, 100), {
         timeoutMs: 30_000,
         what: 'decisions bridged through the sentinels',
       });
       const started = Date.now();
-      const addedBefore = producer.added.length;
+      const addedBefore = producer.acknowledged.length;
       const old = await failover();
       const primary = await set.waitForFailover(old);
       t.diagnostic(`failover ${formatAddress(old)} -> ${formatAddress(primary)} in ${Date.now() - started} ms`);
       assert.notEqual(primary.port, old.port);
 
       // New entries flow again: ones added after the failover are bridged.
-      const addedAtFailover = producer.added.length;
-      await waitFor(() => bridged(producer.added, addedAtFailover + 100), {
+      const addedAtFailover = producer.acknowledged.length;
+      await waitFor(() => bridged(producer.acknowledged, addedAtFailover + 100), {
         timeoutMs: 30_000,
         what: 'decisions added after the failover bridged',
       }).catch(explain);
       t.diagnostic(
-        `added ${addedBefore} before the failover, ${producer.added.length} in all; ${producer.failures} XADDs retried`,
+        `added ${addedBefore} before the failover, ${producer.acknowledged.length} in all; ${producer.failures} XADDs retried`,
       );
     } finally {
       await producer.stop();
@@ -126,8 +99,7 @@ describe('Redis Sentinel failover', () => {
     const entries = await redis.xrange(STREAM, '-', '+');
     assert.ok(entries.length >= 200, `the new primary holds ${entries.length} entries`);
     const planIds = entries.map(([, fields]) => fields[fields.indexOf('plan_id') + 1] as string);
-    const exists = await Promise.all(planIds.map((p) => redis.exists(byPlanKey(p))));
-    const missing = planIds.filter((_, i) => exists[i] !== 1);
+    const missing = await missingKeys(redis, planIds);
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${planIds.length} entries not bridged`);
     assert.equal(await pendingCount(redis), 0);
 
