@@ -23,6 +23,11 @@ export interface BridgeFixture extends RedisFixture {
   readonly bridge: InProcessService;
 }
 
+export interface ChildBridgeFixture extends RedisFixture {
+  /** The service started as a child process by the before hook, ready to serve. */
+  readonly bridge: ChildService;
+}
+
 export interface FixtureOptions {
   readonly redisOptions?: RedisServerOptions;
   /** Runs on the fresh server before any service starts: ACL users, a group, a backlog. */
@@ -82,6 +87,30 @@ export function bridgeFixture(options: FixtureOptions & { readonly env?: Record<
   let bridge: InProcessService | undefined;
   before(async () => {
     bridge = await fixture.startBridge(options.env);
+  });
+  return {
+    get server() {
+      return fixture.server;
+    },
+    get redis() {
+      return fixture.redis;
+    },
+    startBridge: (env) => fixture.startBridge(env),
+    startChildBridge: (env) => fixture.startChildBridge(env),
+    get bridge() {
+      return ready(bridge, 'bridge');
+    },
+  };
+}
+
+/** redisFixture plus one service as a child process on it, started (and ready) in before(). */
+export function childBridgeFixture(
+  options: FixtureOptions & { readonly env?: Record<string, string> } = {},
+): ChildBridgeFixture {
+  const fixture = redisFixture(options);
+  let bridge: ChildService | undefined;
+  before(async () => {
+    bridge = await fixture.startChildBridge(options.env);
   });
   return {
     get server() {

@@ -57,7 +57,7 @@ export interface ProducerOptions {
   readonly decisionAt?: (n: number) => DecisionFields;
   /** Retry a failed XADD until it gets an id (a producer that never drops an entry); default: move on. */
   readonly retry?: boolean;
-  /** Pause after a failed XADD, ms (default 50). */
+  /** With retry: pause before retrying a failed XADD, ms (default 50). */
   readonly retryPauseMs?: number;
   /** Called after each failed XADD, e.g. to make a Cluster client re-read the slot map. */
   readonly onFailure?: () => void;
@@ -104,10 +104,11 @@ export class LoadProducer {
         } catch {
           this.#failures += 1;
           this.#options.onFailure?.();
-          // Pacing of the load generator, not a wait for a condition.
+          if (this.#options.retry !== true) break;
+          // Pacing of the retries, not a wait for a condition.
           await sleep(this.#options.retryPauseMs ?? 50);
         }
-      } while (this.#options.retry === true && this.#running);
+      } while (this.#running);
       // Pacing of a steady load (about 150 entries a second), not a wait for a condition.
       await sleep(5);
     }
