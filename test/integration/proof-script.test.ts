@@ -7,6 +7,7 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { ROOT, runCli, runProcess } from '../support/run-process.js';
@@ -305,21 +306,14 @@ describe('scripts/proof_p27_heat_bridge.sh with a password-protected Redis', () 
 });
 
 describe('scripts/proof_p27_inject_heat_decision', () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-  });
-  after(() => server.stop());
+  const fx = redisFixture();
 
   test("takes the spec's example flags and adds that decision to the stream", async () => {
-    const result = await runProcess(INJECT, SPEC_INJECT_EXAMPLE_ARGS, { env: server.env, cwd: '/' });
+    const result = await runProcess(INJECT, SPEC_INJECT_EXAMPLE_ARGS, { env: fx.server.env, cwd: '/' });
     assert.equal(result.code, 0, result.stderr);
     const id = /^id=(\S+) plan_id=test_plan_123 symbol=BTCUSDT$/m.exec(result.stdout)?.[1];
     assert.ok(id, result.stdout);
-    const [[, fields]] = (await redis.xrange(STREAM, id, id)) as [[string, string[]]];
+    const [[, fields]] = (await fx.redis.xrange(STREAM, id, id)) as [[string, string[]]];
     const get = (name: string) => fields[fields.indexOf(name) + 1];
     assert.deepEqual(['heat_level', 'heat_action', 'out_action', 'heat_score', 'recommended_partial'].map(get), [
       'warm',
@@ -331,7 +325,7 @@ describe('scripts/proof_p27_inject_heat_decision', () => {
   });
 
   test('refuses an invalid flag value with exit 2', async () => {
-    const result = await runProcess(INJECT, ['--heat_action', 'PANIC'], { env: server.env });
+    const result = await runProcess(INJECT, ['--heat_action', 'PANIC'], { env: fx.server.env });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /--heat_action: expected one of NONE \| DOWNGRADE_FULL_TO_PARTIAL \| HOLD_CLOSE/);
   });

@@ -1,9 +1,10 @@
 // The set-up most integration files share, registered as before/after hooks of the calling describe:
-// a redis-server with a client for the test, and the service in this process on it.
+// a redis-server (or a cluster) with a client for the test, and the service on it.
 
 import { after, before } from 'node:test';
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
 import { startReadyChild } from './ready-child.js';
+import { type ClusterSetOptions, RedisClusterSet } from './redis-cluster.js';
 import { RedisServer, type RedisServerOptions } from './redis-server.js';
 import { type ChildService, type InProcessService, startInProcess } from './service.js';
 
@@ -39,45 +40,97 @@ function ready<T>(value: T | undefined, what: string): T {
   return value;
 }
 
+/** What a fixture runs the service against: a standalone server or a cluster. */
+interface Deployment<C> {
+  readonly env: Record<string, string>;
+  client(): C;
+  stop(): Promise<void>;
+}
+
+interface Hooked<D, C> {
+  readonly deployment: () => D;
+  readonly client: () => C;
+  startBridge(env?: Record<string, string>): Promise<InProcessService>;
+  startChildBridge(env?: Record<string, string>): Promise<ChildService>;
+}
+
+/** The hooks every fixture shares: start the deployment and a client, stop the services, then it. */
+function hooked<D extends Deployment<C>, C>(
+  start: () => Promise<D>,
+  prepare?: (client: C, d: D) => Promise<void>,
+): Hooked<D, C> {
+  let deployment: D | undefined;
+  let client: C | undefined;
+  const bridges: InProcessService[] = [];
+  const children: ChildService[] = [];
+  before(async () => {
+    deployment = await start();
+    client = deployment.client();
+    await prepare?.(client, deployment);
+  });
+  after(async () => {
+    const failures: unknown[] = [];
+    for (const child of children) await child.kill('SIGKILL');
+    for (const bridge of bridges.reverse()) await bridge.stop().catch((error: unknown) => failures.push(error));
+    await deployment?.stop();
+    if (failures.length > 0) throw failures[0];
+  });
+  return {
+    deployment: () => ready(deployment, 'server'),
+    client: () => ready(client, 'client'),
+    async startBridge(env = {}) {
+      const bridge = await startInProcess({ ...ready(deployment, 'server').env, ...env });
+      bridges.push(bridge);
+      return bridge;
+    },
+    async startChildBridge(env = {}) {
+      const child = await startReadyChild({ ...ready(deployment, 'server').env, ...env });
+      children.push(child);
+      return child;
+    },
+  };
+}
+
 /**
  * A redis-server and a client for the calling describe: started in before(), stopped in after()
  * with every service started on it (child processes SIGKILLed and in-process services stopped
  * first; an in-process service's fatal error still fails the hook, after the server is stopped).
  */
 export function redisFixture(options: FixtureOptions = {}): RedisFixture {
-  let server: RedisServer | undefined;
-  let redis: Redis | undefined;
-  const bridges: InProcessService[] = [];
-  const children: ChildService[] = [];
-  before(async () => {
-    server = await RedisServer.start(options.redisOptions);
-    redis = server.client();
-    await options.prepare?.(redis, server);
-  });
-  after(async () => {
-    const failures: unknown[] = [];
-    for (const child of children) await child.kill('SIGKILL');
-    for (const bridge of bridges.reverse()) await bridge.stop().catch((error: unknown) => failures.push(error));
-    await server?.stop();
-    if (failures.length > 0) throw failures[0];
-  });
+  const fixture = hooked<RedisServer, Redis>(() => RedisServer.start(options.redisOptions), options.prepare);
   return {
     get server() {
-      return ready(server, 'server');
+      return fixture.deployment();
     },
     get redis() {
-      return ready(redis, 'redis');
+      return fixture.client();
     },
-    async startBridge(env = {}) {
-      const bridge = await startInProcess({ ...ready(server, 'server').env, ...env });
-      bridges.push(bridge);
-      return bridge;
+    startBridge: (env) => fixture.startBridge(env),
+    startChildBridge: (env) => fixture.startChildBridge(env),
+  };
+}
+
+export interface ClusterFixture {
+  /** The three-master cluster (set once the before hook ran). */
+  readonly cluster: RedisClusterSet;
+  /** A cluster client of the test itself; closed with the cluster. */
+  readonly redis: Cluster;
+  startBridge(env?: Record<string, string>): Promise<InProcessService>;
+  startChildBridge(env?: Record<string, string>): Promise<ChildService>;
+}
+
+/** redisFixture on a Redis Cluster (RedisClusterSet, no replicas unless asked). */
+export function clusterFixture(options: ClusterSetOptions = {}): ClusterFixture {
+  const fixture = hooked<RedisClusterSet, Cluster>(() => RedisClusterSet.start(options));
+  return {
+    get cluster() {
+      return fixture.deployment();
     },
-    async startChildBridge(env = {}) {
-      const child = await startReadyChild({ ...ready(server, 'server').env, ...env });
-      children.push(child);
-      return child;
+    get redis() {
+      return fixture.client();
     },
+    startBridge: (env) => fixture.startBridge(env),
+    startChildBridge: (env) => fixture.startChildBridge(env),
   };
 }
 
