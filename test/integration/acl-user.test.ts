@@ -3,7 +3,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readmeAclRules } from '../support/acl-rules.js';
+import { asReadmeUser } from '../support/acl-rules.js';
 import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { fetchHealth } from '../support/health-document.js';
@@ -13,17 +13,12 @@ import { drained } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('the service as a user with exactly the documented ACL rules', () => {
-  const fx = bridgeFixture({
-    env: {
-      REDIS_USERNAME: 'heat_bridge',
-      REDIS_PASSWORD: 'hb-secret',
+  const fx = bridgeFixture(
+    asReadmeUser('hb-secret', {
       P27_CLAIM_IDLE_MS: '500',
       P27_CLAIM_INTERVAL_MS: '300',
-    },
-    prepare: async (redis) => {
-      await redis.call('ACL', 'SETUSER', ...readmeAclRules('hb-secret'));
-    },
-  });
+    }),
+  );
 
   test('applies valid decisions, dead-letters an invalid one and takes over a dead consumer entries', async () => {
     // First, delivered to a consumer that never acks: taken over after the idle time.

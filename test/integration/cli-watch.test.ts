@@ -6,7 +6,7 @@ import { type ChildProcess, spawn } from 'node:child_process';
 import { before, describe, test } from 'node:test';
 import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { cleanEnv, runProcess } from '../support/run-process.js';
+import { cleanEnv, onLines, runProcess } from '../support/run-process.js';
 import { STREAM } from '../support/spec-contract.js';
 import { cliArgv, openTerminal } from '../support/terminal.js';
 import { waitFor } from '../support/wait-for.js';
@@ -23,13 +23,7 @@ function startPiped(args: string[], env: Record<string, string>): Piped {
   const child = spawn(node as string, rest, { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   const out: string[] = [];
   const err: string[] = [];
-  let buffered = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    out.push(...lines);
-  });
+  onLines(child.stdout, (line) => out.push(line));
   child.stderr?.on('data', (chunk: Buffer) => err.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, out, err, exited };

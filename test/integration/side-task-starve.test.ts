@@ -4,7 +4,7 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { readmeAclRules } from '../support/acl-rules.js';
+import { asReadmeUser } from '../support/acl-rules.js';
 import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { fetchHealth } from '../support/health-document.js';
@@ -14,17 +14,16 @@ import { drained, pendingByConsumer } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('a takeover pass that keeps failing (XAUTOCLAIM denied)', () => {
-  const fx = bridgeFixture({
-    env: {
-      REDIS_USERNAME: 'heat_bridge',
-      REDIS_PASSWORD: 'hb-secret',
-      P27_CLAIM_IDLE_MS: '200',
-      P27_CLAIM_INTERVAL_MS: '300',
-    },
-    prepare: async (redis) => {
-      await redis.call('ACL', 'SETUSER', ...readmeAclRules('hb-secret'), '-xautoclaim');
-    },
-  });
+  const fx = bridgeFixture(
+    asReadmeUser(
+      'hb-secret',
+      {
+        P27_CLAIM_IDLE_MS: '200',
+        P27_CLAIM_INTERVAL_MS: '300',
+      },
+      '-xautoclaim',
+    ),
+  );
 
   const metric = (name: string): Promise<number> => sample(fx.bridge.metricsUrl, name);
   const health = () => fetchHealth(fx.bridge.healthUrl);

@@ -4,9 +4,8 @@
 // be the same.
 
 import assert from 'node:assert/strict';
-import { before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
 import { type Plausibility, parseValues } from '../../src/message.js';
 import { UNSAFE_IDENTIFIER } from '../../src/redis/keys.js';
 import { type ConsumeSettings, consume, loadLua } from '../../src/redis/scripts.js';
@@ -98,18 +97,14 @@ const CASES: readonly [name: string, values: Values][] = [
 
 describe('validation parity: parseValues and consume.lua', () => {
   const fx = scriptFixture({ group: { stream: STREAM, name: 'g' } });
-  let redis: Redis;
-  before(() => {
-    ({ redis } = fx);
-  });
 
   /** What consume.lua says for each: 'valid', or 'reason: detail' as it dead-letters it. */
   async function inLua(all: readonly Values[]): Promise<string[]> {
-    const pipeline = redis.pipeline();
+    const pipeline = fx.redis.pipeline();
     // A fresh plan_id per entry unless the case sets its own: a duplicate would be deduped, not judged.
     for (const v of all) pipeline.xadd(STREAM, '*', ...DECISION_FIELDS.flatMap((f) => [f, v[f]]));
     const ids = ((await pipeline.exec()) ?? []).map(([, id]) => String(id));
-    const reply = await consume(redis, SETTINGS, '>', all.length, NOW);
+    const reply = await consume(fx.redis, SETTINGS, '>', all.length, NOW);
     assert.equal(reply.read, all.length);
     assert.deepEqual(reply.failed, []);
     const rejected = new Map(reply.rejected.map((r) => [r.id, `${r.reason}: ${r.detail}`]));
@@ -157,8 +152,8 @@ describe('validation parity: parseValues and consume.lua', () => {
     });
     await fc.assert(
       fc.asyncProperty(fc.array(arb, { minLength: 1, maxLength: 50 }), async (records) => {
-        await redis.flushall();
-        await redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
+        await fx.redis.flushall();
+        await fx.redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
         // Unique plan_ids among the valid ones, so none is deduped instead of judged.
         const all = records.map((r, i) => valid({ ...r, plan_id: r.plan_id === 'plan' ? `plan${i}` : r.plan_id }));
         assert.deepEqual(await inLua(all), all.map(inNode));
@@ -185,7 +180,7 @@ describe('validation parity: parseValues and consume.lua', () => {
         if not bad and start then ranges[#ranges + 1] = start; ranges[#ranges + 1] = cp - 1; start = nil end
       end
       return ranges`;
-    const lua = (await redis.eval(script, 0)) as number[];
+    const lua = (await fx.redis.eval(script, 0)) as number[];
     const node: number[] = [];
     let start = -1;
     for (let cp = 0; cp <= 0x110000; cp++) {

@@ -134,12 +134,15 @@ export function clusterFixture(options: ClusterSetOptions = {}): ClusterFixture 
   };
 }
 
-/** redisFixture plus one service on it, started in before() with env added to the server's. */
-export function bridgeFixture(options: FixtureOptions & { readonly env?: Record<string, string> } = {}): BridgeFixture {
+/** redisFixture plus one service started in before() by `start` (in process or as a child). */
+function withOneBridge<B>(
+  options: FixtureOptions & { readonly env?: Record<string, string> },
+  start: (fixture: RedisFixture, env?: Record<string, string>) => Promise<B>,
+): RedisFixture & { readonly bridge: B } {
   const fixture = redisFixture(options);
-  let bridge: InProcessService | undefined;
+  let bridge: B | undefined;
   before(async () => {
-    bridge = await fixture.startBridge(options.env);
+    bridge = await start(fixture, options.env);
   });
   return {
     get server() {
@@ -156,26 +159,14 @@ export function bridgeFixture(options: FixtureOptions & { readonly env?: Record<
   };
 }
 
-/** redisFixture plus one service as a child process on it, started (and ready) in before(). */
+/** redisFixture plus one service in this process, started in before() with env added to the server's. */
+export function bridgeFixture(options: FixtureOptions & { readonly env?: Record<string, string> } = {}): BridgeFixture {
+  return withOneBridge(options, (fixture, env) => fixture.startBridge(env));
+}
+
+/** redisFixture plus one service as a child process, started (and ready) in before(). */
 export function childBridgeFixture(
   options: FixtureOptions & { readonly env?: Record<string, string> } = {},
 ): ChildBridgeFixture {
-  const fixture = redisFixture(options);
-  let bridge: ChildService | undefined;
-  before(async () => {
-    bridge = await fixture.startChildBridge(options.env);
-  });
-  return {
-    get server() {
-      return fixture.server;
-    },
-    get redis() {
-      return fixture.redis;
-    },
-    startBridge: (env) => fixture.startBridge(env),
-    startChildBridge: (env) => fixture.startChildBridge(env),
-    get bridge() {
-      return ready(bridge, 'bridge');
-    },
-  };
+  return withOneBridge(options, (fixture, env) => fixture.startChildBridge(env));
 }

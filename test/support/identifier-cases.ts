@@ -31,6 +31,9 @@ export const INVISIBLE_FORMAT = ['\u200b', '\u202e', '\ufeff'] as const;
 /** Glob and brace characters: they would turn a SCAN MATCH or a hash tag into something else. */
 export const GLOB_AND_BRACE = ['*', '?', '[', ']', '{', '}'] as const;
 
+/** Every forbidden character named above, in one list. */
+export const FORBIDDEN_CHARACTERS = [...WHITESPACE_AND_CONTROL, ...INVISIBLE_FORMAT, ...GLOB_AND_BRACE] as const;
+
 /** Characters outside the BMP (emoji, math letters, CJK extension B): 2 UTF-16 units, 4 UTF-8 bytes each. */
 export const astralCharacter: fc.Arbitrary<string> = fc
   .oneof(

@@ -9,7 +9,7 @@ import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { freePort } from './free-port.js';
 import { scrape } from './metrics-text.js';
-import { cleanEnv } from './run-process.js';
+import { CLI, cleanEnv, onLines } from './run-process.js';
 import { consumersPending } from './stream-group.js';
 import { failWaitsOn, waitFor } from './wait-for.js';
 
@@ -97,8 +97,6 @@ export interface ChildService {
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-import { CLI } from './run-process.js';
-
 // Absolute, so the child finds tsx from any working directory (cleanEnv names the tsconfig).
 const TSX = import.meta.resolve('tsx');
 
@@ -123,18 +121,12 @@ export async function startChild(
   });
   const logs: LogLine[] = [];
   const stderr: string[] = [];
-  let buffered = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line) continue;
-      try {
-        logs.push(JSON.parse(line) as LogLine);
-      } catch {
-        logs.push({ msg: line });
-      }
+  onLines(child.stdout, (line) => {
+    if (!line) return;
+    try {
+      logs.push(JSON.parse(line) as LogLine);
+    } catch {
+      logs.push({ msg: line });
     }
   });
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
