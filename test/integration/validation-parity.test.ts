@@ -10,6 +10,7 @@ import { type Plausibility, parseValues } from '../../src/message.js';
 import { UNSAFE_IDENTIFIER } from '../../src/redis/keys.js';
 import { type ConsumeSettings, consume, loadLua } from '../../src/redis/scripts.js';
 import { decision } from '../support/decisions.js';
+import { FORBIDDEN_IN_IDENTIFIER } from '../support/identifier-cases.js';
 import { scriptFixture } from '../support/script-fixture.js';
 import { DECISION_FIELDS } from '../support/spec-contract.js';
 
@@ -181,16 +182,23 @@ describe('validation parity: parseValues and consume.lua', () => {
       end
       return ranges`;
     const lua = (await fx.redis.eval(script, 0)) as number[];
-    const node: number[] = [];
-    let start = -1;
-    for (let cp = 0; cp <= 0x110000; cp++) {
-      const bad = cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) && UNSAFE_IDENTIFIER.test(String.fromCodePoint(cp));
-      if (bad && start < 0) start = cp;
-      if (!bad && start >= 0) {
-        node.push(start, cp - 1);
-        start = -1;
+    /** The ranges of code points a pattern forbids, as [first, last, first, last, …]. */
+    const forbiddenRanges = (pattern: RegExp): number[] => {
+      const ranges: number[] = [];
+      let start = -1;
+      for (let cp = 0; cp <= 0x110000; cp++) {
+        const bad = cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) && pattern.test(String.fromCodePoint(cp));
+        if (bad && start < 0) start = cp;
+        if (!bad && start >= 0) {
+          ranges.push(start, cp - 1);
+          start = -1;
+        }
       }
-    }
+      return ranges;
+    };
+    const node = forbiddenRanges(UNSAFE_IDENTIFIER);
     assert.deepEqual(lua, node, 'run scripts/identifier-ranges.mjs and update validate.lua');
+    // And both forbid what the README's rule forbids, written independently in test/support.
+    assert.deepEqual(node, forbiddenRanges(FORBIDDEN_IN_IDENTIFIER));
   });
 });
