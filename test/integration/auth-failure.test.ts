@@ -3,9 +3,9 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { freePort } from '../support/free-port.js';
-import { RedisServer } from '../support/redis-server.js';
+import { fetchHealth } from '../support/health-document.js';
 import { runCli } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
 import { waitFor } from '../support/wait-for.js';
@@ -13,32 +13,24 @@ import { waitFor } from '../support/wait-for.js';
 const LIBRARY_WORDS = /Connection is closed|enableOfflineQueue|maxRetriesPerRequest|ioredis|Stream isn't writeable/;
 
 describe('authentication and ACL failures in operator words', () => {
-  let server: RedisServer;
-  let admin: Redis;
-
-  before(async () => {
-    server = await RedisServer.start();
-    admin = server.client();
-    // A user that may connect and read the stream's group but not read the lookup keys.
-    await admin.acl('SETUSER', 'reader', 'on', '>right', '~quantum:stream:*', '+@all');
-    await admin.acl('SETUSER', 'default', 'on', '>defaultpw');
-  });
-
-  after(async () => {
-    await admin.acl('SETUSER', 'default', 'nopass').catch(() => {});
-    await server.stop();
+  const fx = redisFixture({
+    prepare: async (admin) => {
+      // A user that may connect and read the stream's group but not read the lookup keys.
+      await admin.acl('SETUSER', 'reader', 'on', '>right', '~quantum:stream:*', '+@all');
+      await admin.acl('SETUSER', 'default', 'on', '>defaultpw');
+    },
   });
 
   const commands = [['status'], ['get', 'latest', 'BTCUSDT'], ['dlq', 'list']];
 
   for (const command of commands) {
     test(`${command[0]} with a wrong REDIS_PASSWORD says authentication failed`, async () => {
-      const result = await runCli(command, { ...server.env, REDIS_USERNAME: 'reader', REDIS_PASSWORD: 'wrong' });
+      const result = await runCli(command, { ...fx.server.env, REDIS_USERNAME: 'reader', REDIS_PASSWORD: 'wrong' });
       assert.equal(result.code, 1, result.stdout);
       assert.match(
         result.stderr,
         new RegExp(
-          `^heat-bridge ${command[0]}: Redis at redis://127\\.0\\.0\\.1:${server.port}/0 refused the session: authentication failed: REDIS_USERNAME or REDIS_PASSWORD is wrong \\(WRONGPASS `,
+          `^heat-bridge ${command[0]}: Redis at redis://127\\.0\\.0\\.1:${fx.server.port}/0 refused the session: authentication failed: REDIS_USERNAME or REDIS_PASSWORD is wrong \\(WRONGPASS `,
         ),
       );
       assert.doesNotMatch(result.stderr, LIBRARY_WORDS);
@@ -46,7 +38,7 @@ describe('authentication and ACL failures in operator words', () => {
   }
 
   test('status without REDIS_PASSWORD on a server that requires one says to set REDIS_PASSWORD', async () => {
-    const result = await runCli(['status'], server.env);
+    const result = await runCli(['status'], fx.server.env);
     assert.equal(result.code, 1, result.stdout);
     assert.match(
       result.stderr,
@@ -57,7 +49,7 @@ describe('authentication and ACL failures in operator words', () => {
 
   test('proof with a wrong REDIS_PASSWORD fails test A saying authentication failed', async () => {
     const result = await runCli(['proof', '--timeout', '1'], {
-      ...server.env,
+      ...fx.server.env,
       REDIS_USERNAME: 'reader',
       REDIS_PASSWORD: 'wrong',
     });
@@ -68,7 +60,7 @@ describe('authentication and ACL failures in operator words', () => {
 
   test('get denied by the ACL names the permission, the command and the key', async () => {
     const result = await runCli(['get', 'latest', 'BTCUSDT'], {
-      ...server.env,
+      ...fx.server.env,
       REDIS_USERNAME: 'reader',
       REDIS_PASSWORD: 'right',
     });
@@ -93,7 +85,7 @@ describe('authentication and ACL failures in operator words', () => {
     let bridge: InProcessService;
 
     before(async () => {
-      bridge = await startInProcess({ ...server.env, REDIS_USERNAME: 'reader', REDIS_PASSWORD: 'wrong' });
+      bridge = await startInProcess({ ...fx.server.env, REDIS_USERNAME: 'reader', REDIS_PASSWORD: 'wrong' });
     });
 
     after(async () => {
@@ -103,7 +95,7 @@ describe('authentication and ACL failures in operator words', () => {
     test('/health says authentication failed, and the log line says it in the same words', async () => {
       const doc = await waitFor(
         async () => {
-          const body = (await (await fetch(bridge.healthUrl)).json()) as { status: string; reasons: string[] };
+          const body = await fetchHealth(bridge.healthUrl);
           return body.reasons.some((r) => r.includes('authentication failed')) ? body : null;
         },
         { timeoutMs: 15_000, what: 'a health reason naming the authentication failure' },

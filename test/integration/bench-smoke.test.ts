@@ -8,8 +8,8 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { BenchReport } from '../../bench/report.js';
+import { cleanEnv, ROOT } from '../support/run-process.js';
 
-const ROOT = new URL('../..', import.meta.url).pathname;
 const positive = (value: number, what: string) => assert.ok(Number.isFinite(value) && value > 0, `${what} = ${value}`);
 
 describe('bench smoke run', () => {
@@ -22,6 +22,7 @@ describe('bench smoke run', () => {
     const out = join(dir, 'smoke.json');
     const child = spawn(process.execPath, ['--import', 'tsx', 'bench/run.ts', '--quick', '--out', out], {
       cwd: ROOT,
+      env: cleanEnv(),
       stdio: ['ignore', 'pipe', 'pipe'],
     });
     let stderr = '';

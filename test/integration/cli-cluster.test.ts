@@ -1,54 +1,40 @@
 // The operator commands and the reader against a Redis Cluster, where keys live on different nodes.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Cluster } from 'ioredis';
+import { before, describe, test } from 'node:test';
 import { HeatDecisionReader } from '../../src/index.js';
-import { decision, flat } from '../support/decisions.js';
-import { RedisClusterSet } from '../support/redis-cluster.js';
+import { clusterFixture } from '../support/bridge-fixture.js';
+import { deadLetter, decision } from '../support/decisions.js';
 import { runCli } from '../support/run-process.js';
-import { type InProcessService, startInProcess } from '../support/service.js';
+import { DLQ, latestKey, latestPlanIdKey } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const DLQ = 'quantum:stream:harvest.heat.decision.dlq';
 // Enough symbols that their keys land on every master.
 const SYMBOLS = ['CLAUSDT', 'CLBUSDT', 'CLCUSDT', 'CLDUSDT', 'CLEUSDT', 'CLFUSDT', 'CLGUSDT', 'CLHUSDT'];
 
 describe('operator commands on a Redis Cluster', () => {
-  let cluster: RedisClusterSet;
-  let redis: Cluster;
-  let bridge: InProcessService;
+  const fx = clusterFixture();
 
   before(async () => {
-    cluster = await RedisClusterSet.start();
-    redis = cluster.client();
-    bridge = await startInProcess(cluster.env);
+    await fx.startBridge();
     const result = await runCli(
       ['inject', '--count', String(SYMBOLS.length), '--symbols', SYMBOLS.join(',')],
-      cluster.env,
+      fx.cluster.env,
     );
     assert.equal(result.code, 0, result.stderr);
     await waitFor(
-      async () =>
-        (await Promise.all(SYMBOLS.map((s) => redis.exists(`quantum:harvest:heat:latest:${s}`)))).every((n) => n === 1),
+      async () => (await Promise.all(SYMBOLS.map((s) => fx.redis.exists(latestKey(s))))).every((n) => n === 1),
       { timeoutMs: 20_000, what: 'every symbol applied' },
     );
   });
-  after(async () => {
-    await bridge.stop();
-    await cluster.stop();
-  });
-
   test('the symbols are spread over more than one master', async () => {
-    const slots = await Promise.all(
-      SYMBOLS.map(async (s) => Number(await redis.cluster('KEYSLOT', `quantum:harvest:heat:latest:${s}`))),
-    );
-    const nodes = new Set(slots.map((slot) => redis.slots[slot]?.[0]));
+    const slots = await Promise.all(SYMBOLS.map(async (s) => Number(await fx.redis.cluster('KEYSLOT', latestKey(s)))));
+    const nodes = new Set(slots.map((slot) => fx.redis.slots[slot]?.[0]));
     assert.ok(nodes.size > 1, `nodes ${[...nodes].join(',')}`);
   });
 
   test('status finds the latest decision of every symbol by scanning each master', async () => {
-    const result = await runCli(['status', '--json'], cluster.env);
+    const result = await runCli(['status', '--json'], fx.cluster.env);
     assert.equal(result.code, 0, result.stderr);
     const doc = JSON.parse(result.stdout) as {
       latest_total: number;
@@ -63,13 +49,13 @@ describe('operator commands on a Redis Cluster', () => {
   });
 
   test('get reads a decision wherever its key lives', async () => {
-    const result = await runCli(['get', 'latest', 'CLHUSDT', '--json'], cluster.env);
+    const result = await runCli(['get', 'latest', 'CLHUSDT', '--json'], fx.cluster.env);
     assert.equal(result.code, 0, result.stderr);
     assert.equal((JSON.parse(result.stdout) as { decision: { symbol: string } }).decision.symbol, 'CLHUSDT');
   });
 
   test('HeatDecisionReader.latestMany answers for symbols on different nodes', async () => {
-    const reader = new HeatDecisionReader(redis);
+    const reader = new HeatDecisionReader(fx.redis);
     const many = await reader.latestMany([...SYMBOLS, 'NOSUCHUSDT']);
     assert.deepEqual(
       [...many.entries()].map(([s, d]) => [s, d?.symbol ?? null]),
@@ -79,19 +65,11 @@ describe('operator commands on a Redis Cluster', () => {
 
   test('dlq replay moves an entry from the dead-letter stream to the input stream across slots', async () => {
     const fixed = decision({ symbol: 'CLZUSDT' });
-    const dlqId = (await redis.xadd(
-      DLQ,
-      '*',
-      ...flat(fixed),
-      'error',
-      'max_deliveries: x',
-      'source_id',
-      '1-0',
-    )) as string;
-    const result = await runCli(['dlq', 'replay', '--id', dlqId], cluster.env);
+    const dlqId = (await fx.redis.xadd(DLQ, '*', ...deadLetter(fixed, 'max_deliveries: x', '1-0'))) as string;
+    const result = await runCli(['dlq', 'replay', '--id', dlqId], fx.cluster.env);
     assert.equal(result.code, 0, result.stderr);
-    assert.equal(await redis.xlen(DLQ), 0);
-    await waitFor(async () => (await redis.get('quantum:harvest:heat:latest_plan_id:CLZUSDT')) === fixed.plan_id, {
+    assert.equal(await fx.redis.xlen(DLQ), 0);
+    await waitFor(async () => (await fx.redis.get(latestPlanIdKey('CLZUSDT'))) === fixed.plan_id, {
       timeoutMs: 20_000,
       what: 'the replayed decision applied',
     });

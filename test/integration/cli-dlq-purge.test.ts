@@ -1,40 +1,29 @@
 // `heat-bridge dlq purge`: all, by id, or older than a bound; asks on a terminal, refuses without one unless --yes.
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
-import { decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
+import { beforeEach, describe, test } from 'node:test';
+import { redisFixture } from '../support/bridge-fixture.js';
+import { deadLetter, decision } from '../support/decisions.js';
 import { runCli } from '../support/run-process.js';
+import { DLQ } from '../support/spec-contract.js';
 import { cliArgv, openTerminal } from '../support/terminal.js';
 
-const DLQ = 'quantum:stream:harvest.heat.decision.dlq';
-
 describe('heat-bridge dlq purge', () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const fx = redisFixture();
   beforeEach(async () => {
-    await redis.del(DLQ);
+    await fx.redis.del(DLQ);
   });
 
-  const dlqIds = async () => (await redis.xrange(DLQ, '-', '+')).map(([id]) => id);
+  const dlqIds = async () => (await fx.redis.xrange(DLQ, '-', '+')).map(([id]) => id);
   /** Dead letters with explicit ids, so their age is known: ms since the epoch. */
   const deadLetters = async (...ms: number[]) => {
-    for (const t of ms) await redis.xadd(DLQ, `${t}-0`, ...flat(decision({})), 'error', 'x', 'source_id', '1-0');
+    for (const t of ms) await fx.redis.xadd(DLQ, `${t}-0`, ...deadLetter(decision({}), 'x', '1-0'));
     return ms.map((t) => `${t}-0`);
   };
 
   test('without a terminal and without --yes refuses with exit 2 and deletes nothing', async () => {
     const ids = await deadLetters(1000, 2000);
-    const result = await runCli(['dlq', 'purge', '--all'], server.env);
+    const result = await runCli(['dlq', 'purge', '--all'], fx.server.env);
     assert.equal(result.code, 2);
     assert.match(
       result.stderr,
@@ -45,7 +34,7 @@ describe('heat-bridge dlq purge', () => {
 
   test('--all --yes deletes every entry and lists each', async () => {
     const ids = await deadLetters(1000, 2000, 3000);
-    const result = await runCli(['dlq', 'purge', '--all', '--yes', '--json'], server.env);
+    const result = await runCli(['dlq', 'purge', '--all', '--yes', '--json'], fx.server.env);
     assert.equal(result.code, 0, result.stderr);
     assert.deepEqual(
       result.stdout
@@ -60,11 +49,11 @@ describe('heat-bridge dlq purge', () => {
 
   test('--id deletes only those entries; an id that is not there deletes nothing', async () => {
     const [a, b, c] = (await deadLetters(1000, 2000, 3000)) as [string, string, string];
-    const missing = await runCli(['dlq', 'purge', '--id', a, '--id', '9-9', '--yes'], server.env);
+    const missing = await runCli(['dlq', 'purge', '--id', a, '--id', '9-9', '--yes'], fx.server.env);
     assert.equal(missing.code, 1);
     assert.equal(missing.stderr, `heat-bridge dlq: no entry 9-9 in ${DLQ}; nothing purged\n`);
     assert.deepEqual(await dlqIds(), [a, b, c]);
-    const result = await runCli(['dlq', 'purge', '--id', a, '--id', c, '--yes'], server.env);
+    const result = await runCli(['dlq', 'purge', '--id', a, '--id', c, '--yes'], fx.server.env);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, `dlq_id=${a} purged\ndlq_id=${c} purged\n`);
     assert.deepEqual(await dlqIds(), [b]);
@@ -77,16 +66,16 @@ describe('heat-bridge dlq purge', () => {
       string,
       string,
     ];
-    const byTime = await runCli(['dlq', 'purge', '--before', '1970-01-01T00:00:01.500Z', '--yes'], server.env);
+    const byTime = await runCli(['dlq', 'purge', '--before', '1970-01-01T00:00:01.500Z', '--yes'], fx.server.env);
     assert.equal(byTime.code, 0, byTime.stderr);
     assert.equal(byTime.stdout, `dlq_id=${epoch} purged\n`);
     assert.deepEqual(await dlqIds(), [old, recent]);
 
-    const byAge = await runCli(['dlq', 'purge', '--before', '2d', '--yes'], server.env);
+    const byAge = await runCli(['dlq', 'purge', '--before', '2d', '--yes'], fx.server.env);
     assert.equal(byAge.code, 0, byAge.stderr);
     assert.deepEqual(await dlqIds(), [recent]);
 
-    const byId = await runCli(['dlq', 'purge', '--before', recent, '--yes'], server.env);
+    const byId = await runCli(['dlq', 'purge', '--before', recent, '--yes'], fx.server.env);
     assert.equal(byId.code, 0, byId.stderr);
     assert.equal(byId.stderr, `nothing to purge in ${DLQ}\n`);
     assert.deepEqual(await dlqIds(), [recent]);
@@ -94,7 +83,7 @@ describe('heat-bridge dlq purge', () => {
 
   test('--dry-run lists what it would delete and deletes nothing, even with --yes', async () => {
     const ids = await deadLetters(1000, 2000);
-    const result = await runCli(['dlq', 'purge', '--all', '--dry-run', '--yes'], server.env);
+    const result = await runCli(['dlq', 'purge', '--all', '--dry-run', '--yes'], fx.server.env);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout, ids.map((id) => `dlq_id=${id} would be purged\n`).join(''));
     assert.equal(result.stderr, `dry run: would purge 2 entries from ${DLQ}; nothing deleted\n`);
@@ -109,7 +98,7 @@ describe('heat-bridge dlq purge', () => {
       ['dlq', 'replay', '--all', '--yes'],
       ['dlq', 'list', '--dry-run'],
     ]) {
-      const result = await runCli(args, server.env);
+      const result = await runCli(args, fx.server.env);
       assert.equal(result.code, 2, `${args.join(' ')}: ${result.stderr}`);
       assert.match(result.stderr, /Try heat-bridge dlq --help/);
     }
@@ -117,7 +106,7 @@ describe('heat-bridge dlq purge', () => {
 
   test('on a terminal asks first: no keeps every entry, yes deletes them', async () => {
     const ids = await deadLetters(1000, 2000);
-    const declined = await openTerminal(cliArgv(['dlq', 'purge', '--all']), server.env);
+    const declined = await openTerminal(cliArgv(['dlq', 'purge', '--all']), fx.server.env);
     try {
       await declined.waitForScreen(/Delete 2 entries from .*dlq for good\? \[y\/N\]/);
       await declined.send('n', 'Enter');
@@ -128,7 +117,7 @@ describe('heat-bridge dlq purge', () => {
     }
     assert.deepEqual(await dlqIds(), ids);
 
-    const accepted = await openTerminal(cliArgv(['dlq', 'purge', '--all']), server.env);
+    const accepted = await openTerminal(cliArgv(['dlq', 'purge', '--all']), fx.server.env);
     try {
       await accepted.waitForScreen(/\[y\/N\]/);
       await accepted.send('y', 'Enter');

@@ -1,62 +1,29 @@
 // `heat-bridge inject` as a real process against a real redis-server: what it adds, prints and refuses.
 
 import assert from 'node:assert/strict';
-import { mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
-import { DECISION_FIELDS } from '../../src/decision.js';
+import { describe, test } from 'node:test';
 import { parseEntry } from '../../src/message.js';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { freePort } from '../support/free-port.js';
-import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
+import { DECISION_FIELDS, SPEC_INJECT_EXAMPLE_ARGS, STREAM } from '../support/spec-contract.js';
+import { tempDirFixture } from '../support/temp-dir.js';
 
 describe('heat-bridge inject', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  let dir: string;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    dir = mkdtempSync(join(tmpdir(), 'heat-bridge-inject-'));
-  });
-  after(async () => {
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fx = redisFixture();
+  const dir = tempDirFixture('heat-bridge-inject-');
 
   const entry = async (id: string) => {
-    const [found] = await redis.xrange(STREAM, id, id);
+    const [found] = await fx.redis.xrange(STREAM, id, id);
     assert.ok(found, `entry ${id} in the stream`);
     return found[1];
   };
 
   test("adds one decision with the spec's example flags and prints its id and plan_id", async () => {
     const beforeSec = Math.floor(Date.now() / 1000);
-    const result = await runCli(
-      [
-        'inject',
-        '--symbol',
-        'BTCUSDT',
-        '--plan_id',
-        'test_plan_123',
-        '--heat_level',
-        'warm',
-        '--heat_action',
-        'DOWNGRADE_FULL_TO_PARTIAL',
-        '--out_action',
-        'PARTIAL_50_PROPOSED',
-        '--score',
-        '0.5',
-        '--partial',
-        '0.5',
-      ],
-      server.env,
-    );
+    const result = await runCli(['inject', ...SPEC_INJECT_EXAMPLE_ARGS], fx.server.env);
     assert.equal(result.code, 0, result.stderr);
     const match = /^id=(\d+-\d+) plan_id=test_plan_123 symbol=BTCUSDT\n$/.exec(result.stdout);
     assert.ok(match, result.stdout);
@@ -81,7 +48,7 @@ describe('heat-bridge inject', () => {
   });
 
   test('generates a plan_id when none is given and prints JSON with --json', async () => {
-    const result = await runCli(['inject', '--json'], server.env);
+    const result = await runCli(['inject', '--json'], fx.server.env);
     assert.equal(result.code, 0, result.stderr);
     const printed = JSON.parse(result.stdout) as { id: string; plan_id: string; symbol: string; dry_run: boolean };
     assert.match(printed.plan_id, /^inject_\d{8}_[0-9a-f]{8}$/);
@@ -93,7 +60,7 @@ describe('heat-bridge inject', () => {
   });
 
   test('with no flags writes to the proof symbol and never touches a traded symbol', async () => {
-    const result = await runCli(['inject'], server.env);
+    const result = await runCli(['inject'], fx.server.env);
     assert.equal(result.code, 0, result.stderr);
     const match = /^id=(\d+-\d+) plan_id=\S+ symbol=PROOFUSDT\n$/.exec(result.stdout);
     assert.ok(match, result.stdout);
@@ -102,7 +69,7 @@ describe('heat-bridge inject', () => {
   });
 
   test('a stream without --symbols goes to the proof symbol too', async () => {
-    const result = await runCli(['inject', '--count', '3', '--json'], server.env);
+    const result = await runCli(['inject', '--count', '3', '--json'], fx.server.env);
     assert.equal(result.code, 0, result.stderr);
     const symbols = result.stdout
       .trim()
@@ -112,15 +79,15 @@ describe('heat-bridge inject', () => {
   });
 
   test('--dry-run prints the decisions it would add and adds nothing', async () => {
-    const before = await redis.xlen(STREAM);
-    const text = await runCli(['inject', '--dry-run', '--symbol', 'ETHUSDT', '--plan_id', 'dry_1'], server.env);
+    const before = await fx.redis.xlen(STREAM);
+    const text = await runCli(['inject', '--dry-run', '--symbol', 'ETHUSDT', '--plan_id', 'dry_1'], fx.server.env);
     assert.equal(text.code, 0, text.stderr);
     assert.equal(
       text.stdout,
       'would add plan_id=dry_1 symbol=ETHUSDT heat_level=cold heat_score=0.2 heat_action=NONE out_action=FULL_CLOSE_PROPOSED\n',
     );
     assert.equal(text.stderr, `dry run: 1 decision(s) not added to ${STREAM}\n`);
-    const json = await runCli(['inject', '--dry-run', '--count', '2', '--rate', '1', '--json'], server.env);
+    const json = await runCli(['inject', '--dry-run', '--count', '2', '--rate', '1', '--json'], fx.server.env);
     assert.equal(json.code, 0, json.stderr);
     const lines = json.stdout
       .trim()
@@ -132,7 +99,7 @@ describe('heat-bridge inject', () => {
       assert.equal(line.id, null);
       assert.equal(line.dry_run, true);
     }
-    assert.equal(await redis.xlen(STREAM), before);
+    assert.equal(await fx.redis.xlen(STREAM), before);
   });
 
   test('--dry-run needs no Redis', async () => {
@@ -145,7 +112,7 @@ describe('heat-bridge inject', () => {
   test('injects a paced stream of valid decisions rotating through --symbols', async () => {
     const result = await runCli(
       ['inject', '--count', '6', '--rate', '20', '--symbols', 'BTCUSDT,ETHUSDT,BNBUSDT', '--json'],
-      server.env,
+      fx.server.env,
     );
     assert.equal(result.code, 0, result.stderr);
     const printed = result.stdout
@@ -179,18 +146,18 @@ describe('heat-bridge inject', () => {
   });
 
   test('injects unpaced counts in pipelines', async () => {
-    const before = await redis.xlen(STREAM);
-    const result = await runCli(['inject', '--count', '1200'], server.env);
+    const before = await fx.redis.xlen(STREAM);
+    const result = await runCli(['inject', '--count', '1200'], fx.server.env);
     assert.equal(result.code, 0, result.stderr);
     assert.equal(result.stdout.trim().split('\n').length, 1200);
-    assert.equal(await redis.xlen(STREAM), before + 1200);
+    assert.equal(await fx.redis.xlen(STREAM), before + 1200);
   });
 
   test('exits 2 naming each bad flag and adds nothing', async () => {
-    const before = await redis.xlen(STREAM);
+    const before = await fx.redis.xlen(STREAM);
     const result = await runCli(
       ['inject', '--heat_level', 'boiling', '--score', '1.5', '--plan_id', 'a b'],
-      server.env,
+      fx.server.env,
     );
     assert.equal(result.code, 2);
     assert.equal(result.stdout, '');
@@ -200,7 +167,7 @@ describe('heat-bridge inject', () => {
       'heat-bridge inject: --score: expected a number from 0.0 to 1.0, got "1.5"',
       'Try heat-bridge inject --help',
     ]);
-    assert.equal(await redis.xlen(STREAM), before);
+    assert.equal(await fx.redis.xlen(STREAM), before);
   });
 
   test('exits 2 on an unknown flag or a stray argument', async () => {
@@ -208,7 +175,7 @@ describe('heat-bridge inject', () => {
       ['inject', '--heat-level', 'warm'],
       ['inject', 'BTCUSDT'],
     ]) {
-      const result = await runCli(args, server.env);
+      const result = await runCli(args, fx.server.env);
       assert.equal(result.code, 2, args.join(' '));
       assert.match(result.stderr, /Try heat-bridge inject --help/);
     }
@@ -226,13 +193,13 @@ describe('heat-bridge inject', () => {
 
   test('reads the Redis address from --env-file, and exits 2 on a bad setting there', async () => {
     const good = join(dir, 'good.env');
-    writeFileSync(good, `# test\nREDIS_HOST=127.0.0.1\nREDIS_PORT=${server.port}\n`);
+    writeFileSync(good, `# test\nREDIS_HOST=127.0.0.1\nREDIS_PORT=${fx.server.port}\n`);
     const ok = await runCli(['inject', '--env-file', good, '--plan_id', 'from_env_file']);
     assert.equal(ok.code, 0, ok.stderr);
     assert.match(ok.stdout, /plan_id=from_env_file/);
 
     const bad = join(dir, 'bad.env');
-    writeFileSync(bad, `REDIS_PORT=${server.port}\nP27_BATCH=abc\n`);
+    writeFileSync(bad, `REDIS_PORT=${fx.server.port}\nP27_BATCH=abc\n`);
     const failed = await runCli(['inject', '--env-file', bad]);
     assert.equal(failed.code, 2);
     assert.equal(failed.stderr, 'heat-bridge: config: P27_BATCH="abc": expected an integer from 1 to 10000\n');

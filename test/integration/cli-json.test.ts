@@ -2,34 +2,22 @@
 // with the same keys whatever the case (issue 10 §6).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { before, describe, test } from 'node:test';
+import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
-import { type InProcessService, startInProcess } from '../support/service.js';
+import { latestKey, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
 const DLQ = `${STREAM}.dlq`;
 
 type Json = Record<string, unknown>;
 
 describe('--json shapes', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  let bridge: InProcessService;
+  const fx = bridgeFixture();
   let env: Record<string, string>;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    bridge = await startInProcess(server.env);
-    env = server.env;
-  });
-  after(async () => {
-    await bridge.stop();
-    await server.stop();
+  before(() => {
+    env = fx.server.env;
   });
 
   /** The command's stdout as one object. */
@@ -56,7 +44,7 @@ describe('--json shapes', () => {
     const dry = await lines(['inject', '--symbol', 'JSONUSDT', '--dry-run']);
     for (const doc of [...written, ...dry]) assert.deepEqual(keys(doc), ['id', 'plan_id', 'symbol', 'dry_run']);
     assert.equal(written.length, 2);
-    await waitFor(async () => (await redis.exists('quantum:harvest:heat:latest:JSONUSDT')) === 1, {
+    await waitFor(async () => (await fx.redis.exists(latestKey('JSONUSDT'))) === 1, {
       what: 'the injected decision applied',
     });
   });
@@ -102,8 +90,8 @@ describe('--json shapes', () => {
   });
 
   test('dlq list, replay and purge: one object per entry, the same keys whatever the outcome', async () => {
-    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'JSONDLQUSDT', heat_level: 'boiling' })));
-    await waitFor(async () => (await redis.xlen(DLQ)) === 1, { what: 'one dead letter' });
+    await fx.redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'JSONDLQUSDT', heat_level: 'boiling' })));
+    await waitFor(async () => (await fx.redis.xlen(DLQ)) === 1, { what: 'one dead letter' });
     const [listed] = await lines(['dlq', 'list']);
     assert.deepEqual(keys(listed as Json), ['id', 'source_id', 'error', 'fields']);
 
@@ -113,7 +101,7 @@ describe('--json shapes', () => {
     const [replayed] = await lines(['dlq', 'replay', '--all']);
     assert.deepEqual(keys(replayed as Json), replayKeys);
     // The replayed entry is still invalid: it comes back as a new dead letter.
-    await waitFor(async () => (await redis.xlen(DLQ)) === 1, { what: 'dead-lettered again' });
+    await waitFor(async () => (await fx.redis.xlen(DLQ)) === 1, { what: 'dead-lettered again' });
 
     const [wouldPurge] = await lines(['dlq', 'purge', '--all', '--dry-run']);
     const [purged] = await lines(['dlq', 'purge', '--all', '--yes']);

@@ -2,18 +2,18 @@
 
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
-import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { readFileSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
+import { after, describe, test } from 'node:test';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
-import { RedisServer } from '../support/redis-server.js';
 import { CLI, cleanEnv, ROOT, runProcess } from '../support/run-process.js';
 import { type ChildService, startChild } from '../support/service.js';
+import { byPlanKey, STREAM } from '../support/spec-contract.js';
+import { tempDirFixture } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
 const TSX = import.meta.resolve('tsx');
 const NODE_CLI = `${JSON.stringify(process.execPath)} --import ${JSON.stringify(TSX)} -- ${JSON.stringify(CLI)}`;
 
@@ -23,30 +23,22 @@ function bash(script: string, env: Record<string, string> = {}, timeoutMs = 120_
 }
 
 describe('the CLI as a process', () => {
-  let server: RedisServer;
-  let dir: string;
+  // Registered first, so the children are killed before the fixture stops their Redis.
   const children: ChildService[] = [];
-
-  before(async () => {
-    server = await RedisServer.start();
-    dir = mkdtempSync(join(tmpdir(), 'heat-bridge-cli-process-'));
-  });
-  after(async () => {
-    await Promise.all(children.map((c) => c.kill('SIGKILL')));
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  after(() => Promise.all(children.map((c) => c.kill('SIGKILL'))));
+  const fx = redisFixture();
+  const dir = tempDirFixture('heat-bridge-cli-process-');
 
   for (const signal of ['SIGHUP', 'SIGTERM', 'SIGINT'] as const) {
     test(`${signal} stops the service gracefully: the decision in hand is applied, "stopped" logged, exit 0`, async () => {
-      const bridge = await startChild({ ...server.env, P27_CONSUMER: `signal_${signal}` });
+      const bridge = await startChild({ ...fx.server.env, P27_CONSUMER: `signal_${signal}` });
       children.push(bridge);
       // Compiling the sources through tsx can take a while on a busy 2-core machine.
       await bridge.waitForLog((line) => line.msg === 'heat-bridge started', 60_000);
-      const redis = server.client();
+      const redis = fx.server.client();
       const d = decision();
       await redis.xadd(STREAM, '*', ...flat(d));
-      await waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${d.plan_id}`)) === 1, {
+      await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id as string))) === 1, {
         what: 'decision bridged',
       });
       assert.deepEqual(await bridge.kill(signal), { code: 0, signal: null });
@@ -59,7 +51,7 @@ describe('the CLI as a process', () => {
   }
 
   test('inject --count 20000 | head -1 ends quietly with exit 0 (issue: unhandled EPIPE)', async () => {
-    const result = await bash(`set -o pipefail; ${NODE_CLI} inject --count 20000 | head -1`, server.env);
+    const result = await bash(`set -o pipefail; ${NODE_CLI} inject --count 20000 | head -1`, fx.server.env);
     assert.equal(result.stderr.includes('EPIPE'), false, result.stderr);
     assert.equal(result.code, 0, result.stderr);
     assert.match(result.stdout, /^id=\d+-\d+ plan_id=\S+ symbol=\S+\n$/);
@@ -67,7 +59,7 @@ describe('the CLI as a process', () => {
 
   test('run | head -1 stops the service gracefully when its log reader goes away', async () => {
     const ports = { P27_METRICS_PORT: String(await freePort()), P27_HEALTH_PORT: String(await freePort()) };
-    const env = { ...server.env, ...ports, P27_LOG_LEVEL: 'DEBUG', P27_POLL_MS: '100', P27_CONSUMER: 'piped' };
+    const env = { ...fx.server.env, ...ports, P27_LOG_LEVEL: 'DEBUG', P27_POLL_MS: '100', P27_CONSUMER: 'piped' };
     const result = await bash(`set -o pipefail; ${NODE_CLI} run | head -1; echo "run exit $?" >&2`, env);
     assert.match(result.stderr, /run exit 0\n$/);
     assert.equal(result.stdout.split('\n').length, 2, result.stdout);
@@ -107,14 +99,14 @@ describe('the CLI as a process', () => {
     // As systemd does for a unit whose stderr goes to the journal: JOURNAL_STREAM names fd 2.
     for (const command of ['run', 'check-config', 'status']) {
       const script = `export JOURNAL_STREAM=$(stat -L -c %d:%i /proc/$$/fd/2); exec ${NODE_CLI} ${command}`;
-      const result = await bash(script, { ...server.env, P27_BATCH: '50   # bigger batches' });
+      const result = await bash(script, { ...fx.server.env, P27_BATCH: '50   # bigger batches' });
       assert.equal(result.code, 2, `${command}: ${result.stderr}`);
       assert.match(result.stderr, /^<3>heat-bridge: config: P27_BATCH=/m, command);
     }
   });
 
   test('JOURNAL_STREAM inherited from elsewhere (not our stdout) leaves plain JSON lines', async () => {
-    const env = { ...server.env, JOURNAL_STREAM: '8:12345' };
+    const env = { ...fx.server.env, JOURNAL_STREAM: '8:12345' };
     const bridge = await startChild(env);
     children.push(bridge);
     const started = await bridge.waitForLog((line) => line.msg === 'heat-bridge started');
@@ -133,7 +125,7 @@ describe('the CLI as a process', () => {
     // `script` gives the service a real pseudo-terminal. It runs the command with $SHELL, which a CI
     // runner may set to a login-less shell (nologin): name a real one.
     const child = spawn('script', ['-qfec', `exec ${NODE_CLI} run`, log], {
-      env: cleanEnv({ ...server.env, ...ports, P27_CONSUMER: 'terminal', SHELL: '/bin/sh' }),
+      env: cleanEnv({ ...fx.server.env, ...ports, P27_CONSUMER: 'terminal', SHELL: '/bin/sh' }),
       stdio: ['pipe', 'pipe', 'pipe'],
     });
     let exit: number | null | undefined;
@@ -180,7 +172,7 @@ describe('the CLI as a process', () => {
     const socket = `heat-bridge-test-${process.pid}`;
     const tmux = (...args: string[]) => runProcess('tmux', ['-L', socket, ...args]);
     const env = {
-      ...server.env,
+      ...fx.server.env,
       P27_METRICS_PORT: String(await freePort()),
       P27_HEALTH_PORT: String(await freePort()),
       P27_CONSUMER: 'npm_start',

@@ -3,12 +3,12 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { freePort } from '../support/free-port.js';
+import { fetchHealth } from '../support/health-document.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
-import { type ChildService, startChild } from '../support/service.js';
+import { type ChildService, startChild, stopAfterRegistering } from '../support/service.js';
+import { STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
 
 describe('heat-bridge proof', () => {
   let server: RedisServer;
@@ -23,7 +23,7 @@ describe('heat-bridge proof', () => {
       P27_METRICS_PORT: new URL(child.metricsUrl).port,
       P27_HEALTH_PORT: new URL(child.healthUrl).port,
     };
-    await waitFor(async () => ((await (await fetch(child.healthUrl)).json()) as { status: string }).status === 'ok', {
+    await waitFor(async () => (await fetchHealth(child.healthUrl)).status === 'ok', {
       timeoutMs: 20_000,
       what: 'the service healthy',
     });
@@ -94,13 +94,10 @@ describe('heat-bridge proof', () => {
   test('says no consumer is live when the service has stopped, naming the idle consumer (issue 10 §2)', async () => {
     const stopped = await RedisServer.start();
     try {
-      const bridge = await startChild({ ...stopped.env, P27_CONSUMER: 'gone_consumer' });
-      const redis = stopped.client();
-      await waitFor(
-        async () => ((await redis.xinfo('CONSUMERS', STREAM, 'heat_bridge').catch(() => [])) as unknown[]).length === 1,
-        { what: 'the consumer registered' },
-      );
-      assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+      assert.deepEqual(await stopAfterRegistering(stopped.client(), stopped.env, 'gone_consumer'), {
+        code: 0,
+        signal: null,
+      });
       const result = await runCli(['proof'], {
         ...stopped.env,
         P27_METRICS_PORT: String(await freePort()),

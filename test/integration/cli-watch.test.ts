@@ -3,16 +3,13 @@
 
 import assert from 'node:assert/strict';
 import { type ChildProcess, spawn } from 'node:child_process';
-import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { before, describe, test } from 'node:test';
+import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
-import { cleanEnv, runProcess } from '../support/run-process.js';
-import { type InProcessService, startInProcess } from '../support/service.js';
+import { cleanEnv, onLines, runProcess } from '../support/run-process.js';
+import { STREAM } from '../support/spec-contract.js';
 import { cliArgv, openTerminal } from '../support/terminal.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
 
 interface Piped {
   readonly child: ChildProcess;
@@ -26,43 +23,27 @@ function startPiped(args: string[], env: Record<string, string>): Piped {
   const child = spawn(node as string, rest, { env: cleanEnv(env), stdio: ['ignore', 'pipe', 'pipe'] });
   const out: string[] = [];
   const err: string[] = [];
-  let buffered = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    out.push(...lines);
-  });
+  onLines(child.stdout, (line) => out.push(line));
   child.stderr?.on('data', (chunk: Buffer) => err.push(chunk.toString()));
   const exited = new Promise<number | null>((resolve) => child.once('exit', (code) => resolve(code)));
   return { child, out, err, exited };
 }
 
 describe('heat-bridge watch', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  let bridge: InProcessService;
+  const fx = bridgeFixture();
   let env: Record<string, string>;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    bridge = await startInProcess(server.env);
-    env = { ...server.env, P27_HEALTH_PORT: new URL(bridge.healthUrl).port };
-  });
-  after(async () => {
-    await bridge.stop();
-    await server.stop();
+  before(() => {
+    env = { ...fx.server.env, P27_HEALTH_PORT: new URL(fx.bridge.healthUrl).port };
   });
 
   const nowSec = () => Math.floor(Date.now() / 1000);
   /** Adds a decision and waits until the group has acknowledged it, so outcomes follow one another. */
   const add = async (fields: Record<string, string>) => {
-    const id = (await redis.xadd(STREAM, '*', ...flat(fields))) as string;
+    const id = (await fx.redis.xadd(STREAM, '*', ...flat(fields))) as string;
     await waitFor(
       async () => {
-        const pending = (await redis.xpending(STREAM, 'heat_bridge', id, id, 1)) as unknown[];
-        const [group] = (await redis.xinfo('GROUPS', STREAM)) as unknown[][];
+        const pending = (await fx.redis.xpending(STREAM, 'heat_bridge', id, id, 1)) as unknown[];
+        const [group] = (await fx.redis.xinfo('GROUPS', STREAM)) as unknown[][];
         const delivered = String(group?.[(group?.indexOf('last-delivered-id') ?? 0) + 1]);
         return pending.length === 0 && delivered === id;
       },
@@ -137,7 +118,7 @@ describe('heat-bridge watch', () => {
     );
     // watch starts reading at the newest entry: keep adding until one reaches head.
     const adding = setInterval(() => {
-      void redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'WATCHHEADUSDT', ts_epoch: String(nowSec()) })));
+      void fx.redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'WATCHHEADUSDT', ts_epoch: String(nowSec()) })));
     }, 500);
     try {
       const result = await pipeline;
@@ -168,9 +149,9 @@ describe('heat-bridge watch', () => {
       // Refreshed in place: one status header on the screen, not one per frame.
       assert.equal(screen2.match(/heat-bridge watch/g)?.length, 1);
 
-      await server.kill();
+      await fx.server.kill();
       await term.waitForScreen(/^REDIS DOWN: /m);
-      await server.restart();
+      await fx.server.restart();
       await term.waitForScreen(/^redis up /m, 30_000);
 
       await term.send('q');

@@ -3,53 +3,39 @@
 // and Redis's own clock keep going), stepped while it runs.
 
 import assert from 'node:assert/strict';
-import { existsSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
-import { tmpdir } from 'node:os';
+import { existsSync, writeFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { before, describe, test } from 'node:test';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { startReadyChild } from '../support/ready-child.js';
-import { RedisServer } from '../support/redis-server.js';
+import { fetchHealth } from '../support/health-document.js';
+import { sample } from '../support/metrics-text.js';
 import type { ChildService } from '../support/service.js';
 import { metricValue } from '../support/service.js';
-import { GROUP, STREAM } from '../support/stream-group.js';
+import { byPlanKey as byPlan, GROUP, STREAM } from '../support/spec-contract.js';
+import { tempDirFixture } from '../support/temp-dir.js';
 import { waitFor } from '../support/wait-for.js';
 
 const LIBFAKETIME = '/usr/lib/x86_64-linux-gnu/faketime/libfaketime.so.1';
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
 
 describe('a wall clock that jumps', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  let dir: string;
-  const children: ChildService[] = [];
-
-  before(async () => {
+  before(() => {
     assert.ok(existsSync(LIBFAKETIME), `${LIBFAKETIME} is missing: apt-get install faketime`);
-    server = await RedisServer.start();
-    redis = server.client();
-    dir = mkdtempSync(join(tmpdir(), 'heat-bridge-clock-'));
   });
-  after(async () => {
-    for (const child of children) await child.kill('SIGKILL');
-    await server.stop();
-    rmSync(dir, { recursive: true, force: true });
-  });
+  const fx = redisFixture();
+  const dir = tempDirFixture('heat-bridge-clock-');
 
   /** Starts the service with a wall clock read from `file` ("+0", "-3600": seconds from real time). */
   async function startWithClock(file: string, env: Record<string, string>): Promise<ChildService> {
     writeFileSync(file, '+0\n');
-    const child = await startReadyChild({
-      ...server.env,
+    const child = await fx.startChildBridge({
       LD_PRELOAD: LIBFAKETIME,
       FAKETIME_TIMESTAMP_FILE: file,
       FAKETIME_NO_CACHE: '1',
       FAKETIME_DONT_FAKE_MONOTONIC: '1',
       ...env,
     });
-    children.push(child);
-    await waitFor(async () => ((await metricValue(child.metricsUrl, 'p27_loops_total')) ?? 0) >= 3, {
+    await waitFor(async () => (await sample(child.metricsUrl, 'p27_loops_total')) >= 3, {
       what: 'the service running',
     });
     return child;
@@ -60,13 +46,13 @@ describe('a wall clock that jumps', () => {
     const bridge = await startWithClock(clock, { P27_CLAIM_IDLE_MS: '1000', P27_CLAIM_INTERVAL_MS: '500' });
     writeFileSync(clock, '-3600\n');
     const decisions = [decision(), decision(), decision()];
-    const multi = redis.multi();
+    const multi = fx.redis.multi();
     for (const d of decisions) multi.xadd(STREAM, '*', ...flat(d));
     multi.xreadgroup('GROUP', GROUP, 'dead_consumer', 'COUNT', 10, 'STREAMS', STREAM, '>');
     await multi.exec();
 
     await waitFor(
-      async () => (await redis.exists(...decisions.map((d) => byPlan(d.plan_id as string)))) === decisions.length,
+      async () => (await fx.redis.exists(...decisions.map((d) => byPlan(d.plan_id as string)))) === decisions.length,
       { timeoutMs: 30_000, what: 'the dead consumer entries taken over' },
     );
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_claimed_total{result="claimed"}'), decisions.length);
@@ -78,29 +64,29 @@ describe('a wall clock that jumps', () => {
     const bridge = await startWithClock(clock, { P27_POLL_MS: '5000', P27_CONSUMER: 'clock_stall' });
     await waitFor(
       async () =>
-        String(await redis.client('LIST'))
+        String(await fx.redis.client('LIST'))
           .split('\n')
           .some((l) => l.includes(' cmd=xread ') && l.includes(' name=heat-bridge:reader:clock_stall ')),
       { what: 'this service waiting for new entries (other tests share this Redis)' },
     );
     writeFileSync(clock, '+3600\n');
-    const doc = (await (await fetch(bridge.healthUrl)).json()) as { status: string; reasons: string[] };
+    const doc = await fetchHealth(bridge.healthUrl);
     assert.deepEqual([doc.status, doc.reasons], ['ok', []]);
   });
 
   test('/health leaves its degraded window on time when the wall clock steps back one hour', async () => {
     const clock = join(dir, 'window');
     const bridge = await startWithClock(clock, { P27_DEGRADED_WINDOW_MS: '1000' });
-    await redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    await fx.redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     await waitFor(
       async () => {
-        const doc = (await (await fetch(bridge.healthUrl)).json()) as { reasons: string[] };
+        const doc = await fetchHealth(bridge.healthUrl);
         return doc.reasons.some((r) => r.startsWith('errors in the last'));
       },
       { what: 'the lost connections seen as errors' },
     );
     writeFileSync(clock, '-3600\n');
-    await waitFor(async () => ((await (await fetch(bridge.healthUrl)).json()) as { status: string }).status === 'ok', {
+    await waitFor(async () => (await fetchHealth(bridge.healthUrl)).status === 'ok', {
       timeoutMs: 20_000,
       what: 'health ok once the 1 s window has passed',
     });
@@ -115,13 +101,13 @@ describe('a wall clock that jumps', () => {
     const now = Math.floor(Date.now() / 1000);
     const valid = decision({ ts_epoch: String(now) });
     const millis = decision({ ts_epoch: String(now * 1000) });
-    await redis.xadd(stream, '*', ...flat(valid));
-    const millisId = (await redis.xadd(stream, '*', ...flat(millis))) as string;
-    await waitFor(async () => (await redis.exists(byPlan(valid.plan_id as string))) === 1, {
+    await fx.redis.xadd(stream, '*', ...flat(valid));
+    const millisId = (await fx.redis.xadd(stream, '*', ...flat(millis))) as string;
+    await waitFor(async () => (await fx.redis.exists(byPlan(valid.plan_id as string))) === 1, {
       what: 'the valid decision applied',
     });
-    await waitFor(async () => (await redis.xlen(dlq)) === 1, { what: 'the millisecond ts_epoch still rejected' });
-    const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
+    await waitFor(async () => (await fx.redis.xlen(dlq)) === 1, { what: 'the millisecond ts_epoch still rejected' });
+    const [[, fields]] = (await fx.redis.xrange(dlq, '-', '+')) as [[string, string[]]];
     assert.equal(fields[fields.indexOf('source_id') + 1], millisId);
     assert.match(fields[fields.indexOf('error') + 1] ?? '', /^invalid_ts_epoch: .*looks like milliseconds/);
   });

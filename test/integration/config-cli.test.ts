@@ -11,6 +11,7 @@ import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, startChild } from '../support/service.js';
+import { STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
 const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
@@ -18,7 +19,6 @@ const TSX = import.meta.resolve('tsx');
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
-const STREAM = 'quantum:stream:harvest.heat.decision';
 /**
  * A run still going by then is killed as hung. Not a speed limit: a config error that let the service
  * start would connect to the trap below, which each test counts (issue 12 §3).

@@ -4,42 +4,30 @@
 // service calls; issue 11: apply-one with fewer commands keeps every guarantee).
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { type ConsumeReply, type ConsumeSettings, consume, defineScripts } from '../../src/redis/scripts.js';
 import { type DecisionFields, decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
+import type { RedisServer } from '../support/redis-server.js';
+import { scriptFixture } from '../support/script-fixture.js';
+import {
+  byPlanKey as byPlan,
+  DECISION_FIELDS,
+  DLQ,
+  dedupeKey as dedupe,
+  GROUP,
+  latestKey as latest,
+  latestPlanIdKey as pointer,
+  STREAM,
+} from '../support/spec-contract.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
-
-// The contract's names, spelled out here (spec: Redis keys), not taken from src.
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
-const SCHEMA = [
-  'ts_epoch',
-  'symbol',
-  'plan_id',
-  'in_action',
-  'out_action',
-  'heat_level',
-  'heat_score',
-  'heat_action',
-  'recommended_partial',
-  'reason',
-  'inputs_age_sec',
-  'mode',
-  'debug_json',
-];
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
-const latest = (symbol: string) => `quantum:harvest:heat:latest:${symbol}`;
-const pointer = (symbol: string) => `quantum:harvest:heat:latest_plan_id:${symbol}`;
-const dedupe = (planId: string) => `quantum:dedupe:p27:${planId}`;
 
 const SETTINGS: ConsumeSettings = {
   stream: STREAM,
   group: GROUP,
   consumer: 'c1',
   maxFieldBytes: 65_536,
-  dlqStream: `${STREAM}.dlq`,
+  dlqStream: DLQ,
   dlqMaxLen: 1000,
   // Three different TTLs: a swapped argument shows.
   dedupeTtlSec: 100,
@@ -52,19 +40,11 @@ const NOW = Math.floor(Date.now() / 1000);
 type Outcome = 'latest' | 'stale' | 'deduped' | Error;
 
 describe('consume.lua: read, judge, apply and ack in one call', () => {
+  const fx = scriptFixture();
   let server: RedisServer;
   let redis: Redis;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    defineScripts(redis);
-  });
-  after(async () => {
-    await server.stop();
-  });
-  beforeEach(async () => {
-    await redis.flushall();
+  before(() => {
+    ({ server, redis } = fx);
   });
 
   async function add(fields: DecisionFields, id = '*', stream = STREAM): Promise<string> {
@@ -99,7 +79,7 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     const { id, outcome } = await one(fields);
     assert.equal(outcome, 'latest');
 
-    const expected = Object.fromEntries(SCHEMA.map((f) => [f, fields[f]]));
+    const expected = Object.fromEntries(DECISION_FIELDS.map((f) => [f, fields[f]]));
     assert.deepEqual(await redis.hgetall(byPlan(planId)), expected);
     assert.deepEqual(await redis.hgetall(latest('S1')), { ...expected, last_plan_id: planId, last_stream_id: id });
     assert.equal(await redis.get(pointer('S1')), planId);

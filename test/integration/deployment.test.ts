@@ -23,6 +23,7 @@ import { DEFAULTS, loadConfig } from '../../src/config.js';
 import { parseEnvFile } from '../../src/env-file.js';
 import { VERSION } from '../../src/version.js';
 import { freePort } from '../support/free-port.js';
+import { fetchHealth } from '../support/health-document.js';
 import { RedisServer } from '../support/redis-server.js';
 import { cleanEnv, ROOT, runProcess } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
@@ -235,7 +236,7 @@ describe('scripts/install.sh', () => {
     });
     service = child;
     const healthUrl = `http://127.0.0.1:${ports.health}/health`;
-    await waitFor(async () => ((await (await fetch(healthUrl)).json()) as { status: string }).status === 'ok', {
+    await waitFor(async () => (await fetchHealth(healthUrl)).status === 'ok', {
       timeoutMs: 20_000,
       what: 'the installed service healthy',
     });
@@ -467,7 +468,7 @@ describe('metrics as exposed, with the dashboard and promtool', () => {
   test('the version is the same in package.json, /health, p27_build_info and the changelog', async () => {
     const pkg = JSON.parse(read('package.json')) as { version: string };
     assert.equal(VERSION, pkg.version);
-    const health = (await (await fetch(bridge.healthUrl)).json()) as { version: string };
+    const health = await fetchHealth(bridge.healthUrl);
     assert.equal(health.version, pkg.version);
     assert.match(
       metricsText,

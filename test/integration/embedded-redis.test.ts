@@ -13,9 +13,8 @@ import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
 import { type ChildService, startChild } from '../support/service.js';
+import { byPlanKey, latestKey, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
 
 /** True when a TCP connection to 127.0.0.1:port opens. */
 function answers(port: number): Promise<boolean> {
@@ -49,8 +48,8 @@ describe('embedded redis', () => {
     clients.push(redis);
     return redis;
   };
-  const bridged = (redis: Redis, planId: string | undefined) =>
-    waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${planId}`)) === 1, {
+  const bridged = (redis: Redis, planId: string) =>
+    waitFor(async () => (await redis.exists(byPlanKey(planId))) === 1, {
       what: 'decision bridged',
     });
 
@@ -83,8 +82,8 @@ describe('embedded redis', () => {
     const d = decision({ symbol: 'BNBUSDT' });
     await redis.xadd(STREAM, '*', ...flat(d));
     await bridged(redis, d.plan_id);
-    assert.equal(await redis.get('quantum:harvest:heat:latest_plan_id:BNBUSDT'), d.plan_id);
-    assert.equal(await redis.hget('quantum:harvest:heat:latest:BNBUSDT', 'last_plan_id'), d.plan_id);
+    assert.equal(await redis.get(latestPlanIdKey('BNBUSDT')), d.plan_id);
+    assert.equal(await redis.hget(latestKey('BNBUSDT'), 'last_plan_id'), d.plan_id);
     assert.equal(await redis.config('GET', 'appendonly').then((r) => (r as string[])[1]), 'yes');
 
     const dataDir = join(cwd, '.data', 'redis');

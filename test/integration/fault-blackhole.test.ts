@@ -8,11 +8,12 @@ import { Cluster, type Redis } from 'ioredis';
 import { loadConfig } from '../../src/config.js';
 import { connectOnce } from '../../src/redis/cli-connection.js';
 import { decision, flat } from '../support/decisions.js';
+import { sample } from '../support/metrics-text.js';
 import { NetNamespaceRedis } from '../support/net-namespace.js';
-import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { type InProcessService, startInProcess } from '../support/service.js';
+import { STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
 const CONSUMER = 'blackhole_test';
 // The kernel alone would take ~15 min (tcp_retries2); "within seconds" with room for a busy machine.
 const REPLACED_WITHIN_MS = 45_000;
@@ -42,9 +43,9 @@ for (const topology of ['standalone', 'sentinel', 'cluster'] as const) {
 
     /** Injects one decision and waits until the service counts it as written. */
     async function applied(): Promise<void> {
-      const before = (await metricValue(bridge.metricsUrl, WRITTEN)) ?? 0;
+      const before = await sample(bridge.metricsUrl, WRITTEN);
       await producer.xadd(STREAM, '*', ...flat(decision()));
-      await waitFor(async () => ((await metricValue(bridge.metricsUrl, WRITTEN)) ?? 0) > before, {
+      await waitFor(async () => (await sample(bridge.metricsUrl, WRITTEN)) > before, {
         timeoutMs: REPLACED_WITHIN_MS,
         what: 'the service to count a decision as written',
       });

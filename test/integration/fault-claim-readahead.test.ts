@@ -1,44 +1,35 @@
 // A claim pass that runs while a read-ahead batch is held must not apply that batch twice.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { describe, test } from 'node:test';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
-import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { type InProcessService, metricValue } from '../support/service.js';
+import { STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
 const TOTAL = 20_000;
 const HELD_BY_DEAD = 8_000;
 
 describe('claiming while reading ahead', () => {
-  let server: RedisServer;
-  let redis: Redis;
+  const fx = redisFixture({
+    prepare: async (redis) => {
+      for (let start = 0; start < TOTAL; start += 2000) {
+        const pipeline = redis.pipeline();
+        for (let i = start; i < start + 2000; i++) {
+          pipeline.xadd(STREAM, '*', ...flat(decision({ symbol: `SYM${i % 50}`, plan_id: `ra_${i}` })));
+        }
+        await pipeline.exec();
+      }
+      await redis.xgroup('CREATE', STREAM, 'heat_bridge', '0');
+      // A consumer that read a large share of the stream and died without acking anything.
+      await redis.xreadgroup('GROUP', 'heat_bridge', 'dead_1', 'COUNT', HELD_BY_DEAD, 'STREAMS', STREAM, '>');
+    },
+  });
   let bridge: InProcessService | undefined;
 
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    for (let start = 0; start < TOTAL; start += 2000) {
-      const pipeline = redis.pipeline();
-      for (let i = start; i < start + 2000; i++) {
-        pipeline.xadd(STREAM, '*', ...flat(decision({ symbol: `SYM${i % 50}`, plan_id: `ra_${i}` })));
-      }
-      await pipeline.exec();
-    }
-    await redis.xgroup('CREATE', STREAM, 'heat_bridge', '0');
-    // A consumer that read a large share of the stream and died without acking anything.
-    await redis.xreadgroup('GROUP', 'heat_bridge', 'dead_1', 'COUNT', HELD_BY_DEAD, 'STREAMS', STREAM, '>');
-  });
-  after(async () => {
-    await bridge?.stop();
-    await server.stop();
-  });
-
   test('applies every entry exactly once when claim passes keep interrupting a backlog', async () => {
-    bridge = await startInProcess({
-      ...server.env,
+    bridge = await fx.startBridge({
       P27_BATCH: '100',
       P27_CLAIM_IDLE_MS: '1',
       P27_CLAIM_INTERVAL_MS: '10',
@@ -51,7 +42,7 @@ describe('claiming while reading ahead', () => {
     });
     assert.equal(await metricValue(url, 'p27_dedupe_skips_total'), 0);
     assert.equal(await metricValue(url, 'p27_claimed_total{result="claimed"}'), HELD_BY_DEAD);
-    const [pending] = (await redis.xpending(STREAM, 'heat_bridge')) as [number];
+    const [pending] = (await fx.redis.xpending(STREAM, 'heat_bridge')) as [number];
     assert.equal(pending, 0);
   });
 });

@@ -4,44 +4,25 @@
 
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { describe, test } from 'node:test';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth as health } from '../support/health-document.js';
+import { sample } from '../support/metrics-text.js';
 import { startReadyChild } from '../support/ready-child.js';
-import { RedisServer } from '../support/redis-server.js';
-import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { metricValue } from '../support/service.js';
+import { byPlanKey as byPlan } from '../support/spec-contract.js';
 import { drained, pendingCount } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
-
-async function health(url: string): Promise<{ status: string; reasons: string[] }> {
-  return (await (await fetch(url)).json()) as { status: string; reasons: string[] };
-}
-
 describe('failure classes through the service', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  const services: InProcessService[] = [];
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-  });
-  after(async () => {
-    for (const s of services) await s.stop();
-    await server.stop();
-  });
-  const start = async (env: Record<string, string>) => {
-    const s = await startInProcess({ ...server.env, ...env });
-    services.push(s);
-    return s;
-  };
+  const fx = redisFixture();
+  const start = (env: Record<string, string>) => fx.startBridge(env);
 
   test('a missing ACL permission never dead-letters valid decisions; they are applied once it is granted', async () => {
     const stream = 'quantum:stream:acl-test';
     const dlq = `${stream}.dlq`;
-    await redis.acl(
+    await fx.redis.acl(
       'SETUSER',
       'nodedupe',
       'on',
@@ -59,16 +40,16 @@ describe('failure classes through the service', () => {
       P27_MAX_DELIVERIES: '2',
     });
     const decisions = [decision(), decision(), decision()];
-    for (const d of decisions) await redis.xadd(stream, '*', ...flat(d));
+    for (const d of decisions) await fx.redis.xadd(stream, '*', ...flat(d));
 
     // Retried well past P27_MAX_DELIVERIES (or, as 1.1.0 did, dead-lettered: then the assertion below fails).
-    const writeErrors = async () => (await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="write"}')) ?? 0;
-    await waitFor(async () => (await redis.exists(dlq)) === 1 || (await writeErrors()) >= 3 * decisions.length * 2, {
+    const writeErrors = async () => await sample(bridge.metricsUrl, 'p27_errors_total{stage="write"}');
+    await waitFor(async () => (await fx.redis.exists(dlq)) === 1 || (await writeErrors()) >= 3 * decisions.length * 2, {
       timeoutMs: 60_000,
       what: 'several retries of every entry',
     });
-    assert.equal(await redis.exists(dlq), 0, 'nothing dead-lettered');
-    assert.equal(await pendingCount(redis, stream), decisions.length, 'every entry still pending');
+    assert.equal(await fx.redis.exists(dlq), 0, 'nothing dead-lettered');
+    assert.equal(await pendingCount(fx.redis, stream), decisions.length, 'every entry still pending');
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_entries_aside'), decisions.length);
     const first = bridge.logs.filter((l) => l.msg?.startsWith('write failed: the Redis user lacks a permission'));
     assert.equal(first.length, 1, 'one warning for the streak');
@@ -80,10 +61,10 @@ describe('failure classes through the service', () => {
       JSON.stringify(doc.reasons),
     );
 
-    await redis.acl('SETUSER', 'nodedupe', '~quantum:dedupe:p27:*');
-    await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the entries applied once permitted' });
-    assert.equal(await redis.exists(...decisions.map((d) => byPlan(d.plan_id as string))), decisions.length);
-    assert.equal(await redis.exists(dlq), 0);
+    await fx.redis.acl('SETUSER', 'nodedupe', '~quantum:dedupe:p27:*');
+    await waitFor(() => drained(fx.redis, stream), { timeoutMs: 60_000, what: 'the entries applied once permitted' });
+    assert.equal(await fx.redis.exists(...decisions.map((d) => byPlan(d.plan_id as string))), decisions.length);
+    assert.equal(await fx.redis.exists(dlq), 0);
     // Errors stay in /health's window (P27_DEGRADED_WINDOW_MS); the lasting problems are gone at once.
     await waitFor(async () => !(await health(bridge.healthUrl)).reasons.some((r) => /quantum:dedupe|aside/.test(r)), {
       what: 'the permission problem gone from /health',
@@ -93,20 +74,25 @@ describe('failure classes through the service', () => {
   test('an invalid entry that cannot be filed waits aside while the valid ones behind it are applied', async () => {
     const stream = 'quantum:stream:unfileable';
     const dlq = `${stream}.dlq`;
-    await redis.set(dlq, 'x');
+    await fx.redis.set(dlq, 'x');
     const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: dlq });
-    const invalid = (await redis.xadd(stream, '*', ...flat(decision({ heat_level: 'scorching' })))) as string;
+    const invalid = (await fx.redis.xadd(stream, '*', ...flat(decision({ heat_level: 'scorching' })))) as string;
     const valid = Array.from({ length: 5 }, () => decision());
-    for (const d of valid) await redis.xadd(stream, '*', ...flat(d));
+    for (const d of valid) await fx.redis.xadd(stream, '*', ...flat(d));
 
-    await waitFor(async () => (await redis.exists(...valid.map((d) => byPlan(d.plan_id as string)))) === valid.length, {
-      what: 'the valid entries applied',
-    });
+    await waitFor(
+      async () => (await fx.redis.exists(...valid.map((d) => byPlan(d.plan_id as string)))) === valid.length,
+      {
+        what: 'the valid entries applied',
+      },
+    );
     // It keeps being retried, never counted as its own failure, and does not hold up new entries.
     const later = decision();
-    await redis.xadd(stream, '*', ...flat(later));
-    await waitFor(async () => (await redis.exists(byPlan(later.plan_id as string))) === 1, { what: 'a later entry' });
-    const pending = (await redis.xpending(stream, 'heat_bridge', '-', '+', 10)) as [string][];
+    await fx.redis.xadd(stream, '*', ...flat(later));
+    await waitFor(async () => (await fx.redis.exists(byPlan(later.plan_id as string))) === 1, {
+      what: 'a later entry',
+    });
+    const pending = (await fx.redis.xpending(stream, 'heat_bridge', '-', '+', 10)) as [string][];
     assert.deepEqual(
       pending.map(([id]) => id),
       [invalid],
@@ -114,21 +100,21 @@ describe('failure classes through the service', () => {
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_entries_aside'), 1);
     assert.ok((await health(bridge.healthUrl)).reasons.some((r) => r.includes('dead-letter')));
 
-    await redis.del(dlq);
-    await waitFor(async () => (await redis.xlen(dlq)) === 1, {
+    await fx.redis.del(dlq);
+    await waitFor(async () => (await fx.redis.xlen(dlq)) === 1, {
       timeoutMs: 60_000,
       what: 'the entry filed once possible',
     });
-    const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
+    const [[, fields]] = (await fx.redis.xrange(dlq, '-', '+')) as [[string, string[]]];
     assert.equal(fields[fields.indexOf('source_id') + 1], invalid);
     assert.match(fields[fields.indexOf('error') + 1] ?? '', /^invalid_heat_level: /);
-    await waitFor(() => drained(redis, stream), { what: 'nothing pending' });
+    await waitFor(() => drained(fx.redis, stream), { what: 'nothing pending' });
   });
 
   test('a user denied only the dead-letter stream still bridges every valid entry; the invalid one waits aside', async () => {
     const stream = 'quantum:stream:nodlq';
     const dlq = `${stream}.dlq`;
-    await redis.acl(
+    await fx.redis.acl(
       'SETUSER',
       'nodlq',
       'on',
@@ -145,25 +131,31 @@ describe('failure classes through the service', () => {
       P27_STREAM_IN: stream,
       P27_DLQ_STREAM: dlq,
     });
-    const invalid = (await redis.xadd(stream, '*', ...flat(decision({ heat_action: 'SELL' })))) as string;
+    const invalid = (await fx.redis.xadd(stream, '*', ...flat(decision({ heat_action: 'SELL' })))) as string;
     const valid = [decision(), decision(), decision()];
-    for (const d of valid) await redis.xadd(stream, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(...valid.map((d) => byPlan(d.plan_id as string)))) === valid.length, {
-      what: 'the valid entries applied',
-    });
+    for (const d of valid) await fx.redis.xadd(stream, '*', ...flat(d));
+    await waitFor(
+      async () => (await fx.redis.exists(...valid.map((d) => byPlan(d.plan_id as string)))) === valid.length,
+      {
+        what: 'the valid entries applied',
+      },
+    );
     await waitFor(async () => (await metricValue(bridge.metricsUrl, 'p27_entries_aside')) === 1, {
       what: 'one entry aside',
     });
     const reasons = (await health(bridge.healthUrl)).reasons.join('; ');
     assert.ok(reasons.includes(dlq), `names the denied key: ${reasons}`);
     assert.deepEqual(
-      ((await redis.xpending(stream, 'heat_bridge', '-', '+', 10)) as [string][]).map(([id]) => id),
+      ((await fx.redis.xpending(stream, 'heat_bridge', '-', '+', 10)) as [string][]).map(([id]) => id),
       [invalid],
     );
 
-    await redis.acl('SETUSER', 'nodlq', `~${dlq}`);
-    await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the invalid entry filed once permitted' });
-    assert.equal(await redis.xlen(dlq), 1);
+    await fx.redis.acl('SETUSER', 'nodlq', `~${dlq}`);
+    await waitFor(() => drained(fx.redis, stream), {
+      timeoutMs: 60_000,
+      what: 'the invalid entry filed once permitted',
+    });
+    assert.equal(await fx.redis.xlen(dlq), 1);
   });
 
   test('a connection killed under a waiting read fails that read at once, and the loop goes on', async () => {
@@ -176,20 +168,22 @@ describe('failure classes through the service', () => {
     });
     // This service's own reader (other tests' services share this Redis), waiting for new entries.
     const waiting = async () =>
-      String(await redis.client('LIST'))
+      String(await fx.redis.client('LIST'))
         .split('\n')
         .some((l) => / cmd=xread(group)? /.test(l) && l.includes(' name=heat-bridge:reader:killed_1 '));
     await waitFor(waiting, { what: 'the service waiting for new entries' });
-    const errorsBefore = (await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0;
-    await redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
+    const errorsBefore = await sample(bridge.metricsUrl, 'p27_errors_total{stage="read"}');
+    await fx.redis.call('CLIENT', 'KILL', 'TYPE', 'normal', 'SKIPME', 'yes');
     // With a poll of a minute, only a read that fails with its connection frees the loop this soon.
-    await waitFor(
-      async () => ((await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0) > errorsBefore,
-      { timeoutMs: 30_000, what: 'the lost read counted' },
-    );
+    await waitFor(async () => (await sample(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) > errorsBefore, {
+      timeoutMs: 30_000,
+      what: 'the lost read counted',
+    });
     const d = decision();
-    await redis.xadd(stream, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(byPlan(d.plan_id as string))) === 1, { what: 'a new entry bridged' });
+    await fx.redis.xadd(stream, '*', ...flat(d));
+    await waitFor(async () => (await fx.redis.exists(byPlan(d.plan_id as string))) === 1, {
+      what: 'a new entry bridged',
+    });
   });
 
   test('Redis out of memory is retried without limit and dead-letters nothing; the entries follow once it has room', async () => {
@@ -197,45 +191,45 @@ describe('failure classes through the service', () => {
     const dlq = `${stream}.dlq`;
     // Entries first, then no room, then the service: nothing can be read before Redis is out of memory.
     const decisions = [decision(), decision(), decision({ heat_score: '2' })];
-    for (const d of decisions) await redis.xadd(stream, '*', ...flat(d));
-    await redis.config('SET', 'maxmemory', '1');
+    for (const d of decisions) await fx.redis.xadd(stream, '*', ...flat(d));
+    await fx.redis.config('SET', 'maxmemory', '1');
     const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: dlq, P27_MAX_DELIVERIES: '1' });
     try {
       const errors = async () =>
-        ((await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) ?? 0) +
-        ((await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="write"}')) ?? 0);
+        (await sample(bridge.metricsUrl, 'p27_errors_total{stage="read"}')) +
+        (await sample(bridge.metricsUrl, 'p27_errors_total{stage="write"}'));
       const before = await errors();
       await waitFor(async () => (await errors()) >= before + 5, { timeoutMs: 30_000, what: 'several refused calls' });
       assert.ok(bridge.logs.some((l) => l.code === 'OOM' && l.failure === 'redis'));
-      assert.equal(await redis.exists(dlq), 0);
+      assert.equal(await fx.redis.exists(dlq), 0);
     } finally {
-      await redis.config('SET', 'maxmemory', '0');
+      await fx.redis.config('SET', 'maxmemory', '0');
     }
-    await waitFor(() => drained(redis, stream), { timeoutMs: 30_000, what: 'the entries applied' });
+    await waitFor(() => drained(fx.redis, stream), { timeoutMs: 30_000, what: 'the entries applied' });
     assert.equal(
-      await redis.exists(byPlan(decisions[0]?.plan_id as string), byPlan(decisions[1]?.plan_id as string)),
+      await fx.redis.exists(byPlan(decisions[0]?.plan_id as string), byPlan(decisions[1]?.plan_id as string)),
       2,
     );
-    assert.equal(await redis.xlen(dlq), 1, 'only the invalid entry dead-lettered');
+    assert.equal(await fx.redis.xlen(dlq), 1, 'only the invalid entry dead-lettered');
   });
 
   test('P27_BATCH=10000, its largest value, drains a backlog of twice its size', async () => {
     const stream = 'quantum:stream:big-batch';
     const count = 20_000;
     for (let i = 0; i < count; i += 1000) {
-      const pipeline = redis.pipeline();
+      const pipeline = fx.redis.pipeline();
       for (let k = 0; k < 1000; k++) pipeline.xadd(stream, '*', ...flat(decision({ symbol: `B${k % 50}` })));
       await pipeline.exec();
     }
     const bridge = await start({ P27_STREAM_IN: stream, P27_DLQ_STREAM: `${stream}.dlq`, P27_BATCH: '10000' });
-    await waitFor(() => drained(redis, stream), { timeoutMs: 120_000, what: 'the backlog drained' });
+    await waitFor(() => drained(fx.redis, stream), { timeoutMs: 120_000, what: 'the backlog drained' });
     // The counters move when the last call's reply is recorded, which may come after the group drained.
     await waitFor(async () => (await metricValue(bridge.metricsUrl, 'p27_written_total{kind="by_plan"}')) === count, {
       timeoutMs: 60_000,
       what: `p27_written_total{kind="by_plan"} = ${count}`,
     });
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="write"}'), 0);
-    assert.equal(await redis.exists(`${stream}.dlq`), 0);
+    assert.equal(await fx.redis.exists(`${stream}.dlq`), 0);
   });
 });
 
@@ -247,35 +241,26 @@ function peakRss(pid: number): number {
 }
 
 describe('work bounded in bytes', () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  before(async () => {
-    server = await RedisServer.start({ extraArgs: ['--proto-max-bulk-len', '128mb'] });
-    redis = server.client();
-  });
-  after(async () => {
-    await server.stop();
-  });
+  const fx = redisFixture({ redisOptions: { extraArgs: ['--proto-max-bulk-len', '128mb'] } });
 
   test('one 100 MB entry arriving while the service waits never enters its memory', async () => {
     const stream = 'quantum:stream:bytes-huge';
     const dlq = `${stream}.dlq`;
-    const bridge = await startReadyChild({ ...server.env, P27_STREAM_IN: stream, P27_DLQ_STREAM: dlq });
+    const bridge = await startReadyChild({ ...fx.server.env, P27_STREAM_IN: stream, P27_DLQ_STREAM: dlq });
     try {
       await waitFor(
         async () =>
-          String(await redis.client('LIST'))
+          String(await fx.redis.client('LIST'))
             .split('\n')
             .some((l) => l.includes(' cmd=xread ')),
         { what: 'the service waiting for new entries' },
       );
-      await redis.xadd(stream, '*', ...flat(decision({ debug_json: 'z'.repeat(100 * 1024 * 1024) })));
+      await fx.redis.xadd(stream, '*', ...flat(decision({ debug_json: 'z'.repeat(100 * 1024 * 1024) })));
       const valid = decision();
-      await redis.xadd(stream, '*', ...flat(valid));
-      await waitFor(() => drained(redis, stream), { timeoutMs: 120_000, what: 'both entries judged' });
-      assert.equal(await redis.xlen(dlq), 1);
-      assert.equal(await redis.exists(byPlan(valid.plan_id as string)), 1);
+      await fx.redis.xadd(stream, '*', ...flat(valid));
+      await waitFor(() => drained(fx.redis, stream), { timeoutMs: 120_000, what: 'both entries judged' });
+      assert.equal(await fx.redis.xlen(dlq), 1);
+      assert.equal(await fx.redis.exists(byPlan(valid.plan_id as string)), 1);
       const peak = peakRss(bridge.child.pid as number);
       assert.ok(peak < 150 * 1024 * 1024, `peak RSS ${(peak / 2 ** 20).toFixed(0)} MB`);
     } finally {
@@ -294,20 +279,20 @@ describe('work bounded in bytes', () => {
       const stream = `quantum:stream:bytes-${entries}`;
       const dlq = `${stream}.dlq`;
       const big = 'x'.repeat(bytes);
-      for (let i = 0; i < entries; i++) await redis.xadd(stream, '*', ...flat(decision({ debug_json: big })));
+      for (let i = 0; i < entries; i++) await fx.redis.xadd(stream, '*', ...flat(decision({ debug_json: big })));
       const valid = decision();
-      await redis.xadd(stream, '*', ...flat(valid));
+      await fx.redis.xadd(stream, '*', ...flat(valid));
       const bridge = await startReadyChild({
-        ...server.env,
+        ...fx.server.env,
         P27_STREAM_IN: stream,
         P27_DLQ_STREAM: dlq,
         P27_BATCH: '100',
       });
       try {
-        await waitFor(() => drained(redis, stream), { timeoutMs: 120_000, what: 'every entry judged' });
-        assert.equal(await redis.xlen(dlq), entries);
+        await waitFor(() => drained(fx.redis, stream), { timeoutMs: 120_000, what: 'every entry judged' });
+        assert.equal(await fx.redis.xlen(dlq), entries);
         assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="field_too_large"}'), entries);
-        assert.equal(await redis.exists(byPlan(valid.plan_id as string)), 1);
+        assert.equal(await fx.redis.exists(byPlan(valid.plan_id as string)), 1);
         const peak = peakRss(bridge.child.pid as number);
         assert.ok(peak < LIMIT, `peak RSS ${(peak / 2 ** 20).toFixed(0)} MB`);
       } finally {

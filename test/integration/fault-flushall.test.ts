@@ -1,14 +1,15 @@
 // Fault injection: FLUSHALL under a running service (stream, group and keys gone at once).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
-import type { Redis } from 'ioredis';
+import { childBridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { startReadyChild } from '../support/ready-child.js';
-import { RedisServer } from '../support/redis-server.js';
-import { type ChildService, type LogLine, metricValue } from '../support/service.js';
-import { drained, groupInfo, STREAM } from '../support/stream-group.js';
+import { sample } from '../support/metrics-text.js';
+import type { LogLine } from '../support/service.js';
+import { STREAM } from '../support/spec-contract.js';
+import { drained, groupInfo } from '../support/stream-group.js';
+import { missingKeys } from '../support/stream-writes.js';
 import { waitFor } from '../support/wait-for.js';
 
 const FLUSHES = 3;
@@ -16,26 +17,9 @@ const FLUSHES = 3;
 const isWarnOrWorse = (line: LogLine) => (line.level ?? 0) >= 40;
 
 describe('FLUSHALL while running', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  let bridge: ChildService;
+  const fx = childBridgeFixture();
 
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    bridge = await startReadyChild(server.env);
-  });
-  after(async () => {
-    await bridge.kill('SIGKILL');
-    await server.stop();
-  });
-
-  const missing = async (planIds: readonly string[]) => {
-    const pipeline = redis.pipeline();
-    for (const planId of planIds) pipeline.exists(`quantum:harvest:heat:by_plan:${planId}`);
-    const replies = (await pipeline.exec()) ?? [];
-    return planIds.filter((_, i) => replies[i]?.[1] !== 1);
-  };
+  const missing = (planIds: readonly string[]) => missingKeys(fx.redis, planIds);
 
   test('recreates the group after each FLUSHALL under load and bridges every later entry, without a log storm', async (t) => {
     // One connection for the load and the FLUSHALLs, so "added after the flush" is exact.
@@ -45,7 +29,7 @@ describe('FLUSHALL while running', () => {
       while (running) {
         const d = decision();
         sinceFlush.push(d.plan_id as string);
-        await redis.xadd(STREAM, '*', ...flat(d));
+        await fx.redis.xadd(STREAM, '*', ...flat(d));
         // Pacing of a steady load, not a wait for a condition.
         await sleep(5);
       }
@@ -56,12 +40,14 @@ describe('FLUSHALL while running', () => {
         timeoutMs: 20_000,
         what: 'the service bridging the load',
       });
-      const logsBefore = bridge.logs.length;
+      const logsBefore = fx.bridge.logs.length;
       for (let i = 0; i < FLUSHES; i++) {
-        const flushed = redis.flushall();
+        const flushed = fx.redis.flushall();
         sinceFlush = [];
         await flushed;
-        await waitFor(async () => (await groupInfo(redis)) !== undefined, { what: `group recreated after flush ${i}` });
+        await waitFor(async () => (await groupInfo(fx.redis)) !== undefined, {
+          what: `group recreated after flush ${i}`,
+        });
         await waitFor(async () => sinceFlush.length >= 50 && (await missing(sinceFlush.slice(0, 50))).length === 0, {
           timeoutMs: 15_000,
           what: `entries flowing after flush ${i}`,
@@ -69,23 +55,23 @@ describe('FLUSHALL while running', () => {
       }
       running = false;
       await load;
-      await waitFor(async () => (await missing(sinceFlush)).length === 0 && (await drained(redis)), {
+      await waitFor(async () => (await missing(sinceFlush)).length === 0 && (await drained(fx.redis)), {
         timeoutMs: 15_000,
         what: 'every entry added after the last FLUSHALL bridged',
       });
 
       // Let the loop turn a while longer: a storm would show up as warnings that keep coming.
-      const loops = (await metricValue(bridge.metricsUrl, 'p27_loops_total')) ?? 0;
-      await waitFor(async () => ((await metricValue(bridge.metricsUrl, 'p27_loops_total')) ?? 0) >= loops + 10, {
+      const loops = await sample(fx.bridge.metricsUrl, 'p27_loops_total');
+      await waitFor(async () => (await sample(fx.bridge.metricsUrl, 'p27_loops_total')) >= loops + 10, {
         what: 'ten more loop turns',
       });
-      const warnings = bridge.logs.slice(logsBefore).filter(isWarnOrWorse);
+      const warnings = fx.bridge.logs.slice(logsBefore).filter(isWarnOrWorse);
       t.diagnostic(`${warnings.length} warnings over ${FLUSHES} flushes: ${warnings.map((l) => l.msg).join(' | ')}`);
       assert.ok(
         warnings.length <= 2 * FLUSHES,
         `${warnings.length} warnings: ${JSON.stringify(warnings.slice(0, 10))}`,
       );
-      assert.equal(bridge.child.exitCode, null);
+      assert.equal(fx.bridge.child.exitCode, null);
     } finally {
       running = false;
       await load;

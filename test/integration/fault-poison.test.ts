@@ -6,13 +6,33 @@ import { after, before, describe, test } from 'node:test';
 import { isDeepStrictEqual } from 'node:util';
 import fc from 'fast-check';
 import type { Redis } from 'ioredis';
-import { DECISION_FIELDS } from '../../src/decision.js';
-import { REJECT_REASONS, type RejectReason } from '../../src/message.js';
 import { decision } from '../support/decisions.js';
+import {
+  astralNearLimit,
+  characters,
+  FORBIDDEN_IN_IDENTIFIER,
+  GLOB_AND_BRACE,
+  INVISIBLE_FORMAT,
+  WHITESPACE_AND_CONTROL,
+} from '../support/identifier-cases.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import type { ChildService, LogLine } from '../support/service.js';
-import { DLQ, drained, pendingCount, STREAM } from '../support/stream-group.js';
+import {
+  byPlanKey as byPlan,
+  DECISION_FIELDS,
+  DLQ,
+  dedupeKey,
+  LATEST_EXTRA_FIELDS,
+  latestKey,
+  latestPlanIdKey,
+  MAX_IDENTIFIER_CHARACTERS,
+  REJECT_REASONS,
+  type RejectReason,
+  STREAM,
+} from '../support/spec-contract.js';
+import { drained, pendingCount } from '../support/stream-group.js';
+import { addAtomically as addEntries } from '../support/stream-writes.js';
 import { HANG_MS } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -24,11 +44,10 @@ function expectedCopy(fields: readonly Buffer[]): Buffer[] {
   return cut.some((b, i) => b !== fields[i]) ? [...cut, Buffer.from('truncated'), Buffer.from('1')] : cut;
 }
 const SCHEMA: ReadonlySet<string> = new Set(DECISION_FIELDS);
-const LATEST_FIELDS: ReadonlySet<string> = new Set([...DECISION_FIELDS, 'last_plan_id', 'last_stream_id']);
+const LATEST_FIELDS: ReadonlySet<string> = new Set([...DECISION_FIELDS, ...LATEST_EXTRA_FIELDS]);
 
 type Pair = readonly [name: string | Buffer, value: string | Buffer];
 
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
 const toBuffer = (v: string | Buffer): Buffer => (typeof v === 'string' ? Buffer.from(v) : v);
 const pairsOf = (fields: Record<string, string>): Pair[] => Object.entries(fields);
 
@@ -93,8 +112,6 @@ async function rejectedSince(metricsUrl: string, before: Record<RejectReason, nu
 
 // ---- The oracle: the validity rules of the issue, written independently of src/message.ts. ----
 
-// Whitespace, control and invisible format characters (zero-width, bidi, BOM), globs and braces.
-const FORBIDDEN = /[\p{White_Space}\p{Cc}\p{Cf}*?[\]{}]/u;
 const DECIMAL_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
 const utf8 = new TextDecoder('utf-8', { fatal: true });
 
@@ -117,8 +134,9 @@ function oracle(pairs: readonly (readonly [Buffer, Buffer])[]): Set<RejectReason
     if (n === undefined || v === undefined) reasons.add('invalid_utf8');
     else values.set(n, v);
   }
+  // README "over 128 characters": characters are code points, so 🔥 counts 1 (2 UTF-16 units, 4 bytes).
   const identifier = (s: string | undefined) =>
-    s !== undefined && s.length > 0 && [...s].length <= 128 && !FORBIDDEN.test(s);
+    s !== undefined && s.length > 0 && characters(s) <= MAX_IDENTIFIER_CHARACTERS && !FORBIDDEN_IN_IDENTIFIER.test(s);
   if (!identifier(values.get('plan_id'))) reasons.add('invalid_plan_id');
   if (!identifier(values.get('symbol'))) reasons.add('invalid_symbol');
   const ts = values.get('ts_epoch') ?? '';
@@ -137,7 +155,7 @@ function oracle(pairs: readonly (readonly [Buffer, Buffer])[]): Set<RejectReason
 function abbreviate(pairs: readonly (readonly [Buffer, Buffer])[]): string {
   const show = (b: Buffer) => {
     const text = decodeUtf8(b) ?? `0x${b.subarray(0, 16).toString('hex')}`;
-    return JSON.stringify(text.length > 40 ? `${text.slice(0, 40)}…(${b.length} bytes)` : text);
+    return JSON.stringify(text.length > 40 ? `${[...text].slice(0, 40).join('')}…(${b.length} bytes)` : text);
   };
   return pairs.map(([n, v]) => `${show(n)}=${show(v)}`).join(' ');
 }
@@ -154,6 +172,7 @@ type Generated = string | Uint8Array | typeof MISSING;
 
 const identifierArb: fc.Arbitrary<Generated> = fc.oneof(
   { weight: 8, arbitrary: fc.stringMatching(/^[A-Za-z0-9_.:-]{1,40}$/) },
+  { weight: 3, arbitrary: astralNearLimit },
   { weight: 1, arbitrary: fc.constant(MISSING) },
   { weight: 1, arbitrary: fc.constant('') },
   { weight: 1, arbitrary: fc.string({ minLength: 125, maxLength: 135 }) },
@@ -163,22 +182,8 @@ const identifierArb: fc.Arbitrary<Generated> = fc.oneof(
     arbitrary: fc
       .tuple(
         fc.stringMatching(/^[a-z0-9]{0,5}$/),
-        fc.constantFrom(
-          ' ',
-          '\t',
-          '\n',
-          '\r',
-          '\v',
-          '\f',
-          '\0',
-          '\x1b',
-          '\x7f',
-          '\u0085',
-          '\u00a0',
-          '\u2028',
-          '\u3000',
-        ),
-        fc.constantFrom('*', '?', '[', ']', '{', '}', 'x'),
+        fc.constantFrom(...WHITESPACE_AND_CONTROL, ...INVISIBLE_FORMAT),
+        fc.constantFrom(...GLOB_AND_BRACE, 'x'),
       )
       .map(([a, b, c]) => a + b + c),
   },
@@ -279,15 +284,12 @@ describe('poison entries and the dead-letter stream', () => {
   });
 
   /** Adds the entries in one transaction, so the service reads them in one batch. */
-  async function addAtomically(entries: readonly (readonly Pair[])[], stream = STREAM): Promise<string[]> {
-    const multi = redis.multi();
-    for (const pairs of entries) multi.xadd(stream, '*', ...pairs.flat());
-    const replies = (await multi.exec()) ?? [];
-    return replies.map(([error, id]) => {
-      assert.equal(error, null);
-      return id as string;
-    });
-  }
+  const addAtomically = (entries: readonly (readonly Pair[])[], stream = STREAM): Promise<string[]> =>
+    addEntries(
+      redis,
+      entries.map((pairs) => pairs.flat()),
+      { stream },
+    );
 
   test('dead-letters each invalid case and bridges the valid entries around it, in the same batch', async () => {
     const cases: { name: string; reason: RejectReason; pairs: Pair[] }[] = [];
@@ -295,6 +297,8 @@ describe('poison entries and the dead-letter stream', () => {
       ['missing', undefined],
       ['empty', ''],
       ['129 characters', 'p'.repeat(129)],
+      ['129 characters, all astral (258 UTF-16 units)', '🔥'.repeat(129)],
+      ['129 characters, one astral', `${'p'.repeat(128)}𝔸`],
       ['a space', 'a b'],
       ['a tab', 'a\tb'],
       ['a newline', 'a\nb'],
@@ -362,6 +366,7 @@ describe('poison entries and the dead-letter stream', () => {
     // Valid entries on the boundaries of each rule.
     const validVariants: Record<string, string>[] = [
       { plan_id: '' }, // replaced below by a unique plan_id of exactly 128 characters
+      { plan_id: '🔥' }, // replaced below by a unique plan_id of 128 characters, most of them astral
       { heat_score: '0', heat_level: 'warm', heat_action: 'DOWNGRADE_FULL_TO_PARTIAL' },
       { heat_score: '1', heat_level: 'hot', heat_action: 'HOLD_CLOSE' },
       { heat_score: '1.0', heat_level: 'unknown' },
@@ -369,10 +374,17 @@ describe('poison entries and the dead-letter stream', () => {
       { heat_score: '1e-1', reason: 'ü✓ 💥', symbol: 'ÄÖÜUSDT' },
       { debug_json: 'd'.repeat(MAX_FIELD_BYTES), extra_unknown: 'ignored' },
       { symbol: 's:y-m.b_o/l|#@!' },
+      // 128 characters with astral ones: 256 and 129 UTF-16 units, still within the limit.
+      { symbol: '🔥'.repeat(128) },
+      { symbol: `${'S'.repeat(127)}𝔸` },
     ];
     const valid = cases.map((_, i) => {
       const d = decision({ symbol: 'POISONUSDT', ...validVariants[i % validVariants.length] });
       if (d.plan_id === '') d.plan_id = `v128_${process.pid}_${Date.now()}_${i}_`.padEnd(128, 'x');
+      if (d.plan_id === '🔥') {
+        const prefix = `a128_${process.pid}_${Date.now()}_${i}_`;
+        d.plan_id = prefix + '🔥'.repeat(MAX_IDENTIFIER_CHARACTERS - prefix.length);
+      }
       return d;
     });
     const entries = cases.flatMap((c, i) => [pairsOf(valid[i] as Record<string, string>), c.pairs]);
@@ -439,11 +451,7 @@ describe('poison entries and the dead-letter stream', () => {
     assert.equal(await redis.exists(byPlan(before.plan_id as string), byPlan(afterIt.plan_id as string)), 2);
     assert.equal(await redis.get(byPlan(planId)), 'occupied');
     assert.equal(
-      await redis.exists(
-        `quantum:dedupe:p27:${planId}`,
-        'quantum:harvest:heat:latest:WRONGTYPEUSDT',
-        'quantum:harvest:heat:latest_plan_id:WRONGTYPEUSDT',
-      ),
+      await redis.exists(dedupeKey(planId), latestKey('WRONGTYPEUSDT'), latestPlanIdKey('WRONGTYPEUSDT')),
       0,
     );
     assert.deepEqual(await rejectedSince(bridge.metricsUrl, rejectedBefore, 1), {
@@ -482,7 +490,7 @@ describe('poison entries and the dead-letter stream', () => {
       [string, string, number, number],
     ];
     assert.ok(deliveries >= 1 && deliveries < 1000, `poison still pending after ${deliveries} deliveries`);
-    assert.equal(await redis.get('quantum:harvest:heat:latest_plan_id:HOLUSDT'), next.plan_id);
+    assert.equal(await redis.get(latestPlanIdKey('HOLUSDT')), next.plan_id);
 
     await redis.del(byPlan(planId));
     await waitFor(async () => (await redis.type(byPlan(planId))) === 'hash', { what: 'the poison applied once fixed' });

@@ -3,7 +3,6 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import { Redis } from 'ioredis';
 import { stopCleanly } from '../support/clean-stop.js';
 import { decision, flat } from '../support/decisions.js';
@@ -11,6 +10,7 @@ import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import type { ChildService } from '../support/service.js';
 import { drained, pendingCount, STREAM } from '../support/stream-group.js';
+import { LoadProducer, missingKeys as missingByPlan } from '../support/stream-writes.js';
 import { HANG_MS, withinDeadline } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -27,45 +27,18 @@ async function health(url: string): Promise<Health> {
   return { code: response.status, status: body.status, ms: performance.now() - started };
 }
 
-/** XADDs one decision every few ms and remembers the plan_id of each entry Redis gave an id for. */
-class Producer {
-  readonly acknowledged: string[] = [];
-  failures = 0;
-  readonly #redis: Redis;
-  #running = true;
-  readonly #done: Promise<void>;
-
+/** The steady producer on a client of its own: no offline queue and no retries, so an XADD either gets its id now or fails now. */
+class Producer extends LoadProducer {
   constructor(server: RedisServer) {
-    // No offline queue and no retries: an XADD either gets its id now or fails now.
-    this.#redis = new Redis({
+    const redis = new Redis({
       host: server.host,
       port: server.port,
       enableOfflineQueue: false,
       maxRetriesPerRequest: 0,
       retryStrategy: () => 50,
     });
-    this.#redis.on('error', () => {});
-    this.#done = this.#run();
-  }
-
-  async #run(): Promise<void> {
-    while (this.#running) {
-      const d = decision();
-      try {
-        const id = await this.#redis.xadd(STREAM, '*', ...flat(d));
-        if (id !== null) this.acknowledged.push(d.plan_id as string);
-      } catch {
-        this.failures += 1;
-      }
-      // Pacing of a steady load (about 150 entries a second), not a wait for a condition.
-      await sleep(5);
-    }
-  }
-
-  async stop(): Promise<void> {
-    this.#running = false;
-    await this.#done;
-    this.#redis.disconnect();
+    redis.on('error', () => {});
+    super(redis, { ownsClient: true });
   }
 }
 
@@ -90,12 +63,7 @@ describe('Redis outages', () => {
     children.push(child);
     return child;
   };
-  const missingKeys = async (planIds: readonly string[]) => {
-    const pipeline = redis.pipeline();
-    for (const planId of planIds) pipeline.exists(`quantum:harvest:heat:by_plan:${planId}`);
-    const replies = (await pipeline.exec()) ?? [];
-    return planIds.filter((_, i) => replies[i]?.[1] !== 1);
-  };
+  const missingKeys = (planIds: readonly string[]) => missingByPlan(redis, planIds);
 
   test('survives a SIGKILL of Redis under load: 503 during the outage, every acknowledged entry bridged', async (t) => {
     const bridge = await start();

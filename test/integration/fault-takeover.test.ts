@@ -8,7 +8,9 @@ import { type DecisionFields, decision, flat } from '../support/decisions.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, metricValue } from '../support/service.js';
-import { drained, GROUP, pendingByConsumer, pendingCount, STREAM } from '../support/stream-group.js';
+import { byPlanKey as byPlan, GROUP, STREAM } from '../support/spec-contract.js';
+import { drained, pendingByConsumer, pendingCount } from '../support/stream-group.js';
+import { addAtomically as addEntries } from '../support/stream-writes.js';
 import { HANG_MS } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -16,7 +18,6 @@ const CLAIM_IDLE_MS = 1000;
 const CLAIM_INTERVAL_MS = 500;
 const TTL_PLAN_SEC = 1800;
 
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
 const byPlanWritten = async (child: ChildService) =>
   (await metricValue(child.metricsUrl, 'p27_written_total{kind="by_plan"}')) ?? Number.NaN;
 /** The service counts after its pipeline's replies arrive, a moment after Redis shows the keys. */
@@ -69,13 +70,8 @@ describe('dead consumers and takeover', () => {
     (await redis.exists(...planIds.map(byPlan))) === planIds.length;
 
   /** Adds the decisions in one transaction, so a blocked reader is served only after all of them. */
-  const addAtomically = async (decisions: readonly DecisionFields[], readAs?: string) => {
-    const multi = redis.multi();
-    for (const d of decisions) multi.xadd(STREAM, '*', ...flat(d));
-    if (readAs !== undefined) multi.xreadgroup('GROUP', GROUP, readAs, 'COUNT', 1000, 'STREAMS', STREAM, '>');
-    const replies = (await multi.exec()) ?? [];
-    return replies.slice(0, decisions.length).map(([, id]) => id as string);
-  };
+  const addAtomically = (decisions: readonly DecisionFields[], readAs?: string) =>
+    addEntries(redis, decisions.map(flat), readAs === undefined ? {} : { readAs });
 
   test('takes over the entries of a SIGKILLed consumer once Redis reports them idle for P27_CLAIM_IDLE_MS, not before', async (t) => {
     const claimEnv = {

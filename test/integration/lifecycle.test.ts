@@ -8,11 +8,10 @@ import { stopCleanly } from '../support/clean-stop.js';
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, startChild } from '../support/service.js';
+import { GROUP, STREAM } from '../support/spec-contract.js';
 import { HANG_MS } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
 const WARN = 40;
 const CLOCK_TICKS_PER_SECOND = 100;
 

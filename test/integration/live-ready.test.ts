@@ -3,11 +3,12 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
+import { bridgeFixture } from '../support/bridge-fixture.js';
+import { fetchHealth } from '../support/health-document.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
+import { STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
 
 async function get(url: string): Promise<{ code: number; body: { status: string; reasons: string[] } }> {
   const res = await fetch(url);
@@ -15,18 +16,10 @@ async function get(url: string): Promise<{ code: number; body: { status: string;
 }
 
 describe('/livez and /readyz', () => {
-  let server: RedisServer;
-  let bridge: InProcessService;
+  const fx = bridgeFixture();
   let base: string;
-
-  before(async () => {
-    server = await RedisServer.start();
-    bridge = await startInProcess(server.env);
-    base = bridge.healthUrl.replace(/\/health$/, '');
-  });
-  after(async () => {
-    await bridge.stop();
-    await server.stop();
+  before(() => {
+    base = fx.bridge.healthUrl.replace(/\/health$/, '');
   });
 
   test('both answer 200 {"status":"ok"} once the group exists, and /health keeps its own shape', async () => {
@@ -39,7 +32,7 @@ describe('/livez and /readyz', () => {
     );
     assert.deepEqual(ready.body, { status: 'ok', reasons: [] });
     assert.deepEqual(await get(`${base}/livez`), { code: 200, body: { status: 'ok', reasons: [] } });
-    const health = (await (await fetch(bridge.healthUrl)).json()) as Record<string, unknown>;
+    const health = await fetchHealth(fx.bridge.healthUrl);
     assert.deepEqual(Object.keys(health), [
       'status',
       'last_ts_epoch',
@@ -56,7 +49,7 @@ describe('/livez and /readyz', () => {
   });
 
   test('with Redis gone /readyz answers 503 naming it while /livez stays 200: a restart would not help', async () => {
-    await server.kill();
+    await fx.server.kill();
     try {
       const down = await waitFor(
         async () => {
@@ -69,7 +62,7 @@ describe('/livez and /readyz', () => {
       // The loop keeps turning, backing off, while Redis is away: poll a while to see it stays alive.
       for (let i = 0; i < 10; i += 1) assert.equal((await get(`${base}/livez`)).code, 200);
     } finally {
-      await server.restart();
+      await fx.server.restart();
     }
     await waitFor(async () => (await get(`${base}/readyz`)).code === 200, {
       what: '/readyz 200 after Redis is back',

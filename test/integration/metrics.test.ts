@@ -3,15 +3,18 @@
 import assert from 'node:assert/strict';
 import { spawn } from 'node:child_process';
 import { readFileSync } from 'node:fs';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
+import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
+import { fetchHealth as health } from '../support/health-document.js';
+import { type Exposition, parseExposition } from '../support/metrics-text.js';
+import type { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
+import { CLAIM_RESULTS, ERROR_STAGES, REJECT_REASONS, STREAM, WRITTEN_KINDS } from '../support/spec-contract.js';
 import { assertWithinSpan, HANG_MS, startWallSpan } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
 ).version;
@@ -37,46 +40,11 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   process_resident_memory_bytes: 'gauge',
 };
 
-interface Exposition {
-  readonly text: string;
-  readonly help: Map<string, string>;
-  readonly type: Map<string, string>;
-  /** Sample line without its value ('p27_written_total{kind="by_plan"}') → value. */
-  readonly samples: Map<string, number>;
-}
-
-function parseExposition(text: string): Exposition {
-  const help = new Map<string, string>();
-  const type = new Map<string, string>();
-  const samples = new Map<string, number>();
-  for (const line of text.split('\n')) {
-    const meta = /^# (HELP|TYPE) (\S+) (.*)$/.exec(line);
-    if (meta !== null) {
-      const [, kind, name, rest] = meta as unknown as [string, string, string, string];
-      (kind === 'HELP' ? help : type).set(name, rest);
-      continue;
-    }
-    if (line === '' || line.startsWith('#')) continue;
-    const space = line.lastIndexOf(' ');
-    samples.set(line.slice(0, space), Number(line.slice(space + 1)));
-  }
-  return { text, help, type, samples };
-}
-
 async function scrape(url: string): Promise<Exposition> {
   const res = await fetch(url);
   assert.equal(res.status, 200);
   assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
   return parseExposition(await res.text());
-}
-
-interface Health {
-  readonly status: string;
-  readonly last_ts_epoch: number;
-}
-
-async function health(url: string): Promise<Health> {
-  return (await (await fetch(url)).json()) as Health;
 }
 
 /** Runs `promtool check metrics` on the text; resolves with its combined output lines. */
@@ -97,18 +65,13 @@ function promtoolProblems(text: string): Promise<string[]> {
 }
 
 describe('metrics endpoint', () => {
+  // The shared set-up, under this file's own names (so its tests read as before).
+  const fx = bridgeFixture();
   let server: RedisServer;
   let redis: Redis;
   let bridge: InProcessService;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    bridge = await startInProcess(server.env);
-  });
-  after(async () => {
-    await bridge.stop();
-    await server.stop();
+  before(() => {
+    ({ server, redis, bridge } = fx);
   });
 
   /** A scrape once nothing is in flight (p27_backlog 0): a baseline no earlier entry can still move. */
@@ -133,20 +96,25 @@ describe('metrics endpoint', () => {
     }
     for (const sample of [
       'p27_in_messages_total',
-      'p27_written_total{kind="by_plan"}',
-      'p27_written_total{kind="latest_symbol"}',
+      ...WRITTEN_KINDS.map((kind) => `p27_written_total{kind="${kind}"}`),
       'p27_dedupe_skips_total',
       'p27_stale_skips_total',
-      'p27_errors_total{stage="read"}',
-      'p27_errors_total{stage="write"}',
-      'p27_errors_total{stage="ack"}',
-      'p27_rejected_total{reason="invalid_plan_id"}',
-      'p27_claimed_total{result="claimed"}',
+      ...ERROR_STAGES.map((stage) => `p27_errors_total{stage="${stage}"}`),
+      ...REJECT_REASONS.map((reason) => `p27_rejected_total{reason="${reason}"}`),
+      ...CLAIM_RESULTS.map((result) => `p27_claimed_total{result="${result}"}`),
       'p27_last_ts_epoch',
       'p27_processing_seconds_count',
     ]) {
       assert.equal(m.samples.get(sample), 0, `${sample} in\n${m.text}`);
     }
+    // And no label value beyond the contract's, which a dashboard would not know.
+    const labelled = [...m.samples.keys()].filter((name) =>
+      /^p27_(written|errors|rejected|claimed)_total\{/.test(name),
+    );
+    assert.equal(
+      labelled.length,
+      WRITTEN_KINDS.length + ERROR_STAGES.length + REJECT_REASONS.length + CLAIM_RESULTS.length,
+    );
   });
 
   test('describes every p27_ metric and the process metrics with HELP and the right TYPE', async () => {

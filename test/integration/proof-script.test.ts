@@ -7,15 +7,16 @@ import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { ROOT, runCli, runProcess } from '../support/run-process.js';
-import { type ChildService, startChild } from '../support/service.js';
+import { type ChildService, startChild, stopAfterRegistering } from '../support/service.js';
+import { latestKey, latestPlanIdKey, SPEC_INJECT_EXAMPLE_ARGS, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
 const PROOF = `${ROOT}scripts/proof_p27_heat_bridge.sh`;
 const INJECT = `${ROOT}scripts/proof_p27_inject_heat_decision`;
-const STREAM = 'quantum:stream:harvest.heat.decision';
 
 /** The spec's example run, with the waits as this implementation words them and variable values as <n>/<plan>. */
 const SPEC_REPORT = `
@@ -105,13 +106,13 @@ describe('scripts/proof_p27_heat_bridge.sh', () => {
   test('uses its own symbol, leaving traded symbols alone', async () => {
     const redis = server.client();
     await runProcess('bash', [PROOF], { env: proofEnv(server, child) });
-    assert.match((await redis.get('quantum:harvest:heat:latest_plan_id:PROOFUSDT')) ?? '', /^test_c_\d+_\d+$/);
-    assert.equal(await redis.exists('quantum:harvest:heat:latest:BTCUSDT'), 0);
+    assert.match((await redis.get(latestPlanIdKey('PROOFUSDT'))) ?? '', /^test_c_\d+_\d+$/);
+    assert.equal(await redis.exists(latestKey('BTCUSDT')), 0);
     const custom = await runProcess('bash', [PROOF], {
       env: { ...proofEnv(server, child), P27_PROOF_SYMBOL: 'MYPROOF' },
     });
     assert.equal(custom.code, 0, custom.stdout);
-    assert.match((await redis.get('quantum:harvest:heat:latest_plan_id:MYPROOF')) ?? '', /^test_c_\d+_\d+$/);
+    assert.match((await redis.get(latestPlanIdKey('MYPROOF'))) ?? '', /^test_c_\d+_\d+$/);
   });
 
   test('says first that nothing consumes the stream, as heat-bridge proof does, when no service ever ran', async () => {
@@ -139,13 +140,10 @@ describe('scripts/proof_p27_heat_bridge.sh', () => {
   test('says no HeatBridge reader is connected when the service has stopped, as heat-bridge proof does', async () => {
     const stopped = await RedisServer.start();
     try {
-      const bridge = await startChild({ ...stopped.env, P27_CONSUMER: 'gone_consumer' });
-      const redis = stopped.client();
-      await waitFor(
-        async () => ((await redis.xinfo('CONSUMERS', STREAM, 'heat_bridge').catch(() => [])) as unknown[]).length === 1,
-        { what: 'the consumer registered' },
-      );
-      assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
+      assert.deepEqual(await stopAfterRegistering(stopped.client(), stopped.env, 'gone_consumer'), {
+        code: 0,
+        signal: null,
+      });
       const env = {
         ...stopped.env,
         P27_METRICS_PORT: String(await freePort()),
@@ -308,40 +306,14 @@ describe('scripts/proof_p27_heat_bridge.sh with a password-protected Redis', () 
 });
 
 describe('scripts/proof_p27_inject_heat_decision', () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-  });
-  after(() => server.stop());
+  const fx = redisFixture();
 
   test("takes the spec's example flags and adds that decision to the stream", async () => {
-    const result = await runProcess(
-      INJECT,
-      [
-        '--symbol',
-        'BTCUSDT',
-        '--plan_id',
-        'test_plan_123',
-        '--heat_level',
-        'warm',
-        '--heat_action',
-        'DOWNGRADE_FULL_TO_PARTIAL',
-        '--out_action',
-        'PARTIAL_50_PROPOSED',
-        '--score',
-        '0.5',
-        '--partial',
-        '0.5',
-      ],
-      { env: server.env, cwd: '/' },
-    );
+    const result = await runProcess(INJECT, SPEC_INJECT_EXAMPLE_ARGS, { env: fx.server.env, cwd: '/' });
     assert.equal(result.code, 0, result.stderr);
     const id = /^id=(\S+) plan_id=test_plan_123 symbol=BTCUSDT$/m.exec(result.stdout)?.[1];
     assert.ok(id, result.stdout);
-    const [[, fields]] = (await redis.xrange(STREAM, id, id)) as [[string, string[]]];
+    const [[, fields]] = (await fx.redis.xrange(STREAM, id, id)) as [[string, string[]]];
     const get = (name: string) => fields[fields.indexOf(name) + 1];
     assert.deepEqual(['heat_level', 'heat_action', 'out_action', 'heat_score', 'recommended_partial'].map(get), [
       'warm',
@@ -353,7 +325,7 @@ describe('scripts/proof_p27_inject_heat_decision', () => {
   });
 
   test('refuses an invalid flag value with exit 2', async () => {
-    const result = await runProcess(INJECT, ['--heat_action', 'PANIC'], { env: server.env });
+    const result = await runProcess(INJECT, ['--heat_action', 'PANIC'], { env: fx.server.env });
     assert.equal(result.code, 2);
     assert.match(result.stderr, /--heat_action: expected one of NONE \| DOWNGRADE_FULL_TO_PARTIAL \| HOLD_CLOSE/);
   });

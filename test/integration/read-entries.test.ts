@@ -3,41 +3,26 @@
 
 import assert from 'node:assert/strict';
 import { isUtf8 } from 'node:buffer';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
-import { DECISION_FIELDS } from '../../src/decision.js';
-import { defineScripts, READ_BUDGET_BYTES, type ReadSettings, readEntries } from '../../src/redis/scripts.js';
+import { READ_BUDGET_BYTES, type ReadSettings, readEntries } from '../../src/redis/scripts.js';
 import { decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
+import { scriptFixture } from '../support/script-fixture.js';
+import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { UTF8_CASES } from '../support/utf8-cases.js';
 
 const STREAM = 'test:read-entries';
 const SETTINGS: ReadSettings = { stream: STREAM, group: 'g', consumer: 'c', maxFieldBytes: 64 };
 
 describe('read-entries.lua', () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    defineScripts(redis);
-  });
-  after(async () => {
-    await server.stop();
-  });
-  beforeEach(async () => {
-    await redis.flushall();
-    await redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
-  });
+  const fx = scriptFixture({ group: { stream: STREAM, name: 'g' } });
 
   /** Adds one entry per byte string (as the value of `reason`, then as a field name) and reads them. */
   async function verdicts(values: readonly Buffer[]): Promise<string[]> {
-    const pipeline = redis.pipeline();
+    const pipeline = fx.redis.pipeline();
     for (const v of values) pipeline.xadd(STREAM, '*', 'reason', v, v, 'x');
     await pipeline.exec();
-    const batch = await readEntries(redis, SETTINGS, '>', 2 * values.length);
+    const batch = await readEntries(fx.redis, SETTINGS, '>', 2 * values.length);
     return batch.entries.map((e) => e.kind);
   }
 
@@ -56,8 +41,8 @@ describe('read-entries.lua', () => {
     const text = fc.string({ unit: 'binary', maxLength: 8 }).map((s) => Buffer.from(s, 'utf8'));
     await fc.assert(
       fc.asyncProperty(fc.array(fc.oneof(highBytes, anyBytes, text), { minLength: 1, maxLength: 60 }), async (vs) => {
-        await redis.flushall();
-        await redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
+        await fx.redis.flushall();
+        await fx.redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
         const kinds = await verdicts(vs);
         assert.deepEqual(
           kinds,
@@ -69,10 +54,10 @@ describe('read-entries.lua', () => {
   });
 
   test('returns the 13 schema values in order, "" for a missing one, and ignores other fields', async () => {
-    const fields = decision({ recommended_partial: '0.5', extra: 'not returned' });
+    const fields: Record<string, string> = decision({ recommended_partial: '0.5', extra: 'not returned' });
     delete fields.debug_json;
-    const id = (await redis.xadd(STREAM, '*', ...flat(fields))) as string;
-    const batch = await readEntries(redis, SETTINGS, '>', 10);
+    const id = (await fx.redis.xadd(STREAM, '*', ...flat(fields))) as string;
+    const batch = await readEntries(fx.redis, SETTINGS, '>', 10);
     assert.deepEqual(batch.entries, [
       { kind: 'ok', id, values: DECISION_FIELDS.map((f) => (f === 'debug_json' ? '' : (fields[f] as string))) },
     ]);
@@ -80,10 +65,10 @@ describe('read-entries.lua', () => {
 
   test('judges a field over the limit without returning it, whether name or value', async () => {
     const long = 'x'.repeat(65);
-    const a = (await redis.xadd(STREAM, '*', ...flat(decision({ debug_json: long })))) as string;
-    const b = (await redis.xadd(STREAM, '*', long, '1')) as string;
-    const c = (await redis.xadd(STREAM, '*', ...flat(decision({ debug_json: 'x'.repeat(64) })))) as string;
-    const batch = await readEntries(redis, SETTINGS, '>', 10);
+    const a = (await fx.redis.xadd(STREAM, '*', ...flat(decision({ debug_json: long })))) as string;
+    const b = (await fx.redis.xadd(STREAM, '*', long, '1')) as string;
+    const c = (await fx.redis.xadd(STREAM, '*', ...flat(decision({ debug_json: 'x'.repeat(64) })))) as string;
+    const batch = await readEntries(fx.redis, SETTINGS, '>', 10);
     assert.deepEqual(
       batch.entries.map((e) => [e.id, e.kind, 'bytes' in e ? e.bytes : undefined]),
       [
@@ -95,12 +80,12 @@ describe('read-entries.lua', () => {
   });
 
   test('returns the group last delivered id when nothing is new, and reads own pending entries after an id', async () => {
-    const first = (await redis.xadd(STREAM, '*', 'k', 'v')) as string;
-    const second = (await redis.xadd(STREAM, '*', 'k', 'v')) as string;
-    assert.equal((await readEntries(redis, SETTINGS, '>', 10)).entries.length, 2);
-    const empty = await readEntries(redis, SETTINGS, '>', 10);
+    const first = (await fx.redis.xadd(STREAM, '*', 'k', 'v')) as string;
+    const second = (await fx.redis.xadd(STREAM, '*', 'k', 'v')) as string;
+    assert.equal((await readEntries(fx.redis, SETTINGS, '>', 10)).entries.length, 2);
+    const empty = await readEntries(fx.redis, SETTINGS, '>', 10);
     assert.deepEqual(empty, { entries: [], lastDeliveredId: second });
-    const own = await readEntries(redis, SETTINGS, first, 10);
+    const own = await readEntries(fx.redis, SETTINGS, first, 10);
     assert.deepEqual(
       own.entries.map((e) => e.id),
       [second],
@@ -108,31 +93,31 @@ describe('read-entries.lua', () => {
   });
 
   test('acks an own pending entry deleted from the stream and says so', async () => {
-    const id = (await redis.xadd(STREAM, '*', 'k', 'v')) as string;
-    await readEntries(redis, SETTINGS, '>', 10);
-    await redis.xdel(STREAM, id);
-    const batch = await readEntries(redis, SETTINGS, '0', 10);
+    const id = (await fx.redis.xadd(STREAM, '*', 'k', 'v')) as string;
+    await readEntries(fx.redis, SETTINGS, '>', 10);
+    await fx.redis.xdel(STREAM, id);
+    const batch = await readEntries(fx.redis, SETTINGS, '0', 10);
     assert.deepEqual(batch.entries, [{ kind: 'deleted', id }]);
-    assert.equal(Number(((await redis.xpending(STREAM, 'g')) as [number])[0]), 0);
+    assert.equal(Number(((await fx.redis.xpending(STREAM, 'g')) as [number])[0]), 0);
   });
 
   test('stops returning values past the reply budget; the rest stays pending as later', async () => {
     const settings = { ...SETTINGS, maxFieldBytes: 1024 * 1024 };
     const big = 'y'.repeat(1024 * 1024);
     const per = Math.ceil(READ_BUDGET_BYTES / big.length) + 2;
-    for (let i = 0; i < per; i++) await redis.xadd(STREAM, '*', ...flat(decision({ debug_json: big })));
-    const batch = await readEntries(redis, settings, '>', 100);
+    for (let i = 0; i < per; i++) await fx.redis.xadd(STREAM, '*', ...flat(decision({ debug_json: big })));
+    const batch = await readEntries(fx.redis, settings, '>', 100);
     const kinds = batch.entries.map((e) => e.kind);
     const ok = kinds.filter((k) => k === 'ok').length;
     assert.equal(kinds.length, per, 'every entry delivered');
     assert.ok(ok >= 1 && ok * big.length <= READ_BUDGET_BYTES + big.length, `${ok} returned in full`);
     assert.deepEqual(kinds.slice(ok), Array(per - ok).fill('later'));
-    assert.equal(Number(((await redis.xpending(STREAM, 'g')) as [number])[0]), per);
+    assert.equal(Number(((await fx.redis.xpending(STREAM, 'g')) as [number])[0]), per);
   });
 
   test('fails with NOGROUP, delivering nothing, when the group is gone', async () => {
-    await redis.xadd(STREAM, '*', 'k', 'v');
-    await redis.xgroup('DESTROY', STREAM, 'g');
-    await assert.rejects(readEntries(redis, SETTINGS, '>', 10), /NOGROUP/);
+    await fx.redis.xadd(STREAM, '*', 'k', 'v');
+    await fx.redis.xgroup('DESTROY', STREAM, 'g');
+    await assert.rejects(readEntries(fx.redis, SETTINGS, '>', 10), /NOGROUP/);
   });
 });

@@ -7,9 +7,8 @@ import { HeatDecisionReader, InvalidIdentifierError, MalformedDecisionError } fr
 import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
+import { byPlanKey, latestKey, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
 
 describe('HeatDecisionReader', () => {
   let server: RedisServer;
@@ -26,7 +25,7 @@ describe('HeatDecisionReader', () => {
     reader = new HeatDecisionReader(redis);
     await redis.xadd(STREAM, '*', ...flat(btc));
     await redis.xadd(STREAM, '*', ...flat(eth));
-    await waitFor(async () => (await redis.exists('quantum:harvest:heat:latest:RDRETHUSDT')) === 1, {
+    await waitFor(async () => (await redis.exists(latestKey('RDRETHUSDT'))) === 1, {
       what: 'decisions applied',
     });
   });
@@ -105,10 +104,10 @@ describe('HeatDecisionReader', () => {
   });
 
   test('throws MalformedDecisionError naming the key when a hash lacks required fields', async () => {
-    await redis.hset('quantum:harvest:heat:by_plan:hand_written', { symbol: 'BTCUSDT' });
+    await redis.hset(byPlanKey('hand_written'), { symbol: 'BTCUSDT' });
     await assert.rejects(reader.byPlan('hand_written'), (error: unknown) => {
       assert.ok(error instanceof MalformedDecisionError);
-      assert.equal(error.key, 'quantum:harvest:heat:by_plan:hand_written');
+      assert.equal(error.key, byPlanKey('hand_written'));
       return true;
     });
   });

@@ -6,6 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { classifyFailure, describeFailure, type FailureClass } from '../../src/redis/redis-failure.js';
 import { RedisServer } from '../support/redis-server.js';
+import { byPlanKey } from '../support/spec-contract.js';
 
 let server: RedisServer;
 let admin: Redis;
@@ -52,8 +53,8 @@ describe('classifyFailure on real replies', () => {
       'entry',
       'WRONGTYPE',
       async () => {
-        await admin.set('quantum:harvest:heat:by_plan:p1', 'x');
-        return admin.hset('quantum:harvest:heat:by_plan:p1', 'a', 'b');
+        await admin.set(byPlanKey('p1'), 'x');
+        return admin.hset(byPlanKey('p1'), 'a', 'b');
       },
     ],
     [

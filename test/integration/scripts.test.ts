@@ -4,14 +4,12 @@
 // (consume-script.test.ts).
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
-import { type DeadLetterSettings, defineScripts, queueDeadLetter } from '../../src/redis/scripts.js';
-import { RedisServer } from '../support/redis-server.js';
+import { type DeadLetterSettings, queueDeadLetter } from '../../src/redis/scripts.js';
+import { scriptFixture } from '../support/script-fixture.js';
+import { DLQ, GROUP, STREAM } from '../support/spec-contract.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
-const DLQ = 'quantum:stream:harvest.heat.decision.dlq';
 const DLQ_SETTINGS: DeadLetterSettings = {
   stream: STREAM,
   group: GROUP,
@@ -21,19 +19,10 @@ const DLQ_SETTINGS: DeadLetterSettings = {
 };
 
 describe('dead-letter script', () => {
-  let server: RedisServer;
+  const fx = scriptFixture();
   let redis: Redis;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    defineScripts(redis);
-  });
-  after(async () => {
-    await server.stop();
-  });
-  beforeEach(async () => {
-    await redis.flushall();
+  before(() => {
+    redis = fx.redis;
   });
 
   const isPending = async (id: string, stream = STREAM): Promise<boolean> =>

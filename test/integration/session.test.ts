@@ -9,12 +9,12 @@ import { createRedis, whenReady } from '../../src/redis/connection.js';
 import { sessionOf } from '../../src/redis/session.js';
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
+import { fetchHealth as health } from '../support/health-document.js';
 import { LOOPBACK, RedisProcess } from '../support/redis-process.js';
 import { runCli } from '../support/run-process.js';
 import { type InProcessService, startChild, startInProcess } from '../support/service.js';
+import { STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
 
 /** A redis-server on a fixed port with `--databases n`, restartable with another n. */
 async function startWithDatabases(port: number, databases: number): Promise<RedisProcess> {
@@ -23,16 +23,6 @@ async function startWithDatabases(port: number, databases: number): Promise<Redi
     ['--port', String(port), '--bind', LOOPBACK, '--save', '', '--appendonly', 'no', '--databases', String(databases)],
     `redis-server --databases ${databases}`,
   );
-}
-
-interface Health {
-  readonly status: string;
-  readonly reasons: readonly string[];
-}
-
-async function health(url: string): Promise<Health> {
-  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  return (await response.json()) as Health;
 }
 
 describe('a REDIS_DB the server does not have', () => {
@@ -87,6 +77,25 @@ describe('a REDIS_DB the server does not have', () => {
       assert.equal(result.stdout, '');
     });
   }
+
+  test('an in-process service on it fails the waiting test with its config error, not a timeout', async () => {
+    let bridge: InProcessService | undefined;
+    let caught: unknown;
+    try {
+      // The refusal may come while start-up is still under way (start rejects) or after it (waitFor throws).
+      bridge = await startInProcess(env);
+      await waitFor(() => false, { timeoutMs: 60_000, what: 'a condition that never holds' });
+    } catch (error) {
+      caught = error;
+    }
+    assert.ok(caught instanceof Error, String(caught));
+    assert.equal(caught.name, 'ConfigError', caught.message);
+    assert.match(caught.message, /REDIS_DB=5: this Redis has no such database/);
+    if (bridge !== undefined) {
+      assert.deepEqual(bridge.fatal, [caught]);
+      await assert.rejects(bridge.stop(), (error) => error === caught);
+    }
+  });
 
   test('whenReady never reports such a connection ready; its session says why', async () => {
     const config = loadConfig(env);

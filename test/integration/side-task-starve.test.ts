@@ -3,52 +3,36 @@
 // is granted the dead consumer's entry is taken over.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
-import { readmeAclRules } from '../support/acl-rules.js';
+import { describe, test } from 'node:test';
+import { asReadmeUser } from '../support/acl-rules.js';
+import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
-import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
-import { drained, GROUP, pendingByConsumer, STREAM } from '../support/stream-group.js';
+import { fetchHealth } from '../support/health-document.js';
+import { sample } from '../support/metrics-text.js';
+import { byPlanKey as byPlan, GROUP, STREAM } from '../support/spec-contract.js';
+import { drained, pendingByConsumer } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
-const byPlan = (planId: string) => `quantum:harvest:heat:by_plan:${planId}`;
-
-interface Health {
-  status: string;
-  reasons: string[];
-}
-
 describe('a takeover pass that keeps failing (XAUTOCLAIM denied)', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  let bridge: InProcessService;
+  const fx = bridgeFixture(
+    asReadmeUser(
+      'hb-secret',
+      {
+        P27_CLAIM_IDLE_MS: '200',
+        P27_CLAIM_INTERVAL_MS: '300',
+      },
+      '-xautoclaim',
+    ),
+  );
 
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    await redis.call('ACL', 'SETUSER', ...readmeAclRules('hb-secret'), '-xautoclaim');
-    bridge = await startInProcess({
-      ...server.env,
-      REDIS_USERNAME: 'heat_bridge',
-      REDIS_PASSWORD: 'hb-secret',
-      P27_CLAIM_IDLE_MS: '200',
-      P27_CLAIM_INTERVAL_MS: '300',
-    });
-  });
-  after(async () => {
-    await bridge.stop();
-    await server.stop();
-  });
-
-  const metric = async (sample: string): Promise<number> => (await metricValue(bridge.metricsUrl, sample)) ?? 0;
-  const health = async (): Promise<Health> => (await (await fetch(bridge.healthUrl)).json()) as Health;
+  const metric = (name: string): Promise<number> => sample(fx.bridge.metricsUrl, name);
+  const health = () => fetchHealth(fx.bridge.healthUrl);
 
   test('keeps bridging new entries while every takeover pass fails, counts and reports it, and takes over once allowed', async () => {
     // A dead consumer holds one entry: the takeover the service is denied.
     const orphan = decision({ symbol: 'ORPHANUSDT', plan_id: 'starve_orphan' });
-    await redis.xgroup('CREATE', STREAM, GROUP, '0', 'MKSTREAM').catch(() => undefined);
-    const multi = redis.multi();
+    await fx.redis.xgroup('CREATE', STREAM, GROUP, '0', 'MKSTREAM').catch(() => undefined);
+    const multi = fx.redis.multi();
     multi.xadd(STREAM, '*', ...flat(orphan));
     multi.xreadgroup('GROUP', GROUP, 'gone', 'COUNT', 10, 'STREAMS', STREAM, '>');
     await multi.exec();
@@ -60,8 +44,8 @@ describe('a takeover pass that keeps failing (XAUTOCLAIM denied)', () => {
     for (let round = 0; round < 3; round += 1) {
       const claimErrors = await metric('p27_errors_total{stage="claim"}');
       const d = decision({ symbol: 'STARVEUSDT', plan_id: `starve_new_${round}` });
-      await redis.xadd(STREAM, '*', ...flat(d));
-      await waitFor(() => redis.exists(byPlan(d.plan_id as string)), { what: `entry ${round} bridged` });
+      await fx.redis.xadd(STREAM, '*', ...flat(d));
+      await waitFor(() => fx.redis.exists(byPlan(d.plan_id as string)), { what: `entry ${round} bridged` });
       await waitFor(async () => (await metric('p27_errors_total{stage="claim"}')) > claimErrors, {
         what: 'the takeover still retried on its own schedule',
       });
@@ -69,7 +53,7 @@ describe('a takeover pass that keeps failing (XAUTOCLAIM denied)', () => {
     assert.equal(await metric('p27_errors_total{stage="read"}'), 0);
     assert.equal(await metric('p27_errors_total{stage="write"}'), 0);
     assert.equal(await metric('p27_claimed_total{result="claimed"}'), 0);
-    assert.equal(await redis.exists(byPlan('starve_orphan')), 0);
+    assert.equal(await fx.redis.exists(byPlan('starve_orphan')), 0);
     const degraded = await health();
     assert.equal(degraded.status, 'degraded', JSON.stringify(degraded));
     const reason = degraded.reasons.find((r) => r.startsWith('taking over idle entries fails'));
@@ -77,10 +61,10 @@ describe('a takeover pass that keeps failing (XAUTOCLAIM denied)', () => {
     assert.match(reason, /xautoclaim/i);
     assert.doesNotMatch(reason, /hb-secret/);
 
-    await redis.call('ACL', 'SETUSER', 'heat_bridge', '+xautoclaim');
-    await waitFor(() => redis.exists(byPlan('starve_orphan')), { what: 'the orphan taken over and bridged' });
-    await waitFor(() => drained(redis), { what: 'nothing pending' });
-    assert.equal((await pendingByConsumer(redis)).gone ?? 0, 0);
+    await fx.redis.call('ACL', 'SETUSER', 'heat_bridge', '+xautoclaim');
+    await waitFor(() => fx.redis.exists(byPlan('starve_orphan')), { what: 'the orphan taken over and bridged' });
+    await waitFor(() => drained(fx.redis), { what: 'nothing pending' });
+    assert.equal((await pendingByConsumer(fx.redis)).gone ?? 0, 0);
     assert.equal(await metric('p27_claimed_total{result="claimed"}'), 1);
     await waitFor(async () => !(await health()).reasons.some((r) => r.startsWith('taking over')), {
       what: 'the takeover problem cleared from /health',

@@ -2,34 +2,21 @@
 // hours late gets a fresh TTL and p27_lag_ms near 0, and only p27_last_decision_age_seconds says it is old.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { describe, test } from 'node:test';
+import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
-import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { metricValue } from '../support/service.js';
+import { latestKey, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
 import { assertWithinSpan, startWallSpan } from '../support/timing.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
 const DLQ = `${STREAM}.dlq`;
 
 describe('staleness and dead-letter gauges', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  let bridge: InProcessService;
+  const fx = bridgeFixture();
 
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    bridge = await startInProcess(server.env);
-  });
-  after(async () => {
-    await bridge.stop();
-    await server.stop();
-  });
-
-  const age = () => metricValue(bridge.metricsUrl, 'p27_last_decision_age_seconds');
+  const age = () => metricValue(fx.bridge.metricsUrl, 'p27_last_decision_age_seconds');
 
   test('the age is NaN before this process applied any decision', async () => {
     assert.ok(Number.isNaN(await age()));
@@ -40,8 +27,8 @@ describe('staleness and dead-letter gauges', () => {
     const late = decision({ symbol: 'AGEUSDT', ts_epoch: String(twoHoursAgo) });
     const written = startClock();
     const span = startWallSpan();
-    await redis.xadd(STREAM, '*', ...flat(late));
-    await waitFor(async () => (await redis.get('quantum:harvest:heat:latest_plan_id:AGEUSDT')) === late.plan_id, {
+    await fx.redis.xadd(STREAM, '*', ...flat(late));
+    await waitFor(async () => (await fx.redis.get(latestPlanIdKey('AGEUSDT'))) === late.plan_id, {
       what: 'the late decision applied',
     });
     const seconds = await waitFor(async () => {
@@ -52,15 +39,15 @@ describe('staleness and dead-letter gauges', () => {
     const ageNow = Date.now() / 1000 - twoHoursAgo;
     assert.ok(seconds <= ageNow, `age ${seconds} s, more than the ${ageNow} s that passed since ts_epoch`);
     // The lag counts from the stream id, which is fresh: within the time since just before the XADD.
-    assertWithinSpan('p27_lag_ms', (await metricValue(bridge.metricsUrl, 'p27_lag_ms')) ?? Number.NaN, span);
+    assertWithinSpan('p27_lag_ms', (await metricValue(fx.bridge.metricsUrl, 'p27_lag_ms')) ?? Number.NaN, span);
     // The spec's contract: the TTL counts from the time of writing (P27_TTL_SYMBOL_SEC 1800 by default).
-    assertTtlSince('latest', await redis.ttl('quantum:harvest:heat:latest:AGEUSDT'), 1800, written);
+    assertTtlSince('latest', await fx.redis.ttl(latestKey('AGEUSDT')), 1800, written);
   });
 
   test('a fresh decision brings the age back to seconds', async () => {
     const tsEpoch = Math.floor(Date.now() / 1000);
     const fresh = decision({ symbol: 'AGEUSDT', ts_epoch: String(tsEpoch) });
-    await redis.xadd(STREAM, '*', ...flat(fresh));
+    await fx.redis.xadd(STREAM, '*', ...flat(fresh));
     // Below an hour tells the fresh decision from the two-hour-old one; then bounded by the clock.
     const seconds = Number(
       await waitFor(async () => {
@@ -73,12 +60,12 @@ describe('staleness and dead-letter gauges', () => {
   });
 
   test('p27_dlq_length follows the dead-letter stream: up on a rejected entry, down on a purge', async () => {
-    const dlqLength = () => metricValue(bridge.metricsUrl, 'p27_dlq_length');
-    const before = await redis.xlen(DLQ);
+    const dlqLength = () => metricValue(fx.bridge.metricsUrl, 'p27_dlq_length');
+    const before = await fx.redis.xlen(DLQ);
     assert.equal(await dlqLength(), before);
-    await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'AGEDLQUSDT', heat_level: 'boiling' })));
+    await fx.redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'AGEDLQUSDT', heat_level: 'boiling' })));
     await waitFor(async () => (await dlqLength()) === before + 1, { what: 'p27_dlq_length up by one' });
-    await redis.del(DLQ);
+    await fx.redis.del(DLQ);
     await waitFor(async () => (await dlqLength()) === 0, { what: 'p27_dlq_length 0 after the purge' });
   });
 });

@@ -4,15 +4,15 @@
 // be the same.
 
 import assert from 'node:assert/strict';
-import { after, before, beforeEach, describe, test } from 'node:test';
+import { describe, test } from 'node:test';
 import fc from 'fast-check';
-import type { Redis } from 'ioredis';
-import { DECISION_FIELDS } from '../../src/decision.js';
 import { type Plausibility, parseEntry, parseValues } from '../../src/message.js';
 import { UNSAFE_IDENTIFIER } from '../../src/redis/keys.js';
-import { type ConsumeSettings, consume, defineScripts, loadLua } from '../../src/redis/scripts.js';
+import { type ConsumeSettings, consume, loadLua } from '../../src/redis/scripts.js';
 import { decision } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
+import { FORBIDDEN_IN_IDENTIFIER } from '../support/identifier-cases.js';
+import { scriptFixture } from '../support/script-fixture.js';
+import { DECISION_FIELDS } from '../support/spec-contract.js';
 import { UTF8_CASES } from '../support/utf8-cases.js';
 
 const STREAM = 'test:parity';
@@ -99,21 +99,7 @@ const CASES: readonly [name: string, values: Values][] = [
 ];
 
 describe('validation parity: parseValues and consume.lua', () => {
-  let server: RedisServer;
-  let redis: Redis;
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-    defineScripts(redis);
-  });
-  after(async () => {
-    await server.stop();
-  });
-  beforeEach(async () => {
-    await redis.flushall();
-    await redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
-  });
+  const fx = scriptFixture({ group: { stream: STREAM, name: 'g' } });
 
   /**
    * What consume.lua says of each ('valid', or 'reason: detail' as it dead-letters it) and what
@@ -121,11 +107,11 @@ describe('validation parity: parseValues and consume.lua', () => {
    * the file runs, is part of the ts_epoch rule on both sides.
    */
   async function judged(all: readonly Values[]): Promise<{ lua: string[]; node: string[] }> {
-    const pipeline = redis.pipeline();
+    const pipeline = fx.redis.pipeline();
     // A fresh plan_id per entry unless the case sets its own: a duplicate would be deduped, not judged.
     for (const v of all) pipeline.xadd(STREAM, '*', ...DECISION_FIELDS.flatMap((f) => [f, v[f]]));
     const ids = ((await pipeline.exec()) ?? []).map(([, id]) => String(id));
-    const reply = await consume(redis, SETTINGS, '>', all.length, NOW);
+    const reply = await consume(fx.redis, SETTINGS, '>', all.length, NOW);
     assert.equal(reply.read, all.length);
     assert.deepEqual(reply.failed, []);
     const rejected = new Map(reply.rejected.map((r) => [r.id, `${r.reason}: ${r.detail}`]));
@@ -176,8 +162,8 @@ describe('validation parity: parseValues and consume.lua', () => {
     });
     await fc.assert(
       fc.asyncProperty(fc.array(arb, { minLength: 1, maxLength: 50 }), async (records) => {
-        await redis.flushall();
-        await redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
+        await fx.redis.flushall();
+        await fx.redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
         // Unique plan_ids among the valid ones, so none is deduped instead of judged.
         const all = records.map((r, i) => valid({ ...r, plan_id: r.plan_id === 'plan' ? `plan${i}` : r.plan_id }));
         const { lua, node } = await judged(all);
@@ -200,8 +186,8 @@ describe('validation parity: parseValues and consume.lua', () => {
       fc.asyncProperty(
         fc.array(fc.array(spoiler, { maxLength: 3 }), { minLength: 1, maxLength: 30 }),
         async (entries) => {
-          await redis.flushall();
-          await redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
+          await fx.redis.flushall();
+          await fx.redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
           const raws = entries.map((spoilers, i) => {
             const v = valid({ plan_id: `plan${i}` });
             const pairs = [
@@ -211,10 +197,10 @@ describe('validation parity: parseValues and consume.lua', () => {
             for (const { pair, name, bytes } of spoilers) (pairs[pair] as Buffer[])[name ? 0 : 1] = bytes;
             return pairs.flat();
           });
-          const pipeline = redis.pipeline();
+          const pipeline = fx.redis.pipeline();
           for (const raw of raws) pipeline.xadd(STREAM, '*', ...raw);
           const ids = ((await pipeline.exec()) ?? []).map(([, id]) => String(id));
-          const reply = await consume(redis, { ...SETTINGS, maxFieldBytes: max }, '>', raws.length, NOW);
+          const reply = await consume(fx.redis, { ...SETTINGS, maxFieldBytes: max }, '>', raws.length, NOW);
           assert.deepEqual(reply.failed, []);
           const rejected = new Map(reply.rejected.map((r) => [r.id, r.reason]));
           const expected = raws.map((raw, i) => {
@@ -250,17 +236,24 @@ ${loadLua('includes/validate.lua')}
         if not bad and start then ranges[#ranges + 1] = start; ranges[#ranges + 1] = cp - 1; start = nil end
       end
       return ranges`;
-    const lua = (await redis.eval(script, 0)) as number[];
-    const node: number[] = [];
-    let start = -1;
-    for (let cp = 0; cp <= 0x110000; cp++) {
-      const bad = cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) && UNSAFE_IDENTIFIER.test(String.fromCodePoint(cp));
-      if (bad && start < 0) start = cp;
-      if (!bad && start >= 0) {
-        node.push(start, cp - 1);
-        start = -1;
+    const lua = (await fx.redis.eval(script, 0)) as number[];
+    /** The ranges of code points a pattern forbids, as [first, last, first, last, …]. */
+    const forbiddenRanges = (pattern: RegExp): number[] => {
+      const ranges: number[] = [];
+      let start = -1;
+      for (let cp = 0; cp <= 0x110000; cp++) {
+        const bad = cp <= 0x10ffff && !(cp >= 0xd800 && cp <= 0xdfff) && pattern.test(String.fromCodePoint(cp));
+        if (bad && start < 0) start = cp;
+        if (!bad && start >= 0) {
+          ranges.push(start, cp - 1);
+          start = -1;
+        }
       }
-    }
+      return ranges;
+    };
+    const node = forbiddenRanges(UNSAFE_IDENTIFIER);
     assert.deepEqual(lua, node, 'run scripts/identifier-ranges.mjs and update validate.lua');
+    // And both forbid what the README's rule forbids, written independently in test/support.
+    assert.deepEqual(node, forbiddenRanges(FORBIDDEN_IN_IDENTIFIER));
   });
 });

@@ -3,41 +3,21 @@
 // flowing. And a dedupe marker without its by_plan hash never skips the write (issue 13 §2).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, type TestContext, test } from 'node:test';
+import { describe, type TestContext, test } from 'node:test';
 import { setTimeout as sleep } from 'node:timers/promises';
 import type { Cluster } from 'ioredis';
+import { clusterFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { RedisClusterSet } from '../support/redis-cluster.js';
-import { type ChildService, metricValue, startChild } from '../support/service.js';
+import { fetchHealth } from '../support/health-document.js';
+import { sample } from '../support/metrics-text.js';
+import type { ChildService } from '../support/service.js';
+import { byPlanKey as byPlan, dedupeKey, GROUP, latestKey, STREAM } from '../support/spec-contract.js';
+import { consumersPending, drained } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
 const SYMBOLS = Array.from({ length: 8 }, (_, i) => `CLAIM${i}USDT`);
 const PRODUCE_MS = 12_000;
 const CLAIM_INTERVAL_MS = 2000;
-
-const byPlan = (planId: string): string => `quantum:harvest:heat:by_plan:${planId}`;
-
-const pairs = (reply: unknown[]): Map<string, unknown> => {
-  const map = new Map<string, unknown>();
-  for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
-  return map;
-};
-
-/** Pending entries per consumer of the group (XINFO CONSUMERS). */
-async function pendingByConsumer(redis: Cluster): Promise<Map<string, number>> {
-  const consumers = (await redis.xinfo('CONSUMERS', STREAM, GROUP)) as unknown[][];
-  return new Map(consumers.map((c) => pairs(c)).map((c) => [String(c.get('name')), Number(c.get('pending'))]));
-}
-
-async function drained(redis: Cluster): Promise<boolean> {
-  for (const entry of (await redis.xinfo('GROUPS', STREAM)) as unknown[][]) {
-    const info = pairs(entry);
-    if (info.get('name') === GROUP) return Number(info.get('pending')) === 0 && Number(info.get('lag')) === 0;
-  }
-  return false;
-}
 
 /** Delivers up to `count` entries to a consumer that will never ack them: a dead instance's pending list. */
 async function deliverToDead(redis: Cluster, consumer: string, count: number): Promise<string[]> {
@@ -48,35 +28,24 @@ async function deliverToDead(redis: Cluster, consumer: string, count: number): P
 }
 
 describe('Redis Cluster past several takeover passes', () => {
-  let cluster: RedisClusterSet;
-  let redis: Cluster;
+  const fx = clusterFixture();
   let bridge: ChildService;
 
-  before(async () => {
-    cluster = await RedisClusterSet.start();
-    redis = cluster.client();
-  });
-  after(async () => {
-    await bridge?.kill('SIGKILL');
-    await cluster.stop();
-  });
-
-  const metric = async (sample: string): Promise<number> => (await metricValue(bridge.metricsUrl, sample)) ?? 0;
+  const metric = (name: string): Promise<number> => sample(bridge.metricsUrl, name);
 
   test('bridges every entry of a 12 s producer while takeover passes run every 2 s, and takes over dead consumers’ entries', async (t: TestContext) => {
     // A dead consumer holds entries from before the start: the first takeover pass must find them.
-    await redis.xgroup('CREATE', STREAM, GROUP, '0', 'MKSTREAM');
+    await fx.redis.xgroup('CREATE', STREAM, GROUP, '0', 'MKSTREAM');
     const sent: string[] = [];
     for (let i = 0; i < 20; i += 1) {
       const d = decision({ symbol: SYMBOLS[i % SYMBOLS.length] as string, plan_id: `claim_dead_${i}` });
-      await redis.xadd(STREAM, '*', ...flat(d));
+      await fx.redis.xadd(STREAM, '*', ...flat(d));
       sent.push(d.plan_id as string);
     }
-    const dead = await deliverToDead(redis, 'dead_before', 20);
+    const dead = await deliverToDead(fx.redis, 'dead_before', 20);
     assert.equal(dead.length, 20);
 
-    bridge = await startChild({
-      ...cluster.env,
+    bridge = await fx.startChildBridge({
       P27_CONSUMER: 'claimer',
       P27_CLAIM_INTERVAL_MS: String(CLAIM_INTERVAL_MS),
       P27_CLAIM_IDLE_MS: '1000',
@@ -87,7 +56,7 @@ describe('Redis Cluster past several takeover passes', () => {
     let plantedMidway = false;
     for (let n = 0; Date.now() - started < PRODUCE_MS; n += 1) {
       const d = decision({ symbol: SYMBOLS[n % SYMBOLS.length] as string, plan_id: `claim_run_${n}` });
-      await redis.xadd(STREAM, '*', ...flat(d));
+      await fx.redis.xadd(STREAM, '*', ...flat(d));
       sent.push(d.plan_id as string);
       // Halfway, a second instance dies holding entries: a later pass, not only the first, takes over.
       if (!plantedMidway && Date.now() - started > PRODUCE_MS / 2) {
@@ -95,9 +64,9 @@ describe('Redis Cluster past several takeover passes', () => {
         // The service reads concurrently and may get them first: add until the dead one holds some.
         for (let got = 0, k = 0; got < 5; k += 1) {
           const extra = decision({ plan_id: `claim_dead_mid_${k}` });
-          await redis.xadd(STREAM, '*', ...flat(extra));
+          await fx.redis.xadd(STREAM, '*', ...flat(extra));
           sent.push(extra.plan_id as string);
-          const ids = await deliverToDead(redis, 'dead_midway', 5 - got);
+          const ids = await deliverToDead(fx.redis, 'dead_midway', 5 - got);
           dead.push(...ids);
           got += ids.length;
         }
@@ -110,12 +79,12 @@ describe('Redis Cluster past several takeover passes', () => {
     );
     assert.equal(dead.length, 25);
 
-    await waitFor(() => drained(redis), { timeoutMs: 60_000, intervalMs: 200, what: 'every entry acked' });
-    const stored = await Promise.all(sent.map((p) => redis.hget(byPlan(p), 'plan_id')));
+    await waitFor(() => drained(fx.redis), { timeoutMs: 60_000, intervalMs: 200, what: 'every entry acked' });
+    const stored = await Promise.all(sent.map((p) => fx.redis.hget(byPlan(p), 'plan_id')));
     const missing = sent.filter((p, i) => stored[i] !== p);
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${sent.length} by_plan keys missing`);
 
-    const pending = await pendingByConsumer(redis);
+    const pending = await consumersPending(fx.redis);
     assert.equal(pending.get('dead_before'), 0);
     assert.equal(pending.get('dead_midway'), 0);
     assert.ok((await metric('p27_claimed_total{result="claimed"}')) >= dead.length);
@@ -124,7 +93,7 @@ describe('Redis Cluster past several takeover passes', () => {
     assert.equal(await metric('p27_errors_total{stage="write"}'), 0);
     const health = await waitFor(
       async () => {
-        const doc = (await (await fetch(bridge.healthUrl)).json()) as { status: string; reasons: string[] };
+        const doc = await fetchHealth(bridge.healthUrl);
         return doc.status === 'ok' ? doc : undefined;
       },
       { timeoutMs: 15_000, what: '/health ok' },
@@ -132,31 +101,31 @@ describe('Redis Cluster past several takeover passes', () => {
     assert.deepEqual(health.reasons, []);
     // Several passes ran in that time: no claim error, and the loop is still reading new entries.
     const last = decision({ plan_id: 'claim_after' });
-    await redis.xadd(STREAM, '*', ...flat(last));
-    await waitFor(() => redis.exists(byPlan('claim_after')), { what: 'an entry after the run bridged' });
+    await fx.redis.xadd(STREAM, '*', ...flat(last));
+    await waitFor(() => fx.redis.exists(byPlan('claim_after')), { what: 'an entry after the run bridged' });
   });
 
   test('writes a decision whose dedupe marker exists without its by_plan hash (a marker that outlived its keys)', async () => {
     const d = decision({ symbol: 'SPLITUSDT', plan_id: 'split_marker_only' });
     // The cluster client routes the marker to the node that owns its slot, as the service's own write would.
-    await redis.set(`quantum:dedupe:p27:${d.plan_id}`, '1', 'EX', 120);
+    await fx.redis.set(dedupeKey(d.plan_id), '1', 'EX', 120);
     const skipsBefore = await metric('p27_dedupe_skips_total');
-    await redis.xadd(STREAM, '*', ...flat(d));
+    await fx.redis.xadd(STREAM, '*', ...flat(d));
     await waitFor(
       async () =>
-        (await redis.exists(byPlan(d.plan_id as string))) === 1 ||
+        (await fx.redis.exists(byPlan(d.plan_id as string))) === 1 ||
         (await metric('p27_dedupe_skips_total')) > skipsBefore,
       { what: 'the entry written or skipped' },
     );
-    assert.equal(await redis.hget(byPlan(d.plan_id as string), 'plan_id'), d.plan_id);
-    assert.equal(await redis.hget('quantum:harvest:heat:latest:SPLITUSDT', 'last_plan_id'), d.plan_id);
+    assert.equal(await fx.redis.hget(byPlan(d.plan_id as string), 'plan_id'), d.plan_id);
+    assert.equal(await fx.redis.hget(latestKey('SPLITUSDT'), 'last_plan_id'), d.plan_id);
     assert.equal(await metric('p27_dedupe_skips_total'), skipsBefore);
 
     // Its sibling: marker and by_plan both there is a real duplicate, skipped and counted.
-    await redis.xadd(STREAM, '*', ...flat({ ...d, heat_level: 'hot' }));
+    await fx.redis.xadd(STREAM, '*', ...flat({ ...d, heat_level: 'hot' }));
     await waitFor(async () => (await metric('p27_dedupe_skips_total')) === skipsBefore + 1, {
       what: 'the repeat counted as a dedupe skip',
     });
-    assert.equal(await redis.hget(byPlan(d.plan_id as string), 'heat_level'), 'cold');
+    assert.equal(await fx.redis.hget(byPlan(d.plan_id as string), 'heat_level'), 'cold');
   });
 });

@@ -4,76 +4,18 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, type TestContext, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
-import type { Cluster } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
+import { sample } from '../support/metrics-text.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
 import { type Address, formatAddress } from '../support/redis-process.js';
-import { type ChildService, metricValue, startChild } from '../support/service.js';
+import { type ChildService, startChild } from '../support/service.js';
+import { byPlanKey as byPlan, GROUP, STREAM } from '../support/spec-contract.js';
+import { consumersPending, drained } from '../support/stream-group.js';
+import { LoadProducer } from '../support/stream-writes.js';
 import { waitFor } from '../support/wait-for.js';
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
 const SYMBOLS = ['FOBTCUSDT', 'FOETHUSDT', 'FOSOLUSDT', 'FOXRPUSDT'];
-
-const byPlan = (planId: string): string => `quantum:harvest:heat:by_plan:${planId}`;
-
-const pairs = (reply: unknown[]): Map<string, unknown> => {
-  const map = new Map<string, unknown>();
-  for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
-  return map;
-};
-
-async function drained(redis: Cluster): Promise<boolean> {
-  for (const entry of (await redis.xinfo('GROUPS', STREAM)) as unknown[][]) {
-    const info = pairs(entry);
-    if (info.get('name') === GROUP) return Number(info.get('pending')) === 0 && Number(info.get('lag')) === 0;
-  }
-  return false;
-}
-
-interface Acked {
-  readonly planId: string;
-  readonly id: string;
-  /** Date.now() when XADD answered with the id. */
-  readonly at: number;
-}
-
-/** XADDs decisions until stopped; a failed or timed-out XADD is retried (it was never acknowledged). */
-function produce(redis: Cluster) {
-  const acked: Acked[] = [];
-  let failures = 0;
-  let stopping = false;
-  const done = (async () => {
-    for (let n = 0; !stopping; n += 1) {
-      const d = decision({ symbol: SYMBOLS[n % SYMBOLS.length] as string, plan_id: `failover_${n}` });
-      while (!stopping) {
-        try {
-          const id = await redis.xadd(STREAM, '*', ...flat(d));
-          acked.push({ planId: d.plan_id as string, id: String(id), at: Date.now() });
-          break;
-        } catch {
-          failures += 1;
-          // A producer's own business: a timed-out command does not make ioredis re-read the slot map.
-          redis.refreshSlotsCache();
-          // Pacing of the load generator, not a wait for a condition.
-          await sleep(100);
-        }
-      }
-      await sleep(5);
-    }
-  })();
-  return {
-    acked,
-    get failures() {
-      return failures;
-    },
-    async stop(): Promise<void> {
-      stopping = true;
-      await done;
-    },
-  };
-}
 
 describe('Redis Cluster failover of the stream’s master (SIGSTOP, replica promoted)', () => {
   let cluster: RedisClusterSet;
@@ -89,7 +31,7 @@ describe('Redis Cluster failover of the stream’s master (SIGSTOP, replica prom
     await cluster.stop();
   });
 
-  const metric = async (sample: string): Promise<number> => (await metricValue(bridge.metricsUrl, sample)) ?? 0;
+  const metric = (name: string): Promise<number> => sample(bridge.metricsUrl, name);
 
   test('bridges every entry the stream holds after the failover, leaves nothing pending and keeps taking over', async (t: TestContext) => {
     const old = await cluster.masterOf(STREAM);
@@ -102,7 +44,13 @@ describe('Redis Cluster failover of the stream’s master (SIGSTOP, replica prom
     });
     // The producer gives up on an XADD after 1 s, so one sent to the frozen master is retried, not hung.
     const producerClient = cluster.client({ commandTimeout: 1000, maxRetriesPerRequest: 0 });
-    const producer = produce(producerClient);
+    const producer = new LoadProducer(producerClient, {
+      decisionAt: (n) => decision({ symbol: SYMBOLS[n % SYMBOLS.length] as string, plan_id: `failover_${n}` }),
+      retry: true,
+      retryPauseMs: 100,
+      // A producer's own business: a timed-out command does not make ioredis re-read the slot map.
+      onFailure: () => producerClient.refreshSlotsCache(),
+    });
     await waitFor(async () => (await metric('p27_in_messages_total')) >= 300, {
       timeoutMs: 60_000,
       what: 'the bridge reading before the failover',
@@ -174,16 +122,11 @@ describe('Redis Cluster failover of the stream’s master (SIGSTOP, replica prom
     const missing = expected.filter((a, i) => stored[i] !== a.planId).map((a) => a.planId);
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${expected.length} entries not bridged`);
 
-    const consumers = (await verify.xinfo('CONSUMERS', STREAM, GROUP)) as unknown[][];
-    const deadPending = consumers
-      .map(pairs)
-      .find((c) => c.get('name') === 'dead_after')
-      ?.get('pending');
-    assert.equal(Number(deadPending), 0, 'the dead consumer’s entries taken over');
+    assert.equal((await consumersPending(verify)).get('dead_after'), 0, 'the dead consumer’s entries taken over');
     assert.ok((await metric('p27_claimed_total{result="claimed"}')) >= dead.length);
     const health = await waitFor(
       async () => {
-        const doc = (await (await fetch(bridge.healthUrl)).json()) as { status: string; reasons: string[] };
+        const doc = await fetchHealth(bridge.healthUrl);
         return doc.status === 'ok' ? doc : undefined;
       },
       { timeoutMs: 20_000, what: '/health ok after the failover' },

@@ -4,40 +4,28 @@
 import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Cluster } from 'ioredis';
-import { DECISION_FIELDS } from '../../src/decision.js';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
+import { sample } from '../support/metrics-text.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
 import { type ChildService, metricValue, startChild } from '../support/service.js';
+import {
+  byPlanKey as byPlan,
+  DECISION_FIELDS,
+  dedupeKey,
+  GROUP,
+  latestKey as latest,
+  latestPlanIdKey as pointer,
+  STREAM,
+} from '../support/spec-contract.js';
+import { drained, groupInfo } from '../support/stream-group.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Takeover passes run every second (the idle time stays at its default): the test outlives many of them (issue 13 §1).
 const CLAIM_EVERY_SECOND = { P27_CLAIM_INTERVAL_MS: '1000' };
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
 const DRAIN_TOTAL = 5000;
 const DRAIN_SYMBOLS = Array.from({ length: 20 }, (_, i) => `DRAIN${i}USDT`);
-
-const byPlan = (planId: string): string => `quantum:harvest:heat:by_plan:${planId}`;
-const latest = (symbol: string): string => `quantum:harvest:heat:latest:${symbol}`;
-const pointer = (symbol: string): string => `quantum:harvest:heat:latest_plan_id:${symbol}`;
-
-async function groupState(redis: Cluster): Promise<{ pending: number; lag: number | null }> {
-  const groups = (await redis.xinfo('GROUPS', STREAM)) as unknown[][];
-  for (const entry of groups) {
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
-    if (info.get('name') !== GROUP) continue;
-    const lag = info.get('lag');
-    return { pending: Number(info.get('pending')), lag: lag === null || lag === undefined ? null : Number(lag) };
-  }
-  throw new Error(`no group ${GROUP} on ${STREAM}`);
-}
-
-async function drained(redis: Cluster): Promise<boolean> {
-  const state = await groupState(redis);
-  return state.pending === 0 && state.lag === 0;
-}
 
 describe('Redis Cluster with two instances', () => {
   let cluster: RedisClusterSet;
@@ -72,7 +60,7 @@ describe('Redis Cluster with two instances', () => {
     for (const bridge of bridges.values()) {
       const health = await waitFor(
         async () => {
-          const doc = (await (await fetch(bridge.healthUrl)).json()) as Record<string, unknown>;
+          const doc = await fetchHealth(bridge.healthUrl);
           return doc.redis === 'up' ? doc : undefined;
         },
         { what: '/health with redis up' },
@@ -103,7 +91,7 @@ describe('Redis Cluster with two instances', () => {
       redis.ttl(byPlan(d.plan_id as string)),
       redis.ttl(latest('CLETHUSDT')),
       redis.ttl(pointer('CLETHUSDT')),
-      redis.ttl(`quantum:dedupe:p27:${d.plan_id}`),
+      redis.ttl(dedupeKey(d.plan_id)),
     ]);
     // Bounded by the time that really passed since the XADD, never by a guess.
     assertTtlSince('by_plan', ttls[0] as number, 1800, clock);
@@ -169,7 +157,7 @@ describe('Redis Cluster with two instances', () => {
     const sent: { planId: string; symbol: string }[] = [];
     const newest = new Map<string, string>();
     const victim = bridges.get('cluster_b') as ChildService;
-    const victimBefore = (await metricValue(victim.metricsUrl, 'p27_in_messages_total')) ?? 0;
+    const victimBefore = await sample(victim.metricsUrl, 'p27_in_messages_total');
     const started = Date.now();
     for (let start = 0; start < DRAIN_TOTAL; start += 500) {
       const pipeline = redis.pipeline();
@@ -183,14 +171,20 @@ describe('Redis Cluster with two instances', () => {
       for (const [error] of (await pipeline.exec()) ?? []) assert.equal(error, null);
     }
 
-    await waitFor(
-      async () => ((await metricValue(victim.metricsUrl, 'p27_in_messages_total')) ?? 0) >= victimBefore + 300,
-      { timeoutMs: 60_000, intervalMs: 10, what: 'the victim instance to have read 300 entries' },
-    );
+    await waitFor(async () => (await sample(victim.metricsUrl, 'p27_in_messages_total')) >= victimBefore + 300, {
+      timeoutMs: 60_000,
+      intervalMs: 10,
+      what: 'the victim instance to have read 300 entries',
+    });
     assert.deepEqual(await victim.kill('SIGKILL'), { code: null, signal: 'SIGKILL' });
     bridges.delete('cluster_b');
-    const atKill = await groupState(redis);
-    const unfinished = atKill.pending + (atKill.lag ?? 0);
+    const atKill = await groupInfo(redis);
+    // Redis's lag is null when it cannot tell: then "mid-drain" is not shown, and the test says so.
+    assert.ok(
+      atKill !== undefined && atKill.lag !== null,
+      `the group's lag known at SIGKILL: ${JSON.stringify(atKill)}`,
+    );
+    const unfinished = atKill.pending + atKill.lag;
     t.diagnostic(`at SIGKILL after ${Date.now() - started} ms: ${JSON.stringify(atKill)}`);
     assert.ok(unfinished > 0, `killed mid-drain: ${JSON.stringify(atKill)}`);
 

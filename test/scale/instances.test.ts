@@ -2,29 +2,21 @@
 // applied twice, and a consumer name shared by two live instances is reported in the log.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
+import { before, describe, test } from 'node:test';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { RedisServer } from '../support/redis-server.js';
-import { type InProcessService, type LogLine, metricValue, startInProcess } from '../support/service.js';
+import { fetchHealth } from '../support/health-document.js';
+import { sample as sampleOf } from '../support/metrics-text.js';
+import { type InProcessService, type LogLine, metricValue } from '../support/service.js';
+import { byPlanKey, GROUP, STREAM } from '../support/spec-contract.js';
+import { drained, groupInfo } from '../support/stream-group.js';
+import { missingKeys } from '../support/stream-writes.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Takeover passes run every second (the idle time stays at its default): the test outlives many of them (issue 13 §1).
 const CLAIM_EVERY_SECOND = { P27_CLAIM_INTERVAL_MS: '1000' };
 
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
 const TOTAL = 2000;
-
-async function drained(redis: Redis): Promise<boolean> {
-  const groups = (await redis.xinfo('GROUPS', STREAM)) as unknown[][];
-  for (const entry of groups) {
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
-    if (info.get('name') === GROUP) return Number(info.get('pending')) === 0 && Number(info.get('lag')) === 0;
-  }
-  return false;
-}
 
 /** A warning that another live instance uses this consumer name. */
 const isNameClash =
@@ -35,32 +27,23 @@ const isNameClash =
     /consumer/i.test(line.msg ?? '') &&
     /live|share|same|another/i.test(line.msg ?? '');
 
-const sample = async (bridge: InProcessService, name: string): Promise<number> =>
-  (await metricValue(bridge.metricsUrl, name)) ?? 0;
+const sample = (bridge: InProcessService, name: string): Promise<number> => sampleOf(bridge.metricsUrl, name);
 
 describe('two instances with their own consumer names', () => {
-  let server: RedisServer;
-  let redis: Redis;
+  const fx = redisFixture();
   let one: InProcessService;
   let two: InProcessService;
-
   before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
     [one, two] = await Promise.all([
-      startInProcess({ ...server.env, P27_CONSUMER: 'instance_1', ...CLAIM_EVERY_SECOND }),
-      startInProcess({ ...server.env, P27_CONSUMER: 'instance_2', ...CLAIM_EVERY_SECOND }),
+      fx.startBridge({ P27_CONSUMER: 'instance_1', ...CLAIM_EVERY_SECOND }),
+      fx.startBridge({ P27_CONSUMER: 'instance_2', ...CLAIM_EVERY_SECOND }),
     ]);
-  });
-  after(async () => {
-    await Promise.all([one.stop(), two.stop()]);
-    await server.stop();
   });
 
   test('spreads the entries over both consumers and applies each exactly once', async (t) => {
     const planIds: string[] = [];
     for (let start = 0; start < TOTAL; start += 100) {
-      const pipeline = redis.pipeline();
+      const pipeline = fx.redis.pipeline();
       for (let i = start; i < start + 100; i += 1) {
         const d = decision({ symbol: `INST${i % 10}USDT`, plan_id: `instances_${i}` });
         pipeline.xadd(STREAM, '*', ...flat(d));
@@ -68,7 +51,9 @@ describe('two instances with their own consumer names', () => {
       }
       for (const [error] of (await pipeline.exec()) ?? []) assert.equal(error, null);
     }
-    await waitFor(() => drained(redis), { timeoutMs: 60_000, intervalMs: 50, what: 'all entries acked' });
+    await waitFor(() => drained(fx.redis), { timeoutMs: 60_000, intervalMs: 50, what: 'all entries acked' });
+    // Said outright: a lag Redis cannot tell (null) is not an empty backlog.
+    assert.deepEqual(await groupInfo(fx.redis), { pending: 0, lag: 0 });
 
     const [in1, in2, written1, written2, deduped1, deduped2] = await Promise.all([
       sample(one, 'p27_in_messages_total'),
@@ -84,14 +69,11 @@ describe('two instances with their own consumer names', () => {
     assert.equal(written1 + written2, TOTAL);
     assert.equal(deduped1 + deduped2, 0);
 
-    const consumers = ((await redis.xinfo('CONSUMERS', STREAM, GROUP)) as unknown[][]).map((entry) =>
+    const consumers = ((await fx.redis.xinfo('CONSUMERS', STREAM, GROUP)) as unknown[][]).map((entry) =>
       String(entry[entry.indexOf('name') + 1]),
     );
     assert.deepEqual(consumers.sort(), ['instance_1', 'instance_2']);
-    const pipeline = redis.pipeline();
-    for (const planId of planIds) pipeline.exists(`quantum:harvest:heat:by_plan:${planId}`);
-    const missing = ((await pipeline.exec()) ?? []).filter(([, n]) => n !== 1).length;
-    assert.equal(missing, 0);
+    assert.deepEqual(await missingKeys(fx.redis, planIds), []);
   });
 
   test('does not warn about a shared consumer name when every instance has its own', () => {
@@ -100,7 +82,7 @@ describe('two instances with their own consumer names', () => {
   });
 
   test('reports standalone mode in /health and in p27_redis_mode', async () => {
-    const health = (await (await fetch(one.healthUrl)).json()) as Record<string, unknown>;
+    const health = await fetchHealth(one.healthUrl);
     assert.equal(health.mode, 'standalone');
     assert.equal(await metricValue(one.metricsUrl, 'p27_redis_mode{mode="standalone"}'), 1);
     assert.equal(await metricValue(one.metricsUrl, 'p27_redis_mode{mode="cluster"}'), 0);
@@ -110,36 +92,21 @@ describe('two instances with their own consumer names', () => {
 /** Instances on their own Redis, started and stopped by the test; the last one's logs are checked. */
 function sharedNameSuite(title: string, body: (ctx: SharedNameContext) => Promise<void>): void {
   describe(title, () => {
-    let server: RedisServer;
-    let redis: Redis;
-    const running: InProcessService[] = [];
-
-    before(async () => {
-      server = await RedisServer.start();
-      redis = server.client();
-    });
-    after(async () => {
-      await Promise.all(running.map((b) => b.stop()));
-      await server.stop();
-    });
+    const fx = redisFixture();
 
     test(title, () =>
       body({
-        start: async (consumer) => {
-          const bridge = await startInProcess({ ...server.env, P27_CONSUMER: consumer, ...CLAIM_EVERY_SECOND });
-          running.push(bridge);
-          return bridge;
-        },
+        start: (consumer) => fx.startBridge({ P27_CONSUMER: consumer, ...CLAIM_EVERY_SECOND }),
         // XADDs one decision and waits until it is bridged: every running instance has then checked the group.
         bridgeOne: async () => {
           const d = decision({ symbol: 'SHAREDUSDT' });
-          await redis.xadd(STREAM, '*', ...flat(d));
-          await waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${d.plan_id}`)) === 1, {
+          await fx.redis.xadd(STREAM, '*', ...flat(d));
+          await waitFor(async () => (await fx.redis.exists(byPlanKey(d.plan_id))) === 1, {
             what: 'the decision bridged',
           });
         },
         waitForConnectionsClosed: async () => {
-          await waitFor(async () => !/ name=heat-bridge/.test(String(await redis.client('LIST'))), {
+          await waitFor(async () => !/ name=heat-bridge/.test(String(await fx.redis.client('LIST'))), {
             what: "the stopped instance's connections closed",
           });
         },

@@ -3,58 +3,32 @@
 
 import assert from 'node:assert/strict';
 import { after, before, describe, type TestContext, test } from 'node:test';
-import { setTimeout as sleep } from 'node:timers/promises';
 import type { Redis } from 'ioredis';
-import { decision, flat } from '../support/decisions.js';
+import { decision } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
 import { type Address, formatAddress } from '../support/redis-process.js';
 import { RedisSentinelSet } from '../support/redis-sentinel.js';
 import { type ChildService, metricValue, startChild } from '../support/service.js';
+import { byPlanKey, GROUP, STREAM } from '../support/spec-contract.js';
+import { groupState as groupOf, lastGeneratedId, pendingCount } from '../support/stream-group.js';
+import { LoadProducer, missingKeys } from '../support/stream-writes.js';
 import { waitFor } from '../support/wait-for.js';
 
 // Takeover passes run every second (the idle time stays at its default): the test outlives many of them (issue 13 §1).
 const CLAIM_EVERY_SECOND = { P27_CLAIM_INTERVAL_MS: '1000' };
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const GROUP = 'heat_bridge';
 const SYMBOLS = ['BTCUSDT', 'ETHUSDT', 'SOLUSDT', 'XRPUSDT'];
 
 let producers = 0;
 
 /** Keeps XADDing decisions through the Sentinel-aware client, retrying each one that fails. */
-function produce(redis: Redis) {
+const produce = (redis: Redis): LoadProducer => {
   producers += 1;
   const run = producers;
-  const added: string[] = [];
-  let failures = 0;
-  let stopping = false;
-  const done = (async () => {
-    for (let n = 0; !stopping; n += 1) {
-      const d = decision({ symbol: SYMBOLS[n % SYMBOLS.length] as string, plan_id: `failover_${run}_${n}` });
-      for (;;) {
-        try {
-          await redis.xadd(STREAM, '*', ...flat(d));
-          added.push(d.plan_id as string);
-          break;
-        } catch {
-          failures += 1;
-          if (stopping) break;
-          // Pacing of the load generator, not a wait for a condition.
-          await sleep(50);
-        }
-      }
-      await sleep(5);
-    }
-  })();
-  return {
-    added,
-    get failures() {
-      return failures;
-    },
-    async stop(): Promise<void> {
-      stopping = true;
-      await done;
-    },
-  };
-}
+  return new LoadProducer(redis, {
+    decisionAt: (n) => decision({ symbol: SYMBOLS[n % SYMBOLS.length] as string, plan_id: `failover_${run}_${n}` }),
+    retry: true,
+  });
+};
 
 interface GroupState {
   readonly pending: number;
@@ -64,26 +38,11 @@ interface GroupState {
   readonly lastEntryId: string;
 }
 
-const pairs = (reply: unknown[]): Map<string, unknown> => {
-  const map = new Map<string, unknown>();
-  for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
-  return map;
-};
-
 async function groupState(redis: Redis): Promise<GroupState> {
-  const stream = pairs((await redis.xinfo('STREAM', STREAM)) as unknown[]);
-  for (const entry of (await redis.xinfo('GROUPS', STREAM)) as unknown[][]) {
-    const info = pairs(entry);
-    if (info.get('name') !== GROUP) continue;
-    const lag = info.get('lag');
-    return {
-      pending: Number(info.get('pending')),
-      lag: lag === null || lag === undefined ? null : Number(lag),
-      lastDeliveredId: String(info.get('last-delivered-id')),
-      lastEntryId: String(stream.get('last-generated-id')),
-    };
-  }
-  throw new Error(`no group ${GROUP} on ${STREAM}`);
+  const lastEntryId = await lastGeneratedId(redis);
+  const info = await groupOf(redis);
+  if (info === undefined) throw new Error(`no group ${GROUP} on ${STREAM}`);
+  return { ...info, lastEntryId };
 }
 
 /**
@@ -92,10 +51,6 @@ async function groupState(redis: Redis): Promise<GroupState> {
  */
 const drained = (state: GroupState): boolean => state.pending === 0 && state.lastDeliveredId === state.lastEntryId;
 
-async function healthOf(bridge: ChildService): Promise<Record<string, unknown>> {
-  return (await (await fetch(bridge.healthUrl)).json()) as Record<string, unknown>;
-}
-
 describe('Redis Sentinel failover', () => {
   let set: RedisSentinelSet;
   let redis: Redis;
@@ -103,7 +58,7 @@ describe('Redis Sentinel failover', () => {
 
   /** True once the count-th added decision (1-based) is in its by_plan key. */
   const bridged = async (added: readonly string[], count: number): Promise<boolean> =>
-    added.length >= count && (await redis.exists(`quantum:harvest:heat:by_plan:${added[count - 1]}`)) === 1;
+    added.length >= count && (await redis.exists(byPlanKey(added[count - 1] as string))) === 1;
 
   /**
    * Keeps XADDing while `failover` moves the primary; checks that entries flow again afterwards and
@@ -112,25 +67,25 @@ describe('Redis Sentinel failover', () => {
   const throughFailover = async (t: TestContext, failover: () => Promise<Address>): Promise<void> => {
     const producer = produce(redis);
     try {
-      await waitFor(() => bridged(producer.added, 100), {
+      await waitFor(() => bridged(producer.acknowledged, 100), {
         timeoutMs: 30_000,
         what: 'decisions bridged through the sentinels',
       });
       const started = Date.now();
-      const addedBefore = producer.added.length;
+      const addedBefore = producer.acknowledged.length;
       const old = await failover();
       const primary = await set.waitForFailover(old);
       t.diagnostic(`failover ${formatAddress(old)} -> ${formatAddress(primary)} in ${Date.now() - started} ms`);
       assert.notEqual(primary.port, old.port);
 
       // New entries flow again: ones added after the failover are bridged.
-      const addedAtFailover = producer.added.length;
-      await waitFor(() => bridged(producer.added, addedAtFailover + 100), {
+      const addedAtFailover = producer.acknowledged.length;
+      await waitFor(() => bridged(producer.acknowledged, addedAtFailover + 100), {
         timeoutMs: 30_000,
         what: 'decisions added after the failover bridged',
       }).catch(explain);
       t.diagnostic(
-        `added ${addedBefore} before the failover, ${producer.added.length} in all; ${producer.failures} XADDs retried`,
+        `added ${addedBefore} before the failover, ${producer.acknowledged.length} in all; ${producer.failures} XADDs retried`,
       );
     } finally {
       await producer.stop();
@@ -144,10 +99,9 @@ describe('Redis Sentinel failover', () => {
     const entries = await redis.xrange(STREAM, '-', '+');
     assert.ok(entries.length >= 200, `the new primary holds ${entries.length} entries`);
     const planIds = entries.map(([, fields]) => fields[fields.indexOf('plan_id') + 1] as string);
-    const exists = await Promise.all(planIds.map((p) => redis.exists(`quantum:harvest:heat:by_plan:${p}`)));
-    const missing = planIds.filter((_, i) => exists[i] !== 1);
+    const missing = await missingKeys(redis, planIds);
     assert.deepEqual(missing.slice(0, 10), [], `${missing.length} of ${planIds.length} entries not bridged`);
-    assert.equal(Number(((await redis.xpending(STREAM, GROUP)) as [number])[0]), 0);
+    assert.equal(await pendingCount(redis), 0);
 
     // The service never exited, and reports itself healthy again once the errors age out.
     assert.equal(bridge.child.exitCode, null);
@@ -158,7 +112,7 @@ describe('Redis Sentinel failover', () => {
     );
     const health = await waitFor(
       async () => {
-        const doc = await healthOf(bridge);
+        const doc = await fetchHealth(bridge.healthUrl);
         return doc.status === 'ok' ? doc : undefined;
       },
       { timeoutMs: 15_000, intervalMs: 200, what: '/health ok after the failover' },
@@ -174,7 +128,7 @@ describe('Redis Sentinel failover', () => {
   /** Rethrows a timeout with what the group and the service's /health said at that moment. */
   const explain = async (error: Error): Promise<never> => {
     const group = await groupState(redis).catch((e: Error) => e.message);
-    const health = await healthOf(bridge).catch((e: Error) => e.message);
+    const health = await fetchHealth(bridge.healthUrl).catch((e: Error) => e.message);
     throw new Error(`${error.message}; group ${JSON.stringify(group)}; /health ${JSON.stringify(health)}`, {
       cause: error,
     });

@@ -7,21 +7,23 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Cluster, Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
+import { fetchHealth } from '../support/health-document.js';
 import { RedisClusterSet } from '../support/redis-cluster.js';
 import { RedisSentinelSet } from '../support/redis-sentinel.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import {
+  byPlanKey as byPlan,
+  DLQ,
+  GROUP,
+  latestKey as latest,
+  dedupeKey as marker,
+  latestPlanIdKey as pointer,
+  STREAM,
+} from '../support/spec-contract.js';
+import { drained, replyMap } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
-
-const STREAM = 'quantum:stream:harvest.heat.decision';
-const DLQ = 'quantum:stream:harvest.heat.decision.dlq';
-const GROUP = 'heat_bridge';
-
-const byPlan = (planId: string): string => `quantum:harvest:heat:by_plan:${planId}`;
-const latest = (symbol: string): string => `quantum:harvest:heat:latest:${symbol}`;
-const pointer = (symbol: string): string => `quantum:harvest:heat:latest_plan_id:${symbol}`;
-const marker = (planId: string): string => `quantum:dedupe:p27:${planId}`;
 
 type Client = Redis | Cluster;
 
@@ -29,20 +31,6 @@ interface Topology {
   readonly env: Record<string, string>;
   readonly client: Client;
   stop(): Promise<void>;
-}
-
-const pairs = (reply: unknown[]): Map<string, unknown> => {
-  const map = new Map<string, unknown>();
-  for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
-  return map;
-};
-
-async function drained(redis: Client): Promise<boolean> {
-  for (const entry of (await redis.xinfo('GROUPS', STREAM)) as unknown[][]) {
-    const info = pairs(entry);
-    if (info.get('name') === GROUP) return Number(info.get('pending')) === 0 && Number(info.get('lag')) === 0;
-  }
-  return false;
 }
 
 const TOPOLOGIES: Record<'standalone' | 'sentinel' | 'cluster', () => Promise<Topology>> = {
@@ -115,7 +103,7 @@ for (const [mode, setUp] of Object.entries(TOPOLOGIES)) {
       assert.equal(await redis.hget(byPlan(lone.plan_id as string), 'plan_id'), lone.plan_id);
       assert.equal(await redis.hget(byPlan(orphan.plan_id as string), 'plan_id'), orphan.plan_id);
       assert.equal(await metric('p27_claimed_total{result="claimed"}'), 1);
-      const dead = (await redis.xrange(DLQ, '-', '+')).map(([, fields]) => pairs(fields));
+      const dead = (await redis.xrange(DLQ, '-', '+')).map(([, fields]) => replyMap(fields));
       assert.deepEqual(
         dead.map((f) => f.get('source_id')),
         [invalidId],
@@ -128,7 +116,7 @@ for (const [mode, setUp] of Object.entries(TOPOLOGIES)) {
     test('/health says ok with the mode, and /metrics probes the backlog', async () => {
       const health = await waitFor(
         async () => {
-          const doc = (await (await fetch(bridge.healthUrl)).json()) as Record<string, unknown>;
+          const doc = await fetchHealth(bridge.healthUrl);
           return doc.status === 'ok' ? doc : undefined;
         },
         { what: '/health ok' },

@@ -2,6 +2,7 @@
 // words of ACL SETUSER: tests run the service as exactly that user, so the doc cannot drift.
 
 import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
 
 /** ['heat_bridge', 'on', '>password', …]: the README's ACL SETUSER words, the password placeholder replaced. */
 export function readmeAclRules(password: string): string[] {
@@ -12,4 +13,17 @@ export function readmeAclRules(password: string): string[] {
     .split(/\s+/)
     .slice(2)
     .map((word) => (word === '>PASSWORD' ? `>${password}` : word));
+}
+
+/**
+ * Fixture options that run the service as the README's user (password `password`, further ACL
+ * rules after the README's, e.g. '-xautoclaim' to deny one command), with env added.
+ */
+export function asReadmeUser(password: string, env: Record<string, string>, ...extraRules: string[]) {
+  return {
+    env: { REDIS_USERNAME: 'heat_bridge', REDIS_PASSWORD: password, ...env },
+    prepare: async (redis: Redis): Promise<void> => {
+      await redis.call('ACL', 'SETUSER', ...readmeAclRules(password), ...extraRules);
+    },
+  };
 }

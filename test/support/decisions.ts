@@ -1,10 +1,15 @@
 // Builds realistic heat decisions as stream field lists for XADD.
 
+import type { DecisionField } from './spec-contract.js';
+
 export type DecisionFields = Record<string, string>;
+
+/** A decision from decision(): every schema field is there (a test may delete one, or add extras). */
+export type GeneratedDecision = DecisionFields & Record<DecisionField, string>;
 
 let counter = 0;
 
-export function decision(overrides: Partial<DecisionFields> = {}): DecisionFields {
+export function decision(overrides: Partial<DecisionFields> = {}): GeneratedDecision {
   counter += 1;
   return {
     ts_epoch: String(1_735_689_600 + counter),
@@ -21,10 +26,18 @@ export function decision(overrides: Partial<DecisionFields> = {}): DecisionField
     mode: 'shadow',
     debug_json: '{"portfolio_heat":0.25}',
     ...overrides,
-  } as DecisionFields;
+  } as GeneratedDecision;
 }
 
 /** Field/value pairs in insertion order, as XADD takes them. */
 export function flat(fields: DecisionFields): string[] {
   return Object.entries(fields).flat();
+}
+
+/**
+ * A dead letter as the service writes it (README "Keys": the entry's own fields, then `error` and
+ * `source_id`), as XADD takes it: for tests that plant one without provoking it.
+ */
+export function deadLetter(fields: DecisionFields, error: string, sourceId: string): string[] {
+  return [...flat(fields), 'error', error, 'source_id', sourceId];
 }

@@ -6,6 +6,7 @@ import { mkdirSync, mkdtempSync, rmSync, writeFileSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
+import { withNode } from './redis-process.js';
 import { waitFor } from './wait-for.js';
 
 const ip = (...args: string[]): string => execFileSync('ip', args, { encoding: 'utf8' });
@@ -170,15 +171,8 @@ export class NetNamespaceRedis {
     this.#children.push(spawn('ip', ['netns', 'exec', this.ns, 'redis-server', ...args], { stdio: 'ignore' }));
   }
 
-  async #withNode<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
-    const redis = new Redis({ host: this.host, port, lazyConnect: true, retryStrategy: () => null });
-    redis.on('error', () => {});
-    try {
-      await redis.connect();
-      return await use(redis);
-    } finally {
-      redis.disconnect();
-    }
+  #withNode<T>(port: number, use: (redis: Redis) => Promise<T>): Promise<T> {
+    return withNode({ host: this.host, port }, use);
   }
 
   async #waitForPing(port: number): Promise<void> {

@@ -72,6 +72,10 @@ export class RedisProcess {
     return { host: LOOPBACK, port: this.port };
   }
 
+  get pid(): number | undefined {
+    return this.#child.pid;
+  }
+
   get alive(): boolean {
     return this.#child.exitCode === null && this.#child.signalCode === null;
   }

@@ -1,12 +1,11 @@
 // Starts a real redis-server on a free loopback port for one test file; kill and restart it for fault tests.
 
-import { type ChildProcess, spawn } from 'node:child_process';
 import { mkdtempSync, rmSync } from 'node:fs';
 import { tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { Redis } from 'ioredis';
 import { freePort } from './free-port.js';
-import { waitFor } from './wait-for.js';
+import { RedisProcess } from './redis-process.js';
 
 export interface RedisServerOptions {
   /** Persist with an append-only file, so a restart after SIGKILL keeps acknowledged writes. */
@@ -18,7 +17,7 @@ export class RedisServer {
   readonly host = '127.0.0.1';
   readonly dir: string;
   #port = 0;
-  #child: ChildProcess | undefined;
+  #process: RedisProcess | undefined;
   readonly #clients = new Set<Redis>();
   readonly #options: RedisServerOptions;
 
@@ -39,7 +38,7 @@ export class RedisServer {
   }
 
   get pid(): number | undefined {
-    return this.#child?.pid;
+    return this.#process?.pid;
   }
 
   /** Environment that points the service at this server. */
@@ -63,22 +62,7 @@ export class RedisServer {
       'always',
       ...(this.#options.extraArgs ?? []),
     ];
-    const child = spawn('redis-server', args, { stdio: 'ignore' });
-    this.#child = child;
-    const probe = new Redis({ host: this.host, port: this.#port, lazyConnect: true, retryStrategy: () => null });
-    probe.on('error', () => {}); // refused connections are expected until the server listens
-    try {
-      await waitFor(
-        async () => {
-          if (child.exitCode !== null) throw new Error(`redis-server exited with ${child.exitCode}`);
-          if (probe.status !== 'ready') await probe.connect().catch(() => {});
-          return (await probe.ping()) === 'PONG';
-        },
-        { what: `redis-server on port ${this.#port}` },
-      );
-    } finally {
-      probe.disconnect();
-    }
+    this.#process = await RedisProcess.start(this.#port, args, 'redis-server');
   }
 
   /** A client for the test itself; closed by stop(). */
@@ -90,11 +74,7 @@ export class RedisServer {
   }
 
   async kill(signal: NodeJS.Signals = 'SIGKILL'): Promise<void> {
-    const child = this.#child;
-    if (child === undefined || child.exitCode !== null || child.signalCode !== null) return;
-    const exited = new Promise((resolve) => child.once('exit', resolve));
-    child.kill(signal);
-    await exited;
+    await this.#process?.kill(signal);
   }
 
   /** Starts redis-server again on the same port and directory (reloading the AOF when enabled). */

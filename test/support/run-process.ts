@@ -1,6 +1,7 @@
 // Runs a command (the CLI from source, a script, a tool) to completion and captures its exit code and output.
 
 import { spawn } from 'node:child_process';
+import type { Readable } from 'node:stream';
 
 export interface ProcessResult {
   readonly code: number | null;
@@ -63,4 +64,15 @@ export function runProcess(command: string, args: readonly string[], options: Ru
 /** `heat-bridge <args>` from source, through tsx. */
 export function runCli(args: readonly string[], env: Record<string, string> = {}, options: RunOptions = {}) {
   return runProcess(process.execPath, ['--import', TSX, '--', CLI, ...args], { ...options, env });
+}
+
+/** Calls `each` with every complete line the stream writes (without its newline), as it arrives. */
+export function onLines(stream: Readable | null, each: (line: string) => void): void {
+  let buffered = '';
+  stream?.on('data', (chunk: Buffer) => {
+    buffered += chunk.toString();
+    const lines = buffered.split('\n');
+    buffered = lines.pop() ?? '';
+    for (const line of lines) each(line);
+  });
 }

@@ -3,11 +3,15 @@
 
 import { type ChildProcess, spawn } from 'node:child_process';
 import { Writable } from 'node:stream';
+import type { Redis } from 'ioredis';
 import { type Config, loadConfig } from '../../src/config.js';
 import { createLogger } from '../../src/logger.js';
 import { Service } from '../../src/service.js';
 import { freePort } from './free-port.js';
-import { waitFor } from './wait-for.js';
+import { scrape } from './metrics-text.js';
+import { CLI, cleanEnv, onLines } from './run-process.js';
+import { consumersPending } from './stream-group.js';
+import { failWaitsOn, waitFor } from './wait-for.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
 
@@ -21,9 +25,19 @@ export interface InProcessService {
   readonly logs: LogLine[];
   readonly metricsUrl: string;
   readonly healthUrl: string;
+  /** Errors the service reported as fatal (onFatal): the ones that make `heat-bridge run` exit. */
+  readonly fatal: readonly Error[];
+  /** Stops the service; rejects with its first fatal error, if it had one, once stopped. */
   stop(): Promise<void>;
 }
 
+/**
+ * Starts the service in this process on free ports, logging JSON at DEBUG into `logs`.
+ *
+ * A fatal error (a script that does not compile, a database the server does not have) fails the
+ * test with that error rather than a timeout: from the moment it is reported, every waitFor of the
+ * process throws it, a start-up still under way rejects with it, and stop() rejects with it.
+ */
 export async function startInProcess(env: Record<string, string>): Promise<InProcessService> {
   const config = loadConfig({ P27_POLL_MS: '100', ...(await portsEnv()), P27_LOG_LEVEL: 'DEBUG', ...env });
   const logs: LogLine[] = [];
@@ -34,15 +48,40 @@ export async function startInProcess(env: Record<string, string>): Promise<InPro
     },
   });
   const fatal: Error[] = [];
-  const service = new Service({ config, log: createLogger(config.logLevel, sink), onFatal: (e) => fatal.push(e) });
-  const { metricsPort, healthPort } = await service.start();
+  let reportFatal: (error: Error) => void = () => {};
+  const fatalReported = new Promise<never>((_, reject) => {
+    reportFatal = reject;
+  });
+  fatalReported.catch(() => {}); // read by the race below and by stop(), not left unhandled
+  const service = new Service({
+    config,
+    log: createLogger(config.logLevel, sink),
+    onFatal: (error) => {
+      fatal.push(error);
+      reportFatal(error);
+    },
+  });
+  const stopFailingWaits = failWaitsOn(() => fatal[0]);
+  let listening: Awaited<ReturnType<Service['start']>>;
+  try {
+    listening = await Promise.race([service.start(), fatalReported]);
+  } catch (error) {
+    stopFailingWaits();
+    await service.stop();
+    throw error;
+  }
   return {
     service,
     config,
     logs,
-    metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
-    healthUrl: `http://127.0.0.1:${healthPort}/health`,
-    stop: () => service.stop(),
+    fatal,
+    metricsUrl: `http://127.0.0.1:${listening.metricsPort}/metrics`,
+    healthUrl: `http://127.0.0.1:${listening.healthPort}/health`,
+    stop: async () => {
+      stopFailingWaits();
+      await service.stop();
+      if (fatal[0] !== undefined) throw fatal[0];
+    },
   };
 }
 
@@ -58,10 +97,8 @@ export interface ChildService {
   kill(signal?: NodeJS.Signals): Promise<{ code: number | null; signal: NodeJS.Signals | null }>;
 }
 
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
-// Absolute, so the child finds tsx and the project's tsconfig from any working directory.
+// Absolute, so the child finds tsx from any working directory (cleanEnv names the tsconfig).
 const TSX = import.meta.resolve('tsx');
-const TSCONFIG = new URL('../../tsconfig.json', import.meta.url).pathname;
 
 export interface ChildOptions {
   /** Working directory of the child (default: this process's), e.g. a temp dir for `.data/`. */
@@ -75,13 +112,8 @@ export async function startChild(
   options: ChildOptions = {},
 ): Promise<ChildService> {
   const ports = await portsEnv();
-  const fullEnv: NodeJS.ProcessEnv = {
-    ...process.env,
-    TSX_TSCONFIG_PATH: TSCONFIG,
-    P27_POLL_MS: '100',
-    ...ports,
-    ...env,
-  };
+  // Nothing from the developer's shell (a REDIS_URL there) decides where the child connects.
+  const fullEnv = cleanEnv({ P27_POLL_MS: '100', ...ports, ...env });
   const child = spawn(process.execPath, ['--import', TSX, '--', CLI, 'run', ...args], {
     env: fullEnv,
     stdio: ['ignore', 'pipe', 'pipe'],
@@ -89,18 +121,12 @@ export async function startChild(
   });
   const logs: LogLine[] = [];
   const stderr: string[] = [];
-  let buffered = '';
-  child.stdout?.on('data', (chunk: Buffer) => {
-    buffered += chunk.toString();
-    const lines = buffered.split('\n');
-    buffered = lines.pop() ?? '';
-    for (const line of lines) {
-      if (!line) continue;
-      try {
-        logs.push(JSON.parse(line) as LogLine);
-      } catch {
-        logs.push({ msg: line });
-      }
+  onLines(child.stdout, (line) => {
+    if (!line) return;
+    try {
+      logs.push(JSON.parse(line) as LogLine);
+    } catch {
+      logs.push({ msg: line });
     }
   });
   child.stderr?.on('data', (chunk: Buffer) => stderr.push(chunk.toString()));
@@ -125,11 +151,33 @@ export async function startChild(
   };
 }
 
-/** Reads one metric sample (exact name and label set, e.g. 'p27_written_total{kind="by_plan"}'). */
-export async function metricValue(metricsUrl: string, sample: string): Promise<number | undefined> {
-  const text = await (await fetch(metricsUrl)).text();
-  for (const line of text.split('\n')) {
-    if (line.startsWith(`${sample} `)) return Number(line.slice(sample.length + 1));
+/**
+ * Runs the service as a child until its consumer is in the group, then stops it with SIGTERM: the
+ * group an operator finds after the service stopped (a consumer, idle). Resolves with the exit status.
+ */
+export async function stopAfterRegistering(
+  redis: Redis,
+  env: Record<string, string>,
+  consumer: string,
+): Promise<{ code: number | null; signal: NodeJS.Signals | null }> {
+  const child = await startChild({ ...env, P27_CONSUMER: consumer });
+  try {
+    await waitFor(async () => (await consumersPending(redis).catch(() => new Map())).has(consumer), {
+      timeoutMs: 30_000,
+      what: `consumer ${consumer} registered`,
+    });
+  } catch (error) {
+    await child.kill('SIGKILL');
+    throw error;
   }
-  return undefined;
+  return child.kill('SIGTERM');
+}
+
+/**
+ * Reads one metric sample (exact name and label set, e.g. 'p27_written_total{kind="by_plan"}');
+ * undefined when it is not exported. To compare a counter, prefer metrics-text.ts's sample(),
+ * which refuses a missing sample rather than letting a caller read it as 0.
+ */
+export async function metricValue(metricsUrl: string, sample: string): Promise<number | undefined> {
+  return (await scrape(metricsUrl)).samples.get(sample);
 }

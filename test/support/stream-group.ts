@@ -1,10 +1,13 @@
-// Reads the state of the input stream's consumer group the way an operator would (XINFO, XPENDING).
+// Reads the state of the input stream's consumer group the way an operator would (XINFO, XPENDING),
+// on a standalone, Sentinel or Cluster client alike.
 
-import type { Redis } from 'ioredis';
+import type { Cluster, Redis } from 'ioredis';
+import { DLQ, GROUP, STREAM } from './spec-contract.js';
 
-export const STREAM = 'quantum:stream:harvest.heat.decision';
-export const GROUP = 'heat_bridge';
-export const DLQ = 'quantum:stream:harvest.heat.decision.dlq';
+export { DLQ, GROUP, STREAM };
+
+/** A client of any topology: the stream's commands name one key, so a Cluster routes them. */
+export type AnyRedis = Redis | Cluster;
 
 export interface GroupInfo {
   readonly pending: number;
@@ -12,8 +15,20 @@ export interface GroupInfo {
   readonly lag: number | null;
 }
 
+export interface GroupState extends GroupInfo {
+  /** XINFO GROUPS last-delivered-id. */
+  readonly lastDeliveredId: string;
+}
+
+/** A RESP2 flat reply [name, value, name, value, …] as a map. */
+export function replyMap(reply: readonly unknown[]): Map<string, unknown> {
+  const map = new Map<string, unknown>();
+  for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
+  return map;
+}
+
 /** XINFO GROUPS for one group; undefined when the stream or the group does not exist. */
-export async function groupInfo(redis: Redis, stream = STREAM, group = GROUP): Promise<GroupInfo | undefined> {
+export async function groupState(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<GroupState | undefined> {
   let reply: unknown[];
   try {
     reply = (await redis.xinfo('GROUPS', stream)) as unknown[];
@@ -22,28 +37,41 @@ export async function groupInfo(redis: Redis, stream = STREAM, group = GROUP): P
     throw error;
   }
   for (const entry of reply as unknown[][]) {
-    const info = new Map<string, unknown>();
-    for (let i = 0; i + 1 < entry.length; i += 2) info.set(String(entry[i]), entry[i + 1]);
+    const info = replyMap(entry);
     if (info.get('name') !== group) continue;
     const lag = info.get('lag');
-    return { pending: Number(info.get('pending')), lag: lag === null || lag === undefined ? null : Number(lag) };
+    return {
+      pending: Number(info.get('pending')),
+      lag: lag === null || lag === undefined ? null : Number(lag),
+      lastDeliveredId: String(info.get('last-delivered-id')),
+    };
   }
   return undefined;
 }
 
+/** Pending count and lag of one group (groupState without the id); undefined when there is no such group. */
+export async function groupInfo(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<GroupInfo | undefined> {
+  const state = await groupState(redis, stream, group);
+  return state === undefined ? undefined : { pending: state.pending, lag: state.lag };
+}
+
 /** True once every entry of the stream was delivered and acked. */
-export async function drained(redis: Redis, stream = STREAM, group = GROUP): Promise<boolean> {
+export async function drained(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<boolean> {
   const info = await groupInfo(redis, stream, group);
   return info !== undefined && info.pending === 0 && info.lag === 0;
 }
 
 /** XPENDING summary count. */
-export async function pendingCount(redis: Redis, stream = STREAM, group = GROUP): Promise<number> {
+export async function pendingCount(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<number> {
   return Number(((await redis.xpending(stream, group)) as [number | string])[0]);
 }
 
 /** Pending entries per consumer, from the XPENDING summary. */
-export async function pendingByConsumer(redis: Redis, stream = STREAM, group = GROUP): Promise<Record<string, number>> {
+export async function pendingByConsumer(
+  redis: AnyRedis,
+  stream = STREAM,
+  group = GROUP,
+): Promise<Record<string, number>> {
   const [, , , consumers] = (await redis.xpending(stream, group)) as [unknown, unknown, unknown, [string, string][]];
   return Object.fromEntries((consumers ?? []).map(([name, count]) => [name, Number(count)]));
 }
@@ -55,4 +83,15 @@ export function compareStreamIds(a: string, b: string): number {
   if (ams !== bms) return ams < bms ? -1 : 1;
   if (aseq !== bseq) return aseq < bseq ? -1 : 1;
   return 0;
+}
+
+/** Pending entries per consumer from XINFO CONSUMERS (lists idle consumers with 0 too). */
+export async function consumersPending(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<Map<string, number>> {
+  const consumers = (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][];
+  return new Map(consumers.map(replyMap).map((c) => [String(c.get('name')), Number(c.get('pending'))]));
+}
+
+/** The id of the newest entry the stream ever had (XINFO STREAM last-generated-id). */
+export async function lastGeneratedId(redis: AnyRedis, stream = STREAM): Promise<string> {
+  return String(replyMap((await redis.xinfo('STREAM', stream)) as unknown[]).get('last-generated-id'));
 }

@@ -3,6 +3,29 @@
 
 import { setTimeout as sleep } from 'node:timers/promises';
 
+/** Something running in this process that can fail for good: its error, once it has one. */
+export type FailureSource = () => Error | undefined;
+
+const failureSources = new Set<FailureSource>();
+
+/**
+ * Makes every waitFor in this process fail at once with the source's error once it has one (for
+ * example an in-process service that hit a fatal error), instead of timing out long after.
+ * Returns the function that removes the source again.
+ */
+export function failWaitsOn(source: FailureSource): () => void {
+  failureSources.add(source);
+  return () => failureSources.delete(source);
+}
+
+function failure(): Error | undefined {
+  for (const source of failureSources) {
+    const error = source();
+    if (error !== undefined) return error;
+  }
+  return undefined;
+}
+
 export async function waitFor<T>(
   probe: () => T | Promise<T>,
   {
@@ -14,6 +37,8 @@ export async function waitFor<T>(
   const deadline = Date.now() + timeoutMs;
   let last: unknown;
   for (;;) {
+    const failed = failure();
+    if (failed !== undefined) throw failed;
     try {
       const value = await probe();
       // 0 is not success: EXISTS, XLEN and counters answer 0 for "not yet".

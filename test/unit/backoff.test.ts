@@ -1,11 +1,9 @@
 // jitteredDelay bounds and growth, and Backoff's attempt counting and abortable wait.
 
 import assert from 'node:assert/strict';
-import { describe, mock, test } from 'node:test';
+import { syncBuiltinESMExports } from 'node:module';
+import { describe, mock, type TestContext, test } from 'node:test';
 import { Backoff, jitteredDelay } from '../../src/backoff.js';
-import { withinDeadline } from '../support/timing.js';
-
-const HOUR_MS = 3_600_000;
 
 /** Runs fn with Math.random returning value, restoring it afterwards. */
 function withRandom<T>(value: number, fn: () => T): T {
@@ -16,6 +14,23 @@ function withRandom<T>(value: number, fn: () => T): T {
     random.mock.restore();
   }
 }
+
+/**
+ * A mocked setTimeout clock for one test, so bounds are exact on any machine and no wall time is
+ * measured; the sync reaches src's ESM import of node:timers/promises, which the mock alone leaves
+ * pointing at the real setTimeout.
+ */
+function mockClock(t: TestContext): void {
+  t.mock.timers.enable({ apis: ['setTimeout'] });
+  syncBuiltinESMExports();
+  t.after(() => {
+    t.mock.timers.reset();
+    syncBuiltinESMExports();
+  });
+}
+
+/** Lets pending promise callbacks run (setImmediate is not mocked). */
+const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('jitteredDelay', () => {
   test('stays between half and all of the ceiling for the first attempt', () => {
@@ -84,30 +99,46 @@ describe('Backoff', () => {
     );
   });
 
-  // A delay of 30-60 min and a deadline of HANG_MS: a wait that ignored the abort fails with a clear
-  // message, and a slow machine cannot make a correct one fail (issue 12 §3).
-  test('resolves wait early when the signal aborts mid-sleep', async () => {
-    const backoff = new Backoff(HOUR_MS, HOUR_MS);
+  test('resolves wait early when the signal aborts mid-sleep', async (t) => {
+    mockClock(t);
+    const backoff = new Backoff(60_000, 60_000);
     const controller = new AbortController();
-    const waiting = backoff.wait(controller.signal);
-    setImmediate(() => controller.abort());
-    await withinDeadline(waiting, 'wait ending on abort, not after its 30-60 min delay');
+    let resolved = false;
+    void backoff.wait(controller.signal).then(() => {
+      resolved = true;
+    });
+    await settle();
+    assert.equal(resolved, false, 'sleeping while nothing aborts');
+    controller.abort();
+    await settle();
+    assert.equal(resolved, true, 'ended on abort, with no time passed on the clock');
     assert.equal(backoff.attempts, 1);
   });
 
-  test('resolves wait at once when the signal is already aborted', async () => {
-    const backoff = new Backoff(HOUR_MS, HOUR_MS);
-    await withinDeadline(backoff.wait(AbortSignal.abort()), 'wait on an aborted signal, not after its delay');
-    assert.equal(backoff.attempts, 1);
+  test('resolves wait at once when the signal is already aborted', async (t) => {
+    mockClock(t);
+    const backoff = new Backoff(60_000, 60_000);
+    let resolved = false;
+    void backoff.wait(AbortSignal.abort()).then(() => {
+      resolved = true;
+    });
+    await settle();
+    assert.equal(resolved, true);
   });
 
-  test('resolves wait after the delay when nothing aborts, not before', async () => {
-    const backoff = new Backoff(100, 100);
-    const started = performance.now();
-    // Math.random 0: the delay is exactly half the ceiling, 50 ms. A lower bound only, which no load can break;
-    // 1 ms for the timer's whole-millisecond clock.
-    await withRandom(0, () => backoff.wait(new AbortController().signal));
-    const waitedMs = performance.now() - started;
-    assert.ok(waitedMs >= 49, `waited ${waitedMs} ms for a 50 ms delay`);
+  test('resolves wait exactly when its delay has passed, not a millisecond earlier', async (t) => {
+    mockClock(t);
+    const backoff = new Backoff(200, 400);
+    let resolved = false;
+    // The largest jitter: the first delay is the whole initial 200 ms.
+    void withRandom(0.999_999_9, () => backoff.wait(new AbortController().signal)).then(() => {
+      resolved = true;
+    });
+    t.mock.timers.tick(199);
+    await settle();
+    assert.equal(resolved, false, 'still waiting after 199 of 200 ms');
+    t.mock.timers.tick(1);
+    await settle();
+    assert.equal(resolved, true, 'resolved at 200 ms');
   });
 });

@@ -3,10 +3,10 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { planBatch, tallyBatch } from '../../src/consumer/batch-plan.js';
-import { DECISION_FIELDS } from '../../src/decision.js';
 import type { WriteResult } from '../../src/redis/decision-writer.js';
 import type { ReadEntry } from '../../src/redis/scripts.js';
 import { decision } from '../support/decisions.js';
+import { DECISION_FIELDS } from '../support/spec-contract.js';
 
 const values = (overrides: Record<string, string> = {}): string[] => {
   const d = decision(overrides);

@@ -10,8 +10,8 @@ import {
   parseInjectFlags,
   streamFields,
 } from '../../src/commands/inject-args.js';
-import { DECISION_FIELDS } from '../../src/decision.js';
 import { parseEntry } from '../../src/message.js';
+import { DECISION_FIELDS } from '../support/spec-contract.js';
 
 const ctx = { nowSec: 1735689600, runId: 'abcd1234', random: () => 0.5 };
 

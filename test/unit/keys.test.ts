@@ -12,6 +12,8 @@ import {
   latestPlanIdKey,
   MAX_IDENTIFIER_LENGTH,
 } from '../../src/redis/keys.js';
+import * as rule from '../support/identifier-cases.js';
+import { MAX_IDENTIFIER_CHARACTERS } from '../support/spec-contract.js';
 
 function safe(value: string): KeySafe {
   const check = checkIdentifier(value);
@@ -48,7 +50,7 @@ describe('checkIdentifier', () => {
     }
   });
 
-  test('accepts exactly 128 characters and rejects 129 as too_long', () => {
+  test('accepts exactly 128 rule.characters and rejects 129 as too_long', () => {
     assert.equal(MAX_IDENTIFIER_LENGTH, 128);
     assert.equal(checkIdentifier('a'.repeat(128)).ok, true);
     assert.deepEqual(checkIdentifier('a'.repeat(129)), { ok: false, problem: 'too_long' });
@@ -59,23 +61,8 @@ describe('checkIdentifier', () => {
     assert.deepEqual(checkIdentifier(''), { ok: false, problem: 'missing' });
   });
 
-  test('reports whitespace, control and glob or brace characters as bad_character', () => {
-    const bad = [
-      ' ',
-      '\t',
-      '\n',
-      '\r',
-      '\v',
-      '\f',
-      '\u00a0',
-      '\u2028',
-      '\u3000',
-      '\u0000',
-      '\u001b',
-      '\u007f',
-      '\u0085',
-    ];
-    for (const char of [...bad, '*', '?', '[', ']', '{', '}']) {
+  test('reports whitespace, control and glob or brace rule.characters as bad_character', () => {
+    for (const char of rule.FORBIDDEN_CHARACTERS) {
       assert.deepEqual(checkIdentifier(`plan${char}1`), { ok: false, problem: 'bad_character' }, JSON.stringify(char));
     }
   });
@@ -86,58 +73,46 @@ describe('checkIdentifier', () => {
   });
 });
 
-// The characters a key-safe identifier must never hold, defined independently of keys.ts.
-const FORBIDDEN = /[\p{White_Space}\p{Cc}\p{Cf}*?[\]{}]/u;
-const DANGEROUS_CHARS = [
-  ' ',
-  '\t',
-  '\n',
-  '\r',
-  '\u0000',
-  '\u0001',
-  '\u007f',
-  '\u00a0',
-  '\u200b',
-  '\u202e',
-  '*',
-  '?',
-  '[',
-  ']',
-  '{',
-  '}',
-];
-
 describe('checkIdentifier properties', () => {
-  test('accepts only strings of at most 128 characters without whitespace, control, glob or brace characters', () => {
+  test('accepts only strings of at most 128 rule.characters without whitespace, control, glob or brace rule.characters', () => {
     const risky = fc
-      .array(fc.oneof(fc.constantFrom(...DANGEROUS_CHARS), fc.string({ unit: 'binary', maxLength: 4 })), {
+      .array(fc.oneof(fc.constantFrom(...rule.FORBIDDEN_CHARACTERS), fc.string({ unit: 'binary', maxLength: 4 })), {
         maxLength: 60,
       })
       .map((parts) => parts.join(''));
     const candidates = fc.oneof(
       fc.string({ unit: 'binary', maxLength: 200 }),
       fc.string({ unit: 'grapheme-ascii', minLength: 120, maxLength: 140 }),
+      rule.astralNearLimit,
       risky,
     );
     fc.assert(
       fc.property(candidates, (value) => {
         const check = checkIdentifier(value);
         if (!check.ok) return true;
-        return check.value === value && value.length >= 1 && value.length <= 128 && !FORBIDDEN.test(value);
+        return (
+          check.value === value &&
+          rule.characters(value) >= 1 &&
+          rule.characters(value) <= MAX_IDENTIFIER_CHARACTERS &&
+          !rule.FORBIDDEN_IN_IDENTIFIER.test(value)
+        );
       }),
       { numRuns: 2000 },
     );
   });
 
-  test('accepts every non-empty string of at most 128 allowed characters', () => {
-    // U+FEFF is a format character (Cf) and so forbidden, as are zero-width and bidi characters.
+  test('accepts every non-empty string of at most 128 allowed rule.characters', () => {
+    // U+FEFF is a format character (Cf) and so forbidden, as are zero-width and bidi rule.characters.
     const allowedChar = fc
       .string({ unit: 'binary', minLength: 1, maxLength: 1 })
-      .filter((c) => !FORBIDDEN.test(c) && c !== '\ufeff');
-    const allowed = fc.array(allowedChar, { minLength: 1, maxLength: 128 }).map((chars) => chars.join(''));
+      .filter((c) => !rule.FORBIDDEN_IN_IDENTIFIER.test(c));
+    const allowed = fc.oneof(
+      fc.array(allowedChar, { minLength: 1, maxLength: MAX_IDENTIFIER_CHARACTERS }).map((chars) => chars.join('')),
+      rule.astralNearLimit,
+    );
     fc.assert(
       fc.property(allowed, (value) => {
-        fc.pre(value.length <= 128);
+        fc.pre(rule.characters(value) <= MAX_IDENTIFIER_CHARACTERS);
         const check = checkIdentifier(value);
         return check.ok && check.value === value;
       }),
@@ -147,7 +122,7 @@ describe('checkIdentifier properties', () => {
 
   test('rejects every string holding a forbidden character', () => {
     const withForbidden = fc
-      .tuple(fc.string({ maxLength: 20 }), fc.constantFrom(...DANGEROUS_CHARS), fc.string({ maxLength: 20 }))
+      .tuple(fc.string({ maxLength: 20 }), fc.constantFrom(...rule.FORBIDDEN_CHARACTERS), fc.string({ maxLength: 20 }))
       .map(([before, char, after]) => before + char + after);
     fc.assert(
       fc.property(withForbidden, (value) => !checkIdentifier(value).ok),
@@ -155,7 +130,7 @@ describe('checkIdentifier properties', () => {
     );
   });
 
-  test('counts length in characters (code points), not UTF-16 units: 128 astral characters pass, 129 do not', () => {
+  test('counts length in rule.characters (code points), not UTF-16 units: 128 astral rule.characters pass, 129 do not', () => {
     // '🔥' is one character and two UTF-16 units: the limit is what a person (and the Python original) counts.
     assert.equal(checkIdentifier('🔥'.repeat(128)).ok, true);
     assert.deepEqual(checkIdentifier('🔥'.repeat(129)), { ok: false, problem: 'too_long' });

@@ -2,8 +2,8 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { DECISION_FIELDS } from '../../src/decision.js';
 import { compareStreamIds, type ParseResult, parseEntry, type RejectReason, streamIdMs } from '../../src/message.js';
+import { DECISION_FIELDS } from '../support/spec-contract.js';
 
 const ID = '1735689600000-0';
 const LIMIT = 65_536;
