@@ -1,7 +1,6 @@
 // The command line as a real child process: config errors exit 2 before connecting, --env-file, usage, --version.
 
 import assert from 'node:assert/strict';
-import { spawn } from 'node:child_process';
 import { mkdtempSync, readFileSync, rmSync, writeFileSync } from 'node:fs';
 import { createServer, type Server } from 'node:net';
 import { tmpdir } from 'node:os';
@@ -10,11 +9,11 @@ import { after, before, describe, test } from 'node:test';
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
+import { CLI, runProcess } from '../support/run-process.js';
 import { type ChildService, startChild } from '../support/service.js';
 import { STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
 
-const CLI = new URL('../../src/cli.ts', import.meta.url).pathname;
 const TSX = import.meta.resolve('tsx');
 const VERSION = (
   JSON.parse(readFileSync(new URL('../../package.json', import.meta.url), 'utf8')) as { version: string }
@@ -25,40 +24,9 @@ const VERSION = (
  */
 const FAST_EXIT_MS = 60_000;
 
-interface CliResult {
-  readonly code: number | null;
-  readonly stdout: string;
-  readonly stderr: string;
-  readonly ms: number;
-}
-
-/** Runs the CLI with only the given environment (plus PATH); SIGKILLs it if it outlives timeoutMs. */
-function runCli(
-  args: readonly string[],
-  env: Record<string, string> = {},
-  timeoutMs = FAST_EXIT_MS,
-): Promise<CliResult> {
-  return new Promise((resolve, reject) => {
-    const started = performance.now();
-    const child = spawn(process.execPath, ['--import', TSX, '--', CLI, ...args], {
-      env: { PATH: process.env.PATH ?? '', ...env },
-      stdio: ['ignore', 'pipe', 'pipe'],
-    });
-    let stdout = '';
-    let stderr = '';
-    child.stdout.on('data', (chunk: Buffer) => {
-      stdout += chunk.toString();
-    });
-    child.stderr.on('data', (chunk: Buffer) => {
-      stderr += chunk.toString();
-    });
-    const timer = setTimeout(() => child.kill('SIGKILL'), timeoutMs);
-    child.once('error', reject);
-    child.once('close', (code) => {
-      clearTimeout(timer);
-      resolve({ code, stdout, stderr, ms: performance.now() - started });
-    });
-  });
+/** Runs the CLI with only the given environment (plus PATH); a run that outlives timeoutMs fails as hung. */
+function runCli(args: readonly string[], env: Record<string, string> = {}, timeoutMs = FAST_EXIT_MS) {
+  return runProcess(process.execPath, ['--import', TSX, '--', CLI, ...args], { env, bareEnv: true, timeoutMs });
 }
 
 const lines = (text: string): string[] => text.split('\n').filter((line) => line !== '');

@@ -6,6 +6,7 @@ import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
 import { sample } from '../support/metrics-text.js';
+import { startObserver } from '../support/observer.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
 import { STREAM } from '../support/spec-contract.js';
@@ -73,17 +74,9 @@ describe('health endpoint', () => {
   test('reports pending plus undelivered entries of the group as backlog', async () => {
     const stream = `${STREAM}.health-backlog`;
     await redis.xgroup('CREATE', stream, 'heat_bridge', '0', 'MKSTREAM');
-    // An observer whose Redis user may not read the group: it answers /health but never consumes.
-    await redis.call('ACL', 'SETUSER', 'observer', 'on', '>observer-pw', '~*', '&*', '+@all', '-xreadgroup', '-xgroup');
     for (let i = 0; i < 3; i += 1) await redis.xadd(stream, '*', ...flat(decision()));
     await redis.call('XREADGROUP', 'GROUP', 'heat_bridge', 'other', 'COUNT', '1', 'STREAMS', stream, '>');
-    const observer = await startInProcess({
-      ...server.env,
-      REDIS_USERNAME: 'observer',
-      REDIS_PASSWORD: 'observer-pw',
-      P27_STREAM_IN: stream,
-      P27_DLQ_STREAM: `${stream}.dlq`,
-    });
+    const observer = await startObserver(server, redis, stream);
     extra.push(observer);
     const reply = await waitFor(
       async () => {

@@ -9,6 +9,7 @@ import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { fetchHealth as health } from '../support/health-document.js';
 import { type Exposition, parseExposition } from '../support/metrics-text.js';
+import { startObserver } from '../support/observer.js';
 import type { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
 import { CLAIM_RESULTS, ERROR_STAGES, REJECT_REASONS, STREAM, WRITTEN_KINDS } from '../support/spec-contract.js';
@@ -196,16 +197,8 @@ describe('metrics endpoint', () => {
   test('counts undelivered and unacked entries in p27_backlog while nothing consumes the group', async () => {
     const stream = `${STREAM}.backlog-test`;
     await redis.xgroup('CREATE', stream, 'heat_bridge', '0', 'MKSTREAM');
-    // An observer whose Redis user may not read the group: it serves metrics but never consumes.
-    await redis.call('ACL', 'SETUSER', 'observer', 'on', '>observer-pw', '~*', '&*', '+@all', '-xreadgroup', '-xgroup');
     for (let i = 0; i < 3; i += 1) await redis.xadd(stream, '*', ...flat(decision({ symbol: 'LTCUSDT' })));
-    const observer = await startInProcess({
-      ...server.env,
-      REDIS_USERNAME: 'observer',
-      REDIS_PASSWORD: 'observer-pw',
-      P27_STREAM_IN: stream,
-      P27_DLQ_STREAM: `${stream}.dlq`,
-    });
+    const observer = await startObserver(server, redis, stream);
     const backlog = async () => (await scrape(observer.metricsUrl)).samples.get('p27_backlog');
     try {
       await waitFor(async () => (await backlog()) === 3, { what: 'backlog 3 (undelivered)' });

@@ -3,40 +3,31 @@
 // failure is dead-lettered after exactly P27_MAX_DELIVERIES of them.
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { entryFields, specKeys } from '../support/promise-helpers.js';
-import { RedisServer } from '../support/redis-server.js';
-import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { metricValue } from '../support/service.js';
 import { drained } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('delivery guarantees through the service', () => {
-  let server: RedisServer;
+  const fx = redisFixture();
   let redis: Redis;
-  const services: InProcessService[] = [];
-
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-  });
-  after(async () => {
-    for (const s of services) await s.stop();
-    await server.stop();
+  before(() => {
+    redis = fx.redis;
   });
 
   const start = async (name: string, env: Record<string, string> = {}) => {
     const stream = `quantum:stream:promise-delivery-${name}`;
     const dlq = `${stream}.dlq`;
-    const bridge = await startInProcess({
-      ...server.env,
+    const bridge = await fx.startBridge({
       P27_STREAM_IN: stream,
       P27_DLQ_STREAM: dlq,
       P27_CONSUMER: `promise_delivery_${name}`,
       ...env,
     });
-    services.push(bridge);
     return { bridge, stream, dlq };
   };
 

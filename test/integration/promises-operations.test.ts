@@ -5,11 +5,12 @@ import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { specKeys } from '../support/promise-helpers.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
-import { type ChildService, type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { type ChildService, metricValue } from '../support/service.js';
 import { STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -77,20 +78,14 @@ describe('Redis credentials stay out of argv, logs and the endpoints', () => {
 });
 
 describe('one P27_CONSUMER name per instance, and P27_LOG_LEVEL', () => {
+  const fx = redisFixture();
   let server: RedisServer;
-  const services: InProcessService[] = [];
-
-  before(async () => {
-    server = await RedisServer.start();
-  });
-  after(async () => {
-    for (const s of services) await s.stop();
-    await server.stop();
+  before(() => {
+    server = fx.server;
   });
 
   const start = async (env: Record<string, string>) => {
-    const s = await startInProcess({ ...server.env, ...env });
-    services.push(s);
+    const s = await fx.startBridge({ ...env });
     return s;
   };
 

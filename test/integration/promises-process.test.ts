@@ -7,49 +7,42 @@ import { networkInterfaces, tmpdir } from 'node:os';
 import { join } from 'node:path';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
 import { childPids, freeze, listeningAddresses, specKeys, thaw } from '../support/promise-helpers.js';
 import { RedisServer } from '../support/redis-server.js';
 import { ROOT, runProcess } from '../support/run-process.js';
-import { type ChildService, type InProcessService, startChild, startInProcess } from '../support/service.js';
+import { type ChildService, startChild } from '../support/service.js';
 import { STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 const TSX = import.meta.resolve('tsx');
 
 describe('the endpoints', () => {
-  let server: RedisServer;
-  const services: InProcessService[] = [];
-
-  before(async () => {
-    server = await RedisServer.start();
-  });
-  after(async () => {
-    for (const s of services) await s.stop();
-    await server.stop();
+  const fx = redisFixture();
+  let _server: RedisServer;
+  before(() => {
+    _server = fx.server;
   });
 
   const portOf = (url: string) => Number(new URL(url).port);
 
   test('both endpoints bind to 127.0.0.1 when P27_HTTP_HOST is not set', async () => {
     // startInProcess reads only the env given here: nothing from the caller's shell sets P27_HTTP_HOST.
-    const bridge = await startInProcess({ ...server.env });
-    services.push(bridge);
+    const bridge = await fx.startBridge({});
     assert.deepEqual(listeningAddresses(portOf(bridge.metricsUrl)), ['127.0.0.1']);
     assert.deepEqual(listeningAddresses(portOf(bridge.healthUrl)), ['127.0.0.1']);
   });
 
   test('P27_HTTP_HOST=0.0.0.0 binds both endpoints to every address', async () => {
-    const bridge = await startInProcess({ ...server.env, P27_HTTP_HOST: '0.0.0.0', P27_CONSUMER: 'promise_exposed' });
-    services.push(bridge);
+    const bridge = await fx.startBridge({ P27_HTTP_HOST: '0.0.0.0', P27_CONSUMER: 'promise_exposed' });
     assert.deepEqual(listeningAddresses(portOf(bridge.metricsUrl)), ['0.0.0.0']);
     assert.deepEqual(listeningAddresses(portOf(bridge.healthUrl)), ['0.0.0.0']);
   });
 
   test('HEAD /metrics answers 200 with the Prometheus content type and no body', async () => {
-    const bridge = await startInProcess({ ...server.env, P27_CONSUMER: 'promise_head' });
-    services.push(bridge);
+    const bridge = await fx.startBridge({ P27_CONSUMER: 'promise_head' });
     const get = await fetch(bridge.metricsUrl);
     const getType = get.headers.get('content-type');
     assert.match(await get.text(), /^p27_loops_total /m);

@@ -3,40 +3,31 @@
 // P27_GROUP_START_ID ('0': the entries already there are bridged; '$': only later ones).
 
 import assert from 'node:assert/strict';
-import { after, before, describe, test } from 'node:test';
+import { before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
+import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { specKeys } from '../support/promise-helpers.js';
-import { RedisServer } from '../support/redis-server.js';
-import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
+import { type InProcessService, metricValue } from '../support/service.js';
 import { drained, groupInfo } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('where the consumer group starts', () => {
-  let server: RedisServer;
-  let redis: Redis;
-  const services: InProcessService[] = [];
-
   // Each test starts on an empty Redis: FLUSHALL below would wipe another test's stream.
-  before(async () => {
-    server = await RedisServer.start();
-    redis = server.client();
-  });
-  after(async () => {
-    for (const s of services) await s.stop();
-    await server.stop();
+  const fx = redisFixture();
+  let redis: Redis;
+  before(() => {
+    redis = fx.redis;
   });
 
   const start = async (name: string, env: Record<string, string> = {}) => {
     const stream = `quantum:stream:promise-start-${name}`;
-    const bridge = await startInProcess({
-      ...server.env,
+    const bridge = await fx.startBridge({
       P27_STREAM_IN: stream,
       P27_DLQ_STREAM: `${stream}.dlq`,
       P27_CONSUMER: `promise_start_${name}`,
       ...env,
     });
-    services.push(bridge);
     return { bridge, stream };
   };
   const bridged = (planId: string | undefined, what: string) =>

@@ -12,6 +12,8 @@ export interface ProcessResult {
 export interface RunOptions {
   /** Added to a copy of this process's environment without its REDIS_* and P27_* variables. */
   readonly env?: Record<string, string>;
+  /** Nothing of this process's environment but PATH: the child sees only `env` (config tests). */
+  readonly bareEnv?: boolean;
   readonly cwd?: string;
   readonly timeoutMs?: number;
 }
@@ -33,7 +35,9 @@ export function cleanEnv(extra: Record<string, string> = {}): NodeJS.ProcessEnv 
 export function runProcess(command: string, args: readonly string[], options: RunOptions = {}): Promise<ProcessResult> {
   return new Promise((resolve, reject) => {
     const child = spawn(command, args, {
-      env: cleanEnv(options.env),
+      env: options.bareEnv
+        ? { PATH: process.env.PATH ?? '', TSX_TSCONFIG_PATH: TSCONFIG, ...options.env }
+        : cleanEnv(options.env),
       stdio: ['ignore', 'pipe', 'pipe'],
       ...(options.cwd === undefined ? {} : { cwd: options.cwd }),
     });
