@@ -34,10 +34,14 @@ const CLOCK: Plausibility = { nowSec: NOW, maxFutureSec: SETTINGS.maxFutureSec }
 type Values = Record<(typeof DECISION_FIELDS)[number], string>;
 const valid = (overrides: Partial<Values> = {}): Values => ({ ...(decision() as Values), ...overrides });
 
-/** What TypeScript says: 'valid', or 'reason: detail'. */
-function inNode(v: Values): string {
+/**
+ * What TypeScript says: 'valid', or 'reason: detail'. id is the stream id Redis gave the entry: its
+ * time is the arrival the ts_epoch rule measures from, so both sides must judge the same id, whatever
+ * second the XADD fell in (issue 12 §3).
+ */
+function inNode(v: Values, id: string): string {
   const parsed = parseValues(
-    '1-1',
+    id,
     DECISION_FIELDS.map((f) => v[f]),
     CLOCK,
   );
@@ -113,8 +117,8 @@ describe('validation parity: parseValues and consume.lua', () => {
     await redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
   });
 
-  /** What consume.lua says for each: 'valid', or 'reason: detail' as it dead-letters it. */
-  async function inLua(all: readonly Values[]): Promise<string[]> {
+  /** What consume.lua says for each: 'valid', or 'reason: detail' as it dead-letters it, with the entry's id. */
+  async function inLua(all: readonly Values[]): Promise<{ id: string; verdict: string }[]> {
     const pipeline = redis.pipeline();
     // A fresh plan_id per entry unless the case sets its own: a duplicate would be deduped, not judged.
     for (const v of all) pipeline.xadd(STREAM, '*', ...DECISION_FIELDS.flatMap((f) => [f, v[f]]));
@@ -123,12 +127,12 @@ describe('validation parity: parseValues and consume.lua', () => {
     assert.equal(reply.read, all.length);
     assert.deepEqual(reply.failed, []);
     const rejected = new Map(reply.rejected.map((r) => [r.id, `${r.reason}: ${r.detail}`]));
-    return ids.map((id) => rejected.get(id) ?? 'valid');
+    return ids.map((id) => ({ id, verdict: rejected.get(id) ?? 'valid' }));
   }
 
   test('says the same of every case in the table', async () => {
     const lua = await inLua(CASES.map(([, v]) => v));
-    for (const [i, [name, v]] of CASES.entries()) assert.equal(lua[i], inNode(v), name);
+    for (const [i, [name, v]] of CASES.entries()) assert.equal(lua[i]?.verdict, inNode(v, lua[i]?.id ?? ''), name);
   });
 
   test('says the same of random values', async () => {
@@ -171,7 +175,11 @@ describe('validation parity: parseValues and consume.lua', () => {
         await redis.xgroup('CREATE', STREAM, 'g', '0', 'MKSTREAM');
         // Unique plan_ids among the valid ones, so none is deduped instead of judged.
         const all = records.map((r, i) => valid({ ...r, plan_id: r.plan_id === 'plan' ? `plan${i}` : r.plan_id }));
-        assert.deepEqual(await inLua(all), all.map(inNode));
+        const lua = await inLua(all);
+        assert.deepEqual(
+          lua.map((r) => r.verdict),
+          all.map((v, i) => inNode(v, lua[i]?.id ?? '')),
+        );
       }),
       { numRuns: 60 },
     );
