@@ -59,7 +59,8 @@ describe('heat-bridge watch', () => {
       const fresh = decision({ symbol: 'WATCHPUSDT', ts_epoch: String(nowSec()) });
       const applied = await add(fresh);
       const deduped = await add({ ...fresh, heat_level: 'hot' });
-      const stale = await add(decision({ symbol: 'WATCHPUSDT', ts_epoch: String(nowSec() - 3600) }));
+      const staleTs = nowSec() - 3600;
+      const stale = await add(decision({ symbol: 'WATCHPUSDT', ts_epoch: String(staleTs) }));
       const dead = await add(decision({ symbol: 'WATCHPUSDT', heat_score: 'x' }));
       const lines = await waitFor(() => (watch.out.length >= 4 ? watch.out : undefined), {
         what: 'four events',
@@ -76,7 +77,10 @@ describe('heat-bridge watch', () => {
         ],
         lines.join('\n'),
       );
-      assert.match(lines[2] ?? '', / age=1h[01]m$/);
+      // 1h and the whole minutes that passed since ts_epoch by the time the line was read (issue 12 §3).
+      const upToMinutes = Math.floor((nowSec() - staleTs - 3600) / 60);
+      const minutes = Number(/ age=1h(\d+)m$/.exec(lines[2] ?? '')?.[1] ?? Number.NaN);
+      assert.ok(minutes >= 0 && minutes <= upToMinutes, `${lines[2]}: expected age 1h0m..1h${upToMinutes}m`);
       assert.match(lines[3] ?? '', / reason="invalid_heat_score: /);
       watch.child.kill('SIGINT');
       assert.equal(await watch.exited, 0);

@@ -35,8 +35,11 @@ const CLOCK: Plausibility = { nowSec: NOW, maxFutureSec: SETTINGS.maxFutureSec }
 type Values = Record<(typeof DECISION_FIELDS)[number], string>;
 const valid = (overrides: Partial<Values> = {}): Values => ({ ...(decision() as Values), ...overrides });
 
-/** What TypeScript says: 'valid', or 'reason: detail'. */
-/** id: the entry's stream id, whose time takes part in the ts_epoch rule (its arrival). */
+/**
+ * What TypeScript says: 'valid', or 'reason: detail'. id is the stream id Redis gave the entry: its
+ * time is the arrival the ts_epoch rule measures from, so both sides must judge the same id, whatever
+ * second the XADD fell in (issue 12 §3).
+ */
 function inNode(v: Values, id: string): string {
   const parsed = parseValues(
     id,
