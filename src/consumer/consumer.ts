@@ -246,9 +246,16 @@ export class Consumer {
     if (batch.delivered === 0) {
       return { kind: 'read', delivered: 0, leftPending: 0, rereadNow: false, lastDeliveredId: batch.lastDeliveredId };
     }
-    if (batch.delivered >= this.#config.batch) {
-      while (this.#ahead.room && !this.#stopping && mayReadAhead(this.#loopState.schedule, performance.now())) {
-        this.#ahead.start(this.#read('>'));
+    // Refilled in groups, once at most one read is left ahead: the group goes out in one socket write
+    // and reaches Redis together, which then runs it without a trip through its event loop per call.
+    if (batch.delivered >= this.#config.batch && this.#ahead.size <= 1) {
+      const release = this.#source.holdWrites?.();
+      try {
+        while (this.#ahead.room && !this.#stopping && mayReadAhead(this.#loopState.schedule, performance.now())) {
+          this.#ahead.start(this.#read('>'));
+        }
+      } finally {
+        release?.();
       }
     }
     let applied: Applied;

@@ -23,6 +23,11 @@ export class ReadAhead<B extends SourceBatch> {
     return this.#queue.length > 0;
   }
 
+  /** Reads in flight or waiting to be taken. */
+  get size(): number {
+    return this.#queue.length;
+  }
+
   /** True when another read may start. */
   get room(): boolean {
     return this.#queue.length < this.#depth;

@@ -39,11 +39,11 @@ describe('ReadAhead', () => {
 
   test('holds up to its depth: room and holds say so, and one more start throws', async () => {
     const ahead = new ReadAhead<SourceBatch>(2);
-    assert.deepEqual([ahead.room, ahead.holds], [true, false]);
+    assert.deepEqual([ahead.room, ahead.holds, ahead.size], [true, false, 0]);
     ahead.start(Promise.resolve(batch('1-0')));
-    assert.deepEqual([ahead.room, ahead.holds], [true, true]);
+    assert.deepEqual([ahead.room, ahead.holds, ahead.size], [true, true, 1]);
     ahead.start(Promise.resolve(batch('2-0')));
-    assert.deepEqual([ahead.room, ahead.holds], [false, true]);
+    assert.deepEqual([ahead.room, ahead.holds, ahead.size], [false, true, 2]);
     assert.throws(() => ahead.start(Promise.resolve(batch('3-0'))), /2 batches are already read ahead/);
     assert.equal((await ahead.next())?.batch?.lastReadId, '1-0');
     assert.deepEqual([ahead.room, ahead.holds], [true, true]);
