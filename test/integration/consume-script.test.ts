@@ -241,6 +241,47 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     assert.equal(await isPending(id), true);
   });
 
+  test('a pointer the ACL lets be read but not written: by_plan and latest stay, the retry completes the pointer', async () => {
+    const keys = [
+      '~quantum:stream:*',
+      '~quantum:dedupe:*',
+      '~quantum:harvest:heat:by_plan:*',
+      '~quantum:harvest:heat:latest:*',
+    ];
+    await redis.acl(
+      'SETUSER',
+      'readpointer',
+      'on',
+      '>pw',
+      ...keys,
+      '%R~quantum:harvest:heat:latest_plan_id:*',
+      '+@all',
+    );
+    const narrow = server.client();
+    await narrow.auth('readpointer', 'pw');
+    defineScripts(narrow);
+    const fields = decision({ symbol: 'P1' });
+    const planId = fields.plan_id as string;
+    const id = await add(fields);
+    const first = await run(narrow);
+    assert.deepEqual(
+      first.failed.map((f) => [
+        f.id,
+        /(NOPERM|can't access).*\[SET quantum:harvest:heat:latest_plan_id:P1\]$/.test(f.error.message),
+      ]),
+      [[id, true]],
+    );
+    assert.equal(await redis.exists(dedupe(planId)), 0, 'no marker to skip the retry');
+    assert.equal(await redis.exists(pointer('P1')), 0);
+
+    await redis.acl('SETUSER', 'readpointer', '~quantum:harvest:heat:latest_plan_id:*');
+    const retried = await consume(narrow, SETTINGS, '0', 100, NOW);
+    assert.deepEqual([retried.written, retried.failed.length], [1, 0]);
+    assert.equal(await redis.get(pointer('P1')), planId);
+    assert.equal(await redis.hget(latest('P1'), 'last_plan_id'), planId);
+    assert.equal(await isPending(id), false);
+  });
+
   test('a dedupe marker without its by_plan hash does not skip the decision, and vouches anew (issue 13 §2)', async () => {
     const fields = decision({ symbol: 'M1' });
     const planId = fields.plan_id as string;

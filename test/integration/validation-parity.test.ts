@@ -184,7 +184,14 @@ describe('validation parity: parseValues and consume.lua', () => {
       fc.constantFrom(...UTF8_CASES.map(([, bytes]) => Buffer.from([0x61, ...bytes]))),
       fc.constant(Buffer.alloc(max + 1, 0x61)),
     );
-    const spoiler = fc.record({ pair: fc.nat(DECISION_FIELDS.length), name: fc.boolean(), bytes: spoiled });
+    // `again`: the spoiled pair's schema field is given a second time, valid, at the end of the entry
+    // (a stream entry may repeat a field name; the later value is the one a reader keeps).
+    const spoiler = fc.record({
+      pair: fc.nat(DECISION_FIELDS.length),
+      name: fc.boolean(),
+      bytes: spoiled,
+      again: fc.boolean(),
+    });
     await fc.assert(
       fc.asyncProperty(
         fc.array(fc.array(spoiler, { maxLength: 3 }), { minLength: 1, maxLength: 30 }),
@@ -197,8 +204,13 @@ describe('validation parity: parseValues and consume.lua', () => {
               ...DECISION_FIELDS.map((f) => [Buffer.from(f), Buffer.from(v[f])]),
               [Buffer.from('extra'), Buffer.from('x')],
             ];
-            for (const { pair, name, bytes } of spoilers) (pairs[pair] as Buffer[])[name ? 0 : 1] = bytes;
-            return pairs.flat();
+            const repeated: Buffer[][] = [];
+            for (const { pair, name, bytes, again } of spoilers) {
+              (pairs[pair] as Buffer[])[name ? 0 : 1] = bytes;
+              const field = DECISION_FIELDS[pair];
+              if (again && field !== undefined) repeated.push([Buffer.from(field), Buffer.from(v[field])]);
+            }
+            return [...pairs, ...repeated].flat();
           });
           const pipeline = fx.redis.pipeline();
           for (const raw of raws) pipeline.xadd(STREAM, '*', ...raw);

@@ -141,7 +141,14 @@ local function visit(item)
         reason, detail = 'invalid_utf8', 'a field is not valid UTF-8'
         break
       end
-      if index then values[index] = value end
+      if index then
+        -- A schema name given twice: the value it replaces was not scanned either, and it came first.
+        if STRICT_ASCII[index] and not valid_utf8(values[index]) then
+          reason, detail = 'invalid_utf8', 'a field is not valid UTF-8'
+          break
+        end
+        values[index] = value
+      end
     end
     if not reason then reason, detail = invalid_reason(values, now, max_future, id) end
     if reason and reason ~= 'invalid_utf8' and not strict_values_utf8(values) then

@@ -23,7 +23,9 @@ end
 -- which refuses another type before it writes (issue 11: no TYPE call per key).
 local function write_decision(id, plan_ttl, symbol_ttl, keys, values)
   local stored = call('HMGET', keys[3], 'ts_epoch', 'last_stream_id')
-  local forward = cmp_order(values[1], id, stored[1], stored[2]) > 0
+  -- Equal is this very entry, applied before (its marker gone, or a write after latest refused):
+  -- written again, so a retry completes what a refused pointer write left (issue 11 review).
+  local forward = cmp_order(values[1], id, stored[1], stored[2]) >= 0
   if forward then
     local t = call('TYPE', keys[4])['ok']
     if t ~= 'none' and t ~= 'string' then wrong_type(keys[4], t, 'string') end
@@ -47,9 +49,11 @@ local function write_decision(id, plan_ttl, symbol_ttl, keys, values)
 end
 
 -- keys: {dedupe, by_plan, latest, pointer}; values: the decision's 13 values in APPLY_FIELDS order.
--- Returns 0 duplicate, 1 latest moved, 2 latest kept. Raises {err = …} when a key has another type
--- or a command fails, and then has written nothing: the marker it set is removed again, so a retry
--- is not skipped.
+-- Returns 0 duplicate, 1 latest moved (or rewritten: the same entry again), 2 latest kept. Raises
+-- {err = …} when a key has another type or a command fails. A key of another type is found before
+-- the first write, so nothing is written; a command refused after it (an ACL that lets a key be read
+-- but not written) leaves the writes before it, which the retry repeats and completes. Either way
+-- the marker it set is removed again, so the retry is not skipped.
 --
 -- A decision that moves latest costs eight commands, one that does not four (issue 11). The marker
 -- is set first with NX: one command tells whether it existed, refuses a marker key of another type
