@@ -69,7 +69,11 @@ async function deadLetters(redis: Redis): Promise<Map<string, DeadLetter>> {
   for (const [, raw] of await redis.xrangeBuffer(DLQ, '-', '+')) {
     // error and source_id are appended last, after the entry's own fields.
     const fields = raw.slice(0, -4);
-    byId.set((raw.at(-1) as Buffer).toString(), { error: (raw.at(-3) as Buffer).toString(), fields });
+    const sourceId = (raw.at(-1) as Buffer).toString();
+    const error = (raw.at(-3) as Buffer).toString();
+    // An entry dead-lettered twice is a fault of its own: keep both errors so a check shows it.
+    const earlier = byId.get(sourceId);
+    byId.set(sourceId, { error: earlier === undefined ? error : `twice: ${earlier} | ${error}`, fields });
   }
   return byId;
 }
@@ -113,7 +117,8 @@ async function rejectedSince(metricsUrl: string, before: Record<RejectReason, nu
 // ---- The oracle: the validity rules of the issue, written independently of src/message.ts. ----
 
 const DECIMAL_NUMBER = /^[+-]?(?:\d+(?:\.\d*)?|\.\d+)(?:[eE][+-]?\d+)?$/;
-const utf8 = new TextDecoder('utf-8', { fatal: true });
+// ignoreBOM: a leading U+FEFF is part of the value (a forbidden identifier character), not a marker to drop.
+const utf8 = new TextDecoder('utf-8', { fatal: true, ignoreBOM: true });
 
 function decodeUtf8(bytes: Buffer): string | undefined {
   try {
