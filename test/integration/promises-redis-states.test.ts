@@ -6,7 +6,7 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
-import { entryFields, freeze, getProbe, specKeys, thaw } from '../support/promise-helpers.js';
+import { entryFields, freeze, getProbe, specKeys, spendQueuedRead, thaw } from '../support/promise-helpers.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, type InProcessService, metricValue, startInProcess } from '../support/service.js';
@@ -124,6 +124,8 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
     children.push(bridge);
     await bridge.waitForLog((l) => l.msg === 'consumer group created', 60_000);
     freeze(bridge.child.pid);
+    // The read queued behind the frozen service's wait would take the first entry before Redis refuses.
+    await spendQueuedRead(redis, stream, `promise_${name}`);
     const valid = [decision(), decision()];
     for (const d of valid) await redis.xadd(stream, '*', ...flat(d));
     await redis.xadd(stream, '*', ...flat(decision({ heat_level: 'scorching' })));

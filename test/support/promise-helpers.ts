@@ -2,6 +2,9 @@
 // and finding the address a process listens on.
 
 import { readFileSync } from 'node:fs';
+import type { Redis } from 'ioredis';
+import { type DecisionFields, decision, flat } from './decisions.js';
+import { waitFor } from './wait-for.js';
 
 /** The /health (or /readyz) document with its HTTP status. */
 export interface HealthReply {
@@ -109,4 +112,22 @@ export function entryFields(fields: readonly string[]): Record<string, string> {
   const out: Record<string, string> = {};
   for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i] as string] = fields[i + 1] as string;
   return out;
+}
+
+/**
+ * After freeze(service): a waiting service has a consume.lua call queued in Redis behind its blocking
+ * XREAD, which Redis runs when the next entry arrives, frozen service or not (README, Delivery
+ * guarantees). Adds one trigger decision to `stream` and waits until the reader `consumer` is no
+ * longer blocked: from then on the group stays as the test leaves it. Returns the trigger, applied
+ * by that call, or left undelivered when the service was not waiting at the freeze.
+ */
+export async function spendQueuedRead(redis: Redis, stream: string, consumer: string): Promise<DecisionFields> {
+  const trigger = decision();
+  await redis.xadd(stream, '*', ...flat(trigger));
+  const readerBlocked = async () =>
+    String(await redis.client('LIST'))
+      .split('\n')
+      .some((line) => line.includes(`name=heat-bridge:reader:${consumer} `) && /\bflags=\S*b/.test(line));
+  await waitFor(async () => !(await readerBlocked()), { what: 'the frozen reader unblocked by the trigger' });
+  return trigger;
 }
