@@ -4,7 +4,7 @@ import { Redis } from 'ioredis';
 import { RedisClusterSet } from '../test/support/redis-cluster.js';
 import { type Address, formatAddress, withNode } from '../test/support/redis-process.js';
 import { BridgeProcess, type BridgeStats, optional } from './bridge-process.js';
-import { STREAM, type Verification, verifyKeys, waitDrained } from './drain.js';
+import { type DrainResult, STREAM, verifyKeys, waitDrained } from './drain.js';
 import { cpuSeconds } from './proc-stat.js';
 import { track, untrack, using } from './resources.js';
 import { prefill } from './workload.js';
@@ -12,30 +12,30 @@ import { prefill } from './workload.js';
 /** Masters of the bench's cluster, no replicas: each one redis-server process whose CPU is counted. */
 export const CLUSTER_MASTERS = 3;
 
-export interface ClusterDrainResult {
+/**
+ * The standalone drain's figures, measured the same way on the cluster (seconds until the group on
+ * the stream's node has lag 0 and pending 0; redisCpuSec is the masters' redis-server processes
+ * summed, from just before the spawn until the service stopped, cluster-bus gossip included).
+ */
+export interface ClusterDrainResult
+  extends Pick<
+    DrainResult,
+    | 'batch'
+    | 'count'
+    | 'seconds'
+    | 'msgPerSec'
+    | 'startupMs'
+    | 'serviceCpuSec'
+    | 'serviceDrainCpuSec'
+    | 'redisCpuSec'
+    | 'peakRssBytes'
+    | 'verify'
+  > {
   readonly masters: number;
   /** host:port of the master serving the stream's slot (where the group is polled). */
   readonly streamNode: string;
-  readonly batch: number;
-  readonly count: number;
-  /** From spawning the service until the group, on the stream's node, has lag 0 and pending 0. */
-  readonly seconds: number;
-  readonly msgPerSec: number;
-  /** From spawning the service until the first entry was delivered (connect, slot map, group). */
-  readonly startupMs: number;
-  /** CPU the service used over its whole life, start-up included. */
-  readonly serviceCpuSec: number | undefined;
-  /** CPU the service used from the first delivery until the group was drained: "while draining". */
-  readonly serviceDrainCpuSec: number | undefined;
-  /**
-   * CPU of the masters' redis-server processes, summed, from just before the spawn until the service
-   * stopped (as the standalone drain counts its one server); cluster-bus gossip included.
-   */
-  readonly redisCpuSec: number | undefined;
-  /** The same by master, host:port → CPU seconds (undefined without /proc). */
+  /** The masters' CPU by master, host:port → CPU seconds (undefined without /proc). */
   readonly redisCpuSecByMaster: Record<string, number | undefined>;
-  readonly peakRssBytes: number | undefined;
-  readonly verify: Verification;
 }
 
 export interface ClusterDrainOptions {
