@@ -7,6 +7,7 @@ import { type EmbeddedRedis, EmbeddedRedisError, ensureRedis } from '../redis/em
 import { Service } from '../service.js';
 import type { ExitCode } from './command.js';
 import { defineCommand } from './define-command.js';
+import { STOP_DEADLINE_MS, stopWithin } from './stop-deadline.js';
 
 const USAGE = `Usage: heat-bridge run [options]
 
@@ -28,8 +29,6 @@ const OPTIONS = {
 
 /** Signals that stop the service: SIGHUP too, as a closed terminal or `systemctl kill -s HUP` sends it (issue 10 §3). */
 const STOP_SIGNALS: readonly NodeJS.Signals[] = ['SIGTERM', 'SIGINT', 'SIGHUP'];
-/** A stop that hangs must not outlive systemd's TimeoutStopSec (15 s in the unit). */
-const STOP_DEADLINE_MS = 9500;
 
 export const run = defineCommand({
   name: 'run',
@@ -77,15 +76,13 @@ export const run = defineCommand({
       }
       stopCode = code;
       if (code === 0) log.info(why, 'signal' in why ? 'signal received' : 'stop requested');
-      setTimeout(() => {
-        log.warn({ deadline_ms: STOP_DEADLINE_MS }, 'stop did not finish in time; exiting');
-        exit(code);
-      }, STOP_DEADLINE_MS).unref();
-      void (async () => {
+      void stopWithin(async () => {
         await service.stop();
         await embedded?.stop();
+      }).then((outcome) => {
+        if (outcome === 'deadline') log.warn({ deadline_ms: STOP_DEADLINE_MS }, 'stop did not finish in time; exiting');
         exit(code);
-      })();
+      });
     };
     const onSignal = (signal: NodeJS.Signals) => stopping?.(0, { signal });
     for (const signal of STOP_SIGNALS) process.on(signal, onSignal);

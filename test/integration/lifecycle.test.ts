@@ -112,7 +112,8 @@ describe('service lifecycle as a child process', () => {
       assert.equal(await pending(redis), 0, 'no entry left pending in the group');
       const [info] = await groups(redis);
       const delivered = Number(info?.['entries-read']);
-      assert.ok(delivered > 0);
+      // The first entry was bridged before the signal; nothing past the 1,000 added can have been read.
+      assert.ok(delivered >= 1 && delivered <= decisions.length, `entries-read ${delivered}`);
       t.diagnostic(`${delivered} of ${decisions.length} entries delivered before the exit`);
       const exists = await Promise.all(decisions.slice(0, delivered).map((d) => redis.exists(byPlan(d.plan_id))));
       assert.equal(exists.filter((n) => n === 1).length, delivered, 'every delivered entry has its by_plan key');
