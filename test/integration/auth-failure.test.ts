@@ -98,7 +98,7 @@ describe('authentication and ACL failures in operator words', () => {
           const body = await fetchHealth(bridge.healthUrl);
           return body.reasons.some((r) => r.includes('authentication failed')) ? body : null;
         },
-        { timeoutMs: 15_000, what: 'a health reason naming the authentication failure' },
+        { what: 'a health reason naming the authentication failure' },
       );
       assert.equal(doc.status, 'error');
       for (const reason of doc.reasons) assert.doesNotMatch(reason, LIBRARY_WORDS);

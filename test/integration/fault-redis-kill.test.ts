@@ -146,7 +146,6 @@ describe('Redis outages', () => {
     const d = decision();
     await redis.xadd(STREAM, '*', ...flat(d));
     await waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${d.plan_id}`)) === 1, {
-      timeoutMs: 15_000,
       what: 'the decision bridged after Redis came up',
     });
     await waitFor(async () => (await health(bridge.healthUrl)).status === 'ok', { what: '/health ok' });

@@ -128,7 +128,6 @@ sharedNameSuite('logs a warning when a second live instance starts under the sam
   const second = await ctx.start('shared_name');
   await ctx.bridgeOne();
   const warning = await waitFor(() => [...first.logs, ...second.logs].find(isNameClash('shared_name')), {
-    timeoutMs: 15_000,
     what: 'a warning about the shared consumer name',
   });
   assert.equal(warning.consumer, 'shared_name');

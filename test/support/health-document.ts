@@ -1,6 +1,8 @@
 // Reads the service's GET /health the way an operator's curl does: the spec's fields and the
 // README's additions, with the HTTP status beside them.
 
+import { HANG_MS } from './timing.js';
+
 /** The /health JSON (spec "Health Endpoint" plus README: version, redis, reasons, …). */
 export interface HealthDocument {
   readonly status: string;
@@ -18,9 +20,12 @@ export interface HealthReply {
   readonly body: HealthDocument;
 }
 
-/** GET the URL and parse its JSON, with the status and content type; rejects when nothing answers in 5 s. */
+/**
+ * GET the URL and parse its JSON, with the status and content type; rejects when nothing answers
+ * within HANG_MS (a hung endpoint, never a slow machine: no test bounds how long the answer took).
+ */
 export async function healthReply(healthUrl: string): Promise<HealthReply> {
-  const response = await fetch(healthUrl, { signal: AbortSignal.timeout(5000) });
+  const response = await fetch(healthUrl, { signal: AbortSignal.timeout(HANG_MS) });
   return {
     code: response.status,
     contentType: response.headers.get('content-type') ?? '',

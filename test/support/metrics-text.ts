@@ -1,5 +1,7 @@
 // Reads the service's /metrics the way Prometheus does: HELP, TYPE and one value per sample line.
 
+import { HANG_MS } from './timing.js';
+
 export interface Exposition {
   readonly text: string;
   readonly help: Map<string, string>;
@@ -29,7 +31,7 @@ export function parseExposition(text: string): Exposition {
 
 /** GET /metrics and parse it; throws on any status but 200. */
 export async function scrape(metricsUrl: string): Promise<Exposition> {
-  const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(10_000) });
+  const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(HANG_MS) });
   const text = await response.text();
   if (response.status !== 200) throw new Error(`${metricsUrl} answered ${response.status}: ${text.slice(0, 200)}`);
   return parseExposition(text);

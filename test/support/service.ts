@@ -11,6 +11,7 @@ import { freePort } from './free-port.js';
 import { scrape } from './metrics-text.js';
 import { CLI, cleanEnv, onLines } from './run-process.js';
 import { consumersPending } from './stream-group.js';
+import { HANG_MS } from './timing.js';
 import { failWaitsOn, waitFor } from './wait-for.js';
 
 export type LogLine = Record<string, unknown> & { msg?: string; level?: number };
@@ -142,7 +143,7 @@ export async function startChild(
     exited,
     metricsUrl: `http://127.0.0.1:${metricsPort}/metrics`,
     healthUrl: `http://127.0.0.1:${healthPort}/health`,
-    waitForLog: (predicate, timeoutMs = 15_000) =>
+    waitForLog: (predicate, timeoutMs = HANG_MS) =>
       waitFor(() => logs.find(predicate), { timeoutMs, what: 'a log line' }),
     kill: async (signal = 'SIGTERM') => {
       if (child.exitCode === null && child.signalCode === null) child.kill(signal);

@@ -2,6 +2,7 @@
 // passes; tests wait with this, never with fixed sleeps.
 
 import { setTimeout as sleep } from 'node:timers/promises';
+import { HANG_MS } from './timing.js';
 
 /** Something running in this process that can fail for good: its error, once it has one. */
 export type FailureSource = () => Error | undefined;
@@ -26,10 +27,16 @@ function failure(): Error | undefined {
   return undefined;
 }
 
+/**
+ * Polls `probe` every intervalMs (25 ms) until it returns a value other than undefined, null, false
+ * or 0, and resolves with it; rejects naming `what` and the last value (or error) once timeoutMs
+ * has passed. The default deadline is HANG_MS: it only catches a hang, never a slow machine
+ * (issue 12 §3).
+ */
 export async function waitFor<T>(
   probe: () => T | Promise<T>,
   {
-    timeoutMs = 10_000,
+    timeoutMs = HANG_MS,
     intervalMs = 25,
     what = 'condition',
   }: { timeoutMs?: number; intervalMs?: number; what?: string } = {},

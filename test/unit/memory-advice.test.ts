@@ -2,7 +2,10 @@
 
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
-import { listpackAdvice, RECOMMENDED_LISTPACK_VALUE } from '../../src/redis/memory-advice.js';
+import { listpackAdvice } from '../../src/redis/memory-advice.js';
+
+/** README "Memory": the recommended hash-max-listpack-value, spelled here so a change in src fails. */
+const RECOMMENDED_LISTPACK_VALUE = 1024;
 
 describe('listpackAdvice', () => {
   test('advises raising the default of 64 and names both values', () => {
@@ -14,6 +17,7 @@ describe('listpackAdvice', () => {
   test('says nothing at or above the recommended value', () => {
     assert.equal(listpackAdvice(['hash-max-listpack-value', String(RECOMMENDED_LISTPACK_VALUE)]), null);
     assert.equal(listpackAdvice(['hash-max-listpack-value', '4096']), null);
+    assert.notEqual(listpackAdvice(['hash-max-listpack-value', String(RECOMMENDED_LISTPACK_VALUE - 1)]), null);
   });
 
   test('says nothing when CONFIG GET was refused or answered nothing', () => {
