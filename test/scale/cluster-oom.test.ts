@@ -257,4 +257,37 @@ describe('Redis Cluster out of memory after the entries were delivered', () => {
     await assertBridged(stream, decisions, ids);
     assert.equal(await redis.xlen(dlq), before.dlq, 'nothing dead-lettered');
   });
+
+  test('a full master that never loaded the write scripts: NOSCRIPT or OOM per entry, retried, never dead-lettered, applied once there is room', async () => {
+    const refusals = 3; // more than P27_MAX_DELIVERIES
+    const { stream, dlq, full, isFull, env } = await setUp('oom_c');
+    const bridge = await fx.startBridge({ ...env, P27_MAX_DELIVERIES: '1' });
+    const redis = fx.redis;
+    await waitFor(() => redis.exists(stream), { what: 'the group created by the service' });
+    const decisions = await decisionsWhere('OOMC', new Map<Step, number>([['by_plan', 3]]), async (d) =>
+      (await isFull(byPlan(d.plan_id))) ? 'by_plan' : undefined,
+    );
+    const before = { dlq: await redis.xlen(dlq) };
+    // Redis's state, both: a script it has no room to load (NOSCRIPT), or no room to run it (OOM).
+    const refused = (id: string) =>
+      bridge.logs.filter((l) => l.id === id && l.failure === 'redis' && (l.code === 'OOM' || l.code === 'NOSCRIPT'));
+
+    for (const address of full) await withNode(address, (r) => r.script('FLUSH'));
+    const makeRoom = await fill(full);
+    const ids: string[] = [];
+    try {
+      for (const d of decisions) ids.push(String(await redis.xadd(stream, '*', ...flat(d))));
+      await waitFor(
+        async () => ids.every((id) => refused(id).length >= refusals) || (await redis.xlen(dlq)) > before.dlq,
+        { what: `each entry refused ${refusals} times` },
+      );
+      assert.equal(await redis.xlen(dlq), before.dlq, 'nothing dead-lettered while Redis was out of memory');
+      assert.deepEqual(await pendingByConsumer(redis, stream), { [env.P27_CONSUMER]: ids.length });
+    } finally {
+      await makeRoom();
+    }
+    await waitFor(() => drained(redis, stream), { timeoutMs: 120_000, what: 'every entry applied once there is room' });
+    await assertBridged(stream, decisions, ids);
+    assert.equal(await redis.xlen(dlq), before.dlq, 'nothing dead-lettered');
+  });
 });
