@@ -6,6 +6,7 @@ import { after, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { stopCleanly } from '../support/clean-stop.js';
 import { decision, flat } from '../support/decisions.js';
+import { healthReply } from '../support/health-document.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, startChild } from '../support/service.js';
 import { GROUP, STREAM } from '../support/spec-contract.js';
@@ -14,12 +15,6 @@ import { waitFor } from '../support/wait-for.js';
 
 const WARN = 40;
 const CLOCK_TICKS_PER_SECOND = 100;
-
-async function healthStatus(url: string): Promise<{ code: number; status: unknown }> {
-  const res = await fetch(url);
-  const body = (await res.json()) as { status?: unknown };
-  return { code: res.status, status: body.status };
-}
 
 /** XINFO GROUPS of the stream as one record per group (RESP2 flat arrays). */
 async function groups(redis: Redis): Promise<Record<string, unknown>[]> {
@@ -74,7 +69,7 @@ describe('service lifecycle as a child process', () => {
     const bridge = await start(server.env);
     const health = await waitFor(
       async () => {
-        const h = await healthStatus(bridge.healthUrl);
+        const h = await healthReply(bridge.healthUrl);
         return h.status === 'error' ? h : undefined;
       },
       { timeoutMs: HANG_MS, what: 'health error' },
@@ -166,7 +161,7 @@ describe('service lifecycle as a child process', () => {
       timeoutMs: HANG_MS,
       what: 'first decision after Redis came up',
     });
-    await waitFor(async () => (await healthStatus(bridge.healthUrl)).code === 200, { what: 'health 200' });
+    await waitFor(async () => (await healthReply(bridge.healthUrl)).code === 200, { what: 'health 200' });
     await stopCleanly(bridge);
   });
 

@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
+import { healthReply } from '../support/health-document.js';
 import { specKeys } from '../support/promise-helpers.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
@@ -66,13 +67,13 @@ describe('Redis credentials stay out of argv, logs and the endpoints', () => {
     children.push(bridge);
     const health = await waitFor(
       async () => {
-        const doc = (await (await fetch(bridge.healthUrl)).json()) as { reasons: string[] };
-        return doc.reasons.some((r) => r.includes('authentication failed')) ? doc : undefined;
+        const doc = await healthReply(bridge.healthUrl);
+        return doc.reasons?.some((r) => r.includes('authentication failed')) ? doc : undefined;
       },
       { timeoutMs: 30_000, what: '/health to name the authentication failure' },
     );
     // The reason names the failure in the operator's words, never the password it was given.
-    const reason = health.reasons.find((r) => r.includes('authentication failed')) ?? '';
+    const reason = health.reasons?.find((r) => r.includes('authentication failed')) ?? '';
     assert.equal(reason.includes(WRONG), false, reason);
     await bridge.waitForLog((l) => String(l.err ?? '').includes('authentication failed'), 30_000);
     assert.equal((await everythingShown(bridge)).includes(WRONG), false);

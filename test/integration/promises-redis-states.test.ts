@@ -6,7 +6,8 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
-import { entryFields, freeze, getProbe, specKeys, spendQueuedRead, thaw } from '../support/promise-helpers.js';
+import { healthReply } from '../support/health-document.js';
+import { entryFields, freeze, specKeys, spendQueuedRead, thaw } from '../support/promise-helpers.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, type InProcessService, metricValue, startInProcess } from '../support/service.js';
@@ -38,7 +39,7 @@ describe('a Redis that does not answer (SIGSTOP)', () => {
   });
 
   test('/health says error (503, "Redis did not answer within 1000 ms") while Redis is frozen, and ok once it thaws', async (t) => {
-    await waitFor(async () => (await getProbe(bridge.healthUrl)).status === 'ok', { what: 'health ok before' });
+    await waitFor(async () => (await healthReply(bridge.healthUrl)).status === 'ok', { what: 'health ok before' });
     freeze(server.pid);
     try {
       // The sockets stay open and the kernel still accepts connections: only the probe's own
@@ -47,7 +48,7 @@ describe('a Redis that does not answer (SIGSTOP)', () => {
       // probes say the connection is down.
       const down = await waitFor(
         async () => {
-          const h = await getProbe(bridge.healthUrl);
+          const h = await healthReply(bridge.healthUrl);
           return h.status === 'error' ? h : undefined;
         },
         { timeoutMs: 30_000, what: '/health error while Redis is frozen' },
@@ -58,21 +59,21 @@ describe('a Redis that does not answer (SIGSTOP)', () => {
       assert.deepEqual(down.reasons, ['redis unreachable: Redis did not answer within 1000 ms']);
       // Every answer while frozen says so; none hangs on the frozen server.
       for (let i = 0; i < 3; i++) {
-        const h = await getProbe(bridge.healthUrl);
+        const h = await healthReply(bridge.healthUrl);
         assert.equal(h.status, 'error', JSON.stringify(h.body));
-        assert.match(h.reasons[0] ?? '', /^redis unreachable: .*Redis/);
+        assert.match(h.reasons?.[0] ?? '', /^redis unreachable: .*Redis/);
       }
-      const ready = await getProbe(new URL('/readyz', bridge.healthUrl).toString());
+      const ready = await healthReply(new URL('/readyz', bridge.healthUrl).toString());
       assert.equal(ready.code, 503);
       assert.ok(
-        ready.reasons.some((r) => r.startsWith('redis unreachable: ')),
+        (ready.reasons ?? []).some((r) => r.startsWith('redis unreachable: ')),
         JSON.stringify(ready.reasons),
       );
       assert.equal(await metricValue(bridge.metricsUrl, 'p27_redis_up'), 0);
     } finally {
       thaw(server.pid);
     }
-    await waitFor(async () => (await getProbe(bridge.healthUrl)).redis === 'up', {
+    await waitFor(async () => (await healthReply(bridge.healthUrl)).redis === 'up', {
       timeoutMs: 60_000,
       what: 'Redis up again on /health',
     });
