@@ -8,10 +8,11 @@ import type { Redis } from 'ioredis';
 import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { healthReply } from '../support/health-document.js';
-import { specKeys } from '../support/promise-helpers.js';
+import { sample } from '../support/metrics-text.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
-import { type ChildService, metricValue } from '../support/service.js';
+import type { ChildService } from '../support/service.js';
+import { byPlanKey } from '../support/spec-contract.js';
 import { STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -51,7 +52,7 @@ describe('Redis credentials stay out of argv, logs and the endpoints', () => {
     children.push(bridge);
     const d = decision();
     await redis.xadd(STREAM, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(specKeys.byPlan(d.plan_id))) === 1, { what: 'bridged' });
+    await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, { what: 'bridged' });
     const started = bridge.logs.find((l) => l.msg === 'heat-bridge started');
     assert.match(String(started?.redis), new RegExp(`${server.host}:${server.port}`), 'the address is shown');
     assert.equal((await everythingShown(bridge)).includes(PASSWORD), false);
@@ -99,7 +100,7 @@ describe('one P27_CONSUMER name per instance, and P27_LOG_LEVEL', () => {
     // turns mean it is behind each of them, before the second instance exists.
     const redis = server.client();
     for (const s of [first, other]) {
-      await waitFor(async () => ((await metricValue(s.metricsUrl, 'p27_loops_total')) ?? 0) >= 5, {
+      await waitFor(async () => (await sample(s.metricsUrl, 'p27_loops_total')) >= 5, {
         what: 'the instance past its start-up turns',
       });
     }

@@ -7,11 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { healthReply } from '../support/health-document.js';
-import { entryFields, freeze, specKeys, spendQueuedRead, thaw } from '../support/promise-helpers.js';
+import { freeze, spendQueuedRead, thaw } from '../support/promise-helpers.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, type InProcessService, metricValue, startInProcess } from '../support/service.js';
-import { drained, pendingCount } from '../support/stream-group.js';
+import { byPlanKey } from '../support/spec-contract.js';
+import { drained, entryFields, pendingCount } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('a Redis that does not answer (SIGSTOP)', () => {
@@ -79,7 +80,7 @@ describe('a Redis that does not answer (SIGSTOP)', () => {
     });
     const d = decision();
     await redis.xadd(stream, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(specKeys.byPlan(d.plan_id))) === 1, {
+    await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, {
       timeoutMs: 60_000,
       what: 'a decision bridged after the thaw',
     });
@@ -157,7 +158,7 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
     }
     assert.match(String(await blocking), /killed/i);
     await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the entries applied after BUSY' });
-    assert.equal(await redis.exists(...valid.map((d) => specKeys.byPlan(d.plan_id))), valid.length);
+    assert.equal(await redis.exists(...valid.map((d) => byPlanKey(d.plan_id))), valid.length);
     assert.equal(await redis.xlen(dlq), 1, 'only the invalid entry dead-lettered');
     const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
     assert.match(entryFields(fields).error ?? '', /^invalid_heat_level: /);
@@ -189,7 +190,7 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
       reloading = false;
       await reloads;
       await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the entries applied after loading' });
-      assert.equal(await redis.exists(...valid.map((d) => specKeys.byPlan(d.plan_id))), valid.length);
+      assert.equal(await redis.exists(...valid.map((d) => byPlanKey(d.plan_id))), valid.length);
       assert.equal(await redis.xlen(dlq), 1, 'only the invalid entry dead-lettered');
       assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}'), 0);
       assert.ok(

@@ -12,11 +12,11 @@ import { classifyFailure, describeFailure } from '../../src/redis/redis-failure.
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
 import { healthReply } from '../support/health-document.js';
-import { specKeys } from '../support/promise-helpers.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runProcess } from '../support/run-process.js';
 import type { ChildService } from '../support/service.js';
+import { byPlanKey } from '../support/spec-contract.js';
 import { STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -84,7 +84,7 @@ describe('REDIS_URL=rediss:// (TLS)', () => {
     children.push(bridge);
     const d = decision({ symbol: 'TLSUSDT' });
     await redis.xadd(STREAM, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(specKeys.byPlan(d.plan_id))) === 1, {
+    await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, {
       timeoutMs: 30_000,
       what: 'the decision bridged over TLS',
     });

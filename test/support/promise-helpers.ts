@@ -74,21 +74,6 @@ function ipv6FromProc(hex: string): string {
   return text === '0:0:0:0:0:0:0:0' ? '::' : text;
 }
 
-/** The lookup key names, spelled from the spec (never from src/redis/keys.ts, which is under test). */
-export const specKeys = {
-  byPlan: (planId: string | undefined) => `quantum:harvest:heat:by_plan:${planId}`,
-  latest: (symbol: string | undefined) => `quantum:harvest:heat:latest:${symbol}`,
-  pointer: (symbol: string | undefined) => `quantum:harvest:heat:latest_plan_id:${symbol}`,
-  dedupe: (planId: string | undefined) => `quantum:dedupe:p27:${planId}`,
-} as const;
-
-/** A stream entry's field/value list (as XRANGE returns it) as a record; a repeated name keeps its last value. */
-export function entryFields(fields: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i] as string] = fields[i + 1] as string;
-  return out;
-}
-
 /**
  * After freeze(service): a waiting service has a consume.lua call queued in Redis behind its blocking
  * XREAD, which Redis runs when the next entry arrives, frozen service or not (README, Delivery
