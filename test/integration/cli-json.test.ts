@@ -6,10 +6,8 @@ import { before, describe, test } from 'node:test';
 import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { runCli } from '../support/run-process.js';
-import { latestKey, STREAM } from '../support/spec-contract.js';
+import { DLQ, latestKey, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
-
-const DLQ = `${STREAM}.dlq`;
 
 type Json = Record<string, unknown>;
 

@@ -240,21 +240,8 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
   });
 
   test('a pointer the ACL lets be read but not written: by_plan and latest stay, the retry completes the pointer', async () => {
-    const keys = [
-      '~quantum:stream:*',
-      '~quantum:dedupe:*',
-      '~quantum:harvest:heat:by_plan:*',
-      '~quantum:harvest:heat:latest:*',
-    ];
-    await redis.acl(
-      'SETUSER',
-      'readpointer',
-      'on',
-      '>pw',
-      ...keys,
-      '%R~quantum:harvest:heat:latest_plan_id:*',
-      '+@all',
-    );
+    const keys = ['~quantum:stream:*', '~quantum:dedupe:*', `~${byPlan('*')}`, `~${latest('*')}`];
+    await redis.acl('SETUSER', 'readpointer', 'on', '>pw', ...keys, `%R~${pointer('*')}`, '+@all');
     const narrow = server.client();
     await narrow.auth('readpointer', 'pw');
     defineScripts(narrow);
@@ -272,7 +259,7 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     assert.equal(await redis.exists(dedupe(planId)), 0, 'no marker to skip the retry');
     assert.equal(await redis.exists(pointer('P1')), 0);
 
-    await redis.acl('SETUSER', 'readpointer', '~quantum:harvest:heat:latest_plan_id:*');
+    await redis.acl('SETUSER', 'readpointer', `~${pointer('*')}`);
     const retried = await consume(narrow, SETTINGS, '0', 100, NOW);
     assert.deepEqual([retried.written, retried.failed.length], [1, 0]);
     assert.equal(await redis.get(pointer('P1')), planId);

@@ -577,14 +577,14 @@ describe('poison entries and the dead-letter stream', () => {
       }
       return found;
     };
-    for (const name of await hashes('quantum:harvest:heat:by_plan:')) {
+    for (const name of await hashes(byPlan(''))) {
       assert.deepEqual(
         (await redis.hkeys(name)).filter((f) => !SCHEMA.has(f)),
         [],
         name,
       );
     }
-    for (const name of await hashes('quantum:harvest:heat:latest:')) {
+    for (const name of await hashes(latestKey(''))) {
       assert.deepEqual(
         (await redis.hkeys(name)).filter((f) => !LATEST_FIELDS.has(f)),
         [],

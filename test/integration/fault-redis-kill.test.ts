@@ -10,6 +10,7 @@ import { healthReply as health } from '../support/health-document.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import type { ChildService } from '../support/service.js';
+import { byPlanKey } from '../support/spec-contract.js';
 import { drained, pendingCount, STREAM } from '../support/stream-group.js';
 import { LoadProducer, missingKeys as missingByPlan } from '../support/stream-writes.js';
 import { HANG_MS, withinDeadline } from '../support/timing.js';
@@ -133,7 +134,7 @@ describe('Redis outages', () => {
     await server.restart();
     const d = decision();
     await redis.xadd(STREAM, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${d.plan_id}`)) === 1, {
+    await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, {
       what: 'the decision bridged after Redis came up',
     });
     await waitFor(async () => (await health(bridge.healthUrl)).status === 'ok', { what: '/health ok' });

@@ -9,7 +9,7 @@ import { sample } from '../support/metrics-text.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, metricValue } from '../support/service.js';
-import { byPlanKey as byPlan, GROUP, STREAM } from '../support/spec-contract.js';
+import { byPlanKey as byPlan, dedupeKey, GROUP, STREAM } from '../support/spec-contract.js';
 import { drained, pendingByConsumer, pendingCount } from '../support/stream-group.js';
 import { addAtomically as addEntries } from '../support/stream-writes.js';
 import { HANG_MS } from '../support/timing.js';
@@ -152,7 +152,7 @@ describe('dead consumers and takeover', () => {
     assert.equal(await claimed(e, 'claimed'), 2);
     for (const gone of [own[1], foreign[1]]) {
       const planId = gone?.plan_id as string;
-      assert.equal(await redis.exists(byPlan(planId), `quantum:dedupe:p27:${planId}`), 0, planId);
+      assert.equal(await redis.exists(byPlan(planId), dedupeKey(planId)), 0, planId);
     }
     await settled(e, 4);
     assert.equal(await byPlanWritten(e), 4);

@@ -10,7 +10,7 @@ import { sample } from '../support/metrics-text.js';
 import { startObserver } from '../support/observer.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
-import { STREAM } from '../support/spec-contract.js';
+import { byPlanKey, STREAM } from '../support/spec-contract.js';
 import { withinDeadline } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -101,7 +101,7 @@ describe('health endpoint', () => {
     const deadLettered = () => sample(bridge.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}');
     const [writeErrorsBefore, deadLetteredBefore] = [await writeErrors(), await deadLettered()];
     // A by_plan key of the wrong type makes the apply script fail for this entry.
-    await redis.set(`quantum:harvest:heat:by_plan:${d.plan_id}`, 'not a hash');
+    await redis.set(byPlanKey(d.plan_id), 'not a hash');
     await redis.xadd(STREAM, '*', ...flat(d));
     const degraded = await waitFor(
       async () => {
@@ -137,7 +137,7 @@ describe('health endpoint', () => {
     extra.push(strict);
     await waitFor(async () => (await healthReply(strict.healthUrl)).body.status === 'ok', { what: 'status ok' });
     const d = decision({ symbol: 'POISONUSDT' });
-    await redis.set(`quantum:harvest:heat:by_plan:${d.plan_id}`, 'not a hash');
+    await redis.set(byPlanKey(d.plan_id), 'not a hash');
     await redis.xadd(stream, '*', ...flat(d));
     await waitFor(
       async () => (await metricValue(strict.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}')) === 1,

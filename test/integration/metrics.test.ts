@@ -12,7 +12,14 @@ import { type Exposition, sample, scrape } from '../support/metrics-text.js';
 import { startObserver } from '../support/observer.js';
 import type { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
-import { CLAIM_RESULTS, ERROR_STAGES, REJECT_REASONS, STREAM, WRITTEN_KINDS } from '../support/spec-contract.js';
+import {
+  byPlanKey,
+  CLAIM_RESULTS,
+  ERROR_STAGES,
+  REJECT_REASONS,
+  STREAM,
+  WRITTEN_KINDS,
+} from '../support/spec-contract.js';
 import { pendingCount } from '../support/stream-group.js';
 import { assertWithinSpan, HANG_MS, startWallSpan } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
@@ -162,7 +169,7 @@ describe('metrics endpoint', () => {
     // From the stream id's time to the apply: inside the time that passed since just before the XADD.
     assertWithinSpan(`p27_lag_ms of stream id ${id}`, m.samples.get('p27_lag_ms') ?? Number.NaN, span);
     assert.equal(grew('p27_errors_total{stage="write"}'), 0);
-    assert.equal(await redis.hget(`quantum:harvest:heat:by_plan:${d.plan_id}`, 'ts_epoch'), String(ts));
+    assert.equal(await redis.hget(byPlanKey(d.plan_id), 'ts_epoch'), String(ts));
   });
 
   test('counts a repeated plan_id as a dedupe skip in the next scrape', async () => {
