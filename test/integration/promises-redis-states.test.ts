@@ -7,6 +7,7 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { healthReply } from '../support/health-document.js';
+import { sample, samplesOf } from '../support/metrics-text.js';
 import { freeze, spendQueuedRead, thaw } from '../support/promise-helpers.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
@@ -112,6 +113,23 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
    * dead-letter at once), freezes it, queues two valid decisions and one invalid one, then lets
    * `refuse` put Redis in the refusing state before the service wakes up into it.
    */
+  /**
+   * The service's rejections by reason once its /metrics shows the work drained() saw done: the
+   * invalid entry's rejection and the valid entries' writes counted. A counter read the moment the
+   * group drained could still show 0 for a rejection about to be counted (a check that cannot fail).
+   */
+  async function rejectionsCounted(bridge: ChildService, validCount: number): Promise<Record<string, number>> {
+    return waitFor(
+      async () => {
+        const rejected = await samplesOf(bridge.metricsUrl, 'p27_rejected_total');
+        const written = await sample(bridge.metricsUrl, 'p27_written_total{kind="by_plan"}');
+        return rejected['reason="invalid_heat_level"'] === 1 && written >= validCount ? rejected : undefined;
+      },
+      { what: 'the drained work counted on /metrics' },
+    );
+  }
+  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
   async function refusedWhileEntriesWait(name: string, refuse: () => void) {
     const stream = `quantum:stream:promise-${name}`;
     const dlq = `${stream}.dlq`;
@@ -162,7 +180,9 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
     assert.equal(await redis.xlen(dlq), 1, 'only the invalid entry dead-lettered');
     const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
     assert.match(entryFields(fields).error ?? '', /^invalid_heat_level: /);
-    assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}'), 0);
+    const rejected = await rejectionsCounted(bridge, valid.length);
+    assert.equal(rejected['reason="max_deliveries"'], 0);
+    assert.equal(total(rejected), 1, `only the invalid entry rejected: ${JSON.stringify(rejected)}`);
     assert.equal(await pendingCount(redis, stream), 0);
     assert.ok(
       bridge.logs.filter((l) => l.code === 'BUSY').every((l) => l.failure === 'redis'),
@@ -192,7 +212,9 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
       await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the entries applied after loading' });
       assert.equal(await redis.exists(...valid.map((d) => byPlanKey(d.plan_id))), valid.length);
       assert.equal(await redis.xlen(dlq), 1, 'only the invalid entry dead-lettered');
-      assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}'), 0);
+      const rejected = await rejectionsCounted(bridge, valid.length);
+      assert.equal(rejected['reason="max_deliveries"'], 0);
+      assert.equal(total(rejected), 1, `only the invalid entry rejected: ${JSON.stringify(rejected)}`);
       assert.ok(
         bridge.logs.filter((l) => l.code === 'LOADING').every((l) => l.failure === 'redis'),
         'LOADING is Redis state',

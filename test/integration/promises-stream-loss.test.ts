@@ -82,6 +82,9 @@ describe('where the consumer group starts', () => {
         await redis.xadd(stream, '*', ...flat(next));
         await bridged(next.plan_id, 'the next entry bridged');
         await waitFor(() => drained(redis, stream), { what: 'the group drained' });
+        // Running again (recreated, a later entry bridged, nothing left): exactly one creation for
+        // the one loss; a service recreating the group on every turn would pass every check above.
+        assert.equal(groupCreations(bridge), created + 1);
         assert.equal(
           await redis.exists(byPlanKey(first.plan_id)),
           startId === '0' ? 1 : 0,
