@@ -1,15 +1,20 @@
 // `heat-bridge dlq list|replay` against the dead-letter stream of a running HeatBridge.
 
 import assert from 'node:assert/strict';
-import { describe, test } from 'node:test';
+import { beforeEach, describe, test } from 'node:test';
 import { bridgeFixture } from '../support/bridge-fixture.js';
 import { deadLetter, decision, flat } from '../support/decisions.js';
 import { runCli } from '../support/run-process.js';
 import { DLQ, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
+import { entryFields } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('heat-bridge dlq', () => {
   const fx = bridgeFixture();
+  // Each test makes the dead letters it reads: none depends on what an earlier one left (issue 12 §3).
+  beforeEach(async () => {
+    await fx.redis.del(DLQ);
+  });
 
   const dlqIds = async () => (await fx.redis.xrange(DLQ, '-', '+')).map(([id]) => id);
   const reject = async (fields: Record<string, string>) => {
@@ -19,10 +24,24 @@ describe('heat-bridge dlq', () => {
     return sourceId;
   };
 
+  /** A cut dead letter whose original was trimmed from the input stream: it can never be replayed. */
+  const unreplayable = async (symbol: string) => {
+    const sourceId = await reject(decision({ symbol, debug_json: 'y'.repeat(70_000) }));
+    const [dlqId] = (await dlqIds()).slice(-1) as [string];
+    await fx.redis.xdel(STREAM, sourceId);
+    return dlqId;
+  };
+  /** A dead letter whose cause was fixed: it holds a valid decision now. */
+  const fixable = async (symbol: string) => {
+    const fields = decision({ symbol });
+    const id = (await fx.redis.xadd(DLQ, '*', ...deadLetter(fields, 'max_deliveries: x', '1-0'))) as string;
+    return { id, fields };
+  };
+
   test('list shows id, source_id, plan_id, symbol and error of each entry', async () => {
     const bad = decision({ symbol: 'DLQAUSDT', heat_score: '7' });
     const sourceId = await reject(bad);
-    const [dlqId] = (await dlqIds()).slice(-1);
+    const [dlqId] = await dlqIds();
     const table = await runCli(['dlq', 'list'], fx.server.env);
     assert.equal(table.code, 0, table.stderr);
     assert.match(table.stdout, /^ID +SOURCE_ID +PLAN_ID +SYMBOL +ERROR$/m);
@@ -30,7 +49,7 @@ describe('heat-bridge dlq', () => {
       table.stdout,
       new RegExp(`^${dlqId} +${sourceId} +${bad.plan_id} +DLQAUSDT +invalid_heat_score: heat_score "7"`, 'm'),
     );
-    assert.match(table.stderr, new RegExp(`^\\d+ of \\d+ entries in ${DLQ.replaceAll('.', '\\.')}\\n$`));
+    assert.match(table.stderr, new RegExp(`^1 of 1 entries in ${DLQ.replaceAll('.', '\\.')}\\n$`));
 
     const json = await runCli(['dlq', 'list', '--json'], fx.server.env);
     const last = JSON.parse(json.stdout.trim().split('\n').at(-1) as string) as {
@@ -64,8 +83,9 @@ describe('heat-bridge dlq', () => {
 
   test('replay --all replays each present entry once, even those that fail again', async () => {
     await reject(decision({ symbol: 'DLQCUSDT', heat_level: 'boiling' }));
+    await reject(decision({ symbol: 'DLQCUSDT', heat_score: '7' }));
     const before = await dlqIds();
-    assert.ok(before.length >= 2);
+    assert.equal(before.length, 2);
     const result = await runCli(['dlq', 'replay', '--all', '--json'], fx.server.env);
     assert.equal(result.code, 0, result.stderr);
     const lines = result.stdout
@@ -83,17 +103,16 @@ describe('heat-bridge dlq', () => {
   });
 
   test('replay of an id that is not there exits 1 and replays nothing', async () => {
-    const [present] = await dlqIds();
+    const { id: present } = await fixable('DLQMISSUSDT');
     const streamLength = await fx.redis.xlen(STREAM);
-    const result = await runCli(['dlq', 'replay', '--id', present as string, '--id', '1-1'], fx.server.env);
+    const result = await runCli(['dlq', 'replay', '--id', present, '--id', '1-1'], fx.server.env);
     assert.equal(result.code, 1);
     assert.equal(result.stderr, `heat-bridge dlq: no entry 1-1 in ${DLQ}; nothing replayed\n`);
     assert.equal(await fx.redis.xlen(STREAM), streamLength);
-    assert.ok((await dlqIds()).includes(present as string));
+    assert.deepEqual(await dlqIds(), [present]);
   });
 
   test('replay --all on an empty dead-letter stream says so and exits 0', async () => {
-    await fx.redis.del(DLQ);
     const result = await runCli(['dlq', 'replay', '--all'], fx.server.env);
     assert.equal(result.code, 0);
     assert.equal(result.stdout, '');
@@ -103,11 +122,9 @@ describe('heat-bridge dlq', () => {
   test('replays a cut dead letter from its original in the input stream, never from the cut copy', async () => {
     const big = decision({ symbol: 'DLQBIGUSDT', debug_json: `{"pad":"${'x'.repeat(100_000)}"}` });
     await reject(big);
-    const [dlqId] = (await dlqIds()).slice(-1) as [string];
+    const [dlqId] = (await dlqIds()) as [string];
     const copy = await fx.redis.xrange(DLQ, dlqId, dlqId);
-    const copied = Object.fromEntries(
-      (copy[0]?.[1] ?? []).flatMap((v, i, all) => (i % 2 === 0 ? [[v, all[i + 1]]] : [])),
-    );
+    const copied = entryFields(copy[0]?.[1] ?? []);
     assert.equal(copied.truncated, '1');
     assert.equal(copied.debug_json?.length, 65_536);
 
@@ -120,20 +137,6 @@ describe('heat-bridge dlq', () => {
     assert.equal(fields[fields.indexOf('debug_json') + 1], big.debug_json);
     assert.ok(!fields.includes('truncated'));
   });
-
-  /** A cut dead letter whose original was trimmed from the input stream: it can never be replayed. */
-  const unreplayable = async (symbol: string) => {
-    const sourceId = await reject(decision({ symbol, debug_json: 'y'.repeat(70_000) }));
-    const [dlqId] = (await dlqIds()).slice(-1) as [string];
-    await fx.redis.xdel(STREAM, sourceId);
-    return dlqId;
-  };
-  /** A dead letter whose cause was fixed: it holds a valid decision now. */
-  const fixable = async (symbol: string) => {
-    const fields = decision({ symbol });
-    const id = (await fx.redis.xadd(DLQ, '*', ...deadLetter(fields, 'max_deliveries: x', '1-0'))) as string;
-    return { id, fields };
-  };
 
   test('refuses to replay a cut dead letter whose original is gone from the input stream', async () => {
     const dlqId = await unreplayable('DLQGONEUSDT');
@@ -150,7 +153,6 @@ describe('heat-bridge dlq', () => {
   });
 
   test('replay --all replays every fixable entry past one it cannot replay, and says what it skipped and why', async () => {
-    await fx.redis.del(DLQ);
     const gone = await unreplayable('DLQSKIPUSDT');
     const first = await fixable('DLQFIX1USDT');
     const second = await fixable('DLQFIX2USDT');
@@ -184,7 +186,6 @@ describe('heat-bridge dlq', () => {
   });
 
   test('replay --id goes past an id it cannot replay to the next one', async () => {
-    await fx.redis.del(DLQ);
     const gone = await unreplayable('DLQIDGONEUSDT');
     const ok = await fixable('DLQIDOKUSDT');
     const result = await runCli(['dlq', 'replay', '--id', gone, '--id', ok.id], fx.server.env);
@@ -196,7 +197,6 @@ describe('heat-bridge dlq', () => {
   });
 
   test('replay --dry-run says what it would replay and skip, and changes nothing', async () => {
-    await fx.redis.del(DLQ);
     const gone = await unreplayable('DLQDRYGONEUSDT');
     const ok = await fixable('DLQDRYUSDT');
     const streamLength = await fx.redis.xlen(STREAM);

@@ -7,7 +7,7 @@ import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
-import { STREAM } from '../support/spec-contract.js';
+import { byPlanKey, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
 import { assertTtlSince, startClock, type WriteClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -25,7 +25,7 @@ describe('heat-bridge get', () => {
     bridge = await startInProcess(server.env);
     written = startClock();
     await redis.xadd(STREAM, '*', ...flat(stored));
-    await waitFor(async () => (await redis.get('quantum:harvest:heat:latest_plan_id:GETUSDT')) === stored.plan_id, {
+    await waitFor(async () => (await redis.get(latestPlanIdKey('GETUSDT'))) === stored.plan_id, {
       what: 'decision applied',
     });
   });
@@ -46,7 +46,7 @@ describe('heat-bridge get', () => {
           return [name as string, rest.join(' ')];
         }),
     );
-    assert.equal(rows.get('key'), `quantum:harvest:heat:by_plan:${stored.plan_id}`);
+    assert.equal(rows.get('key'), byPlanKey(stored.plan_id));
     const ttl = /^(\d+) s$/.exec(rows.get('ttl') ?? '');
     assert.ok(ttl !== null, `ttl row ${rows.get('ttl')}`);
     assertTtlSince('by_plan in the table', Number(ttl[1]), TTL_SEC, written);
@@ -60,7 +60,7 @@ describe('heat-bridge get', () => {
     const result = await runCli(['get', 'plan', stored.plan_id as string, '--json'], server.env);
     assert.equal(result.code, 0, result.stderr);
     const doc = JSON.parse(result.stdout) as { key: string; ttl_sec: number; decision: Record<string, unknown> };
-    assert.equal(doc.key, `quantum:harvest:heat:by_plan:${stored.plan_id}`);
+    assert.equal(doc.key, byPlanKey(stored.plan_id));
     assertTtlSince('by_plan ttl_sec', doc.ttl_sec, TTL_SEC, written);
     assert.equal(doc.decision.heat_score, 0.5);
     assert.equal(doc.decision.ts_epoch, Number(stored.ts_epoch));
@@ -81,7 +81,7 @@ describe('heat-bridge get', () => {
     const json = await runCli(['get', 'pointer', 'GETUSDT', '--json'], server.env);
     assert.equal(json.code, 0, json.stderr);
     const doc = JSON.parse(json.stdout) as { key: string; ttl_sec: number; plan_id: string };
-    assert.equal(doc.key, 'quantum:harvest:heat:latest_plan_id:GETUSDT');
+    assert.equal(doc.key, latestPlanIdKey('GETUSDT'));
     assert.equal(doc.plan_id, stored.plan_id);
     assertTtlSince('pointer ttl_sec', doc.ttl_sec, TTL_SEC, written);
     const table = await runCli(['get', 'pointer', 'GETUSDT'], server.env);
@@ -99,7 +99,7 @@ describe('heat-bridge get', () => {
   });
 
   test('shows a malformed hash as stored but exits 1 naming the problem', async () => {
-    await redis.hset('quantum:harvest:heat:by_plan:hand_made', { symbol: 'X', note: 'by hand' });
+    await redis.hset(byPlanKey('hand_made'), { symbol: 'X', note: 'by hand' });
     const result = await runCli(['get', 'plan', 'hand_made'], server.env);
     assert.equal(result.code, 1);
     assert.match(result.stdout, /^note +by hand$/m);

@@ -6,10 +6,8 @@ import { before, describe, test } from 'node:test';
 import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { runCli } from '../support/run-process.js';
-import { latestKey, STREAM } from '../support/spec-contract.js';
+import { DLQ, latestKey, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
 import { waitFor } from '../support/wait-for.js';
-
-const DLQ = `${STREAM}.dlq`;
 
 type Json = Record<string, unknown>;
 
@@ -38,6 +36,15 @@ describe('--json shapes', () => {
       .map((l) => JSON.parse(l) as Json);
   };
   const keys = (doc: Json) => Object.keys(doc);
+  /** A decision of the test's own, applied by the service: no test reads what an earlier one left. */
+  const applied = async (symbol: string) => {
+    const d = decision({ symbol });
+    await fx.redis.xadd(STREAM, '*', ...flat(d));
+    await waitFor(async () => (await fx.redis.get(latestPlanIdKey(symbol))) === d.plan_id, {
+      what: `the ${symbol} decision applied`,
+    });
+    return d;
+  };
 
   test('inject: {"id", "plan_id", "symbol", "dry_run"} per decision, written or not', async () => {
     const written = await lines(['inject', '--symbol', 'JSONUSDT', '--count', '2']);
@@ -50,17 +57,19 @@ describe('--json shapes', () => {
   });
 
   test('get: {"key", "ttl_sec", "plan_id", "decision"} for a plan, a latest and a pointer alike', async () => {
-    const pointer = await one(['get', 'pointer', 'JSONUSDT']);
-    const latest = await one(['get', 'latest', 'JSONUSDT']);
+    const d = await applied('JSONGETUSDT');
+    const pointer = await one(['get', 'pointer', 'JSONGETUSDT']);
+    const latest = await one(['get', 'latest', 'JSONGETUSDT']);
     const plan = await one(['get', 'plan', pointer.plan_id as string]);
     for (const doc of [pointer, latest, plan]) assert.deepEqual(keys(doc), ['key', 'ttl_sec', 'plan_id', 'decision']);
     assert.equal(pointer.decision, null);
     assert.equal(latest.plan_id, pointer.plan_id);
-    assert.equal(plan.plan_id, pointer.plan_id);
-    assert.equal((plan.decision as Json).symbol, 'JSONUSDT');
+    assert.equal(plan.plan_id, d.plan_id);
+    assert.equal((plan.decision as Json).symbol, 'JSONGETUSDT');
   });
 
   test('status: one object with the served verdict and each latest decision with its age', async () => {
+    await applied('JSONSTATUSUSDT');
     const doc = await one(['status']);
     assert.deepEqual(keys(doc), [
       'stream',

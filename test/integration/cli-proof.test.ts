@@ -7,7 +7,7 @@ import { fetchHealth } from '../support/health-document.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
 import { type ChildService, startChild, stopAfterRegistering } from '../support/service.js';
-import { STREAM } from '../support/spec-contract.js';
+import { consumersOf } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('heat-bridge proof', () => {
@@ -44,11 +44,9 @@ describe('heat-bridge proof', () => {
     const redis = server.client();
     await waitFor(
       async () => {
-        const [consumer] = (await redis.xinfo('CONSUMERS', STREAM, 'heat_bridge')) as unknown[][];
-        const info = new Map<unknown, unknown>();
-        for (let i = 0; i + 1 < (consumer?.length ?? 0); i += 2) info.set(consumer?.[i], consumer?.[i + 1]);
+        const [info] = await consumersOf(redis);
         // Redis 7.2+ keeps idle short on every read and counts quiet time as "inactive".
-        return Number(info.get('inactive') ?? info.get('idle')) > 20_000;
+        return Number(info?.get('inactive') ?? info?.get('idle')) > 20_000;
       },
       { timeoutMs: 90_000, what: 'the consumer idle 20 s on a quiet stream' },
     );

@@ -7,7 +7,7 @@ import { decision, flat } from '../support/decisions.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runCli } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
-import { STREAM } from '../support/spec-contract.js';
+import { DLQ, latestKey, STREAM } from '../support/spec-contract.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -60,7 +60,7 @@ describe('heat-bridge status', () => {
     const clock = startClock();
     for (const d of decisions) await redis.xadd(STREAM, '*', ...flat(d));
     await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STAAUSDT', heat_score: 'boiling' })));
-    await waitFor(async () => (await redis.xlen('quantum:stream:harvest.heat.decision.dlq')) === 1, {
+    await waitFor(async () => (await redis.xlen(DLQ)) === 1, {
       what: 'the invalid entry dead-lettered',
     });
     return { bridge, clock };
@@ -70,7 +70,7 @@ describe('heat-bridge status', () => {
   const stallGroup = async () => {
     const { bridge: service } = await served();
     await redis.xadd(STREAM, '*', ...flat(decision({ symbol: 'STDDUSDT' })));
-    await waitFor(async () => (await redis.exists('quantum:harvest:heat:latest:STDDUSDT')) === 1, {
+    await waitFor(async () => (await redis.exists(latestKey('STDDUSDT'))) === 1, {
       what: 'the last entry applied before the service stops',
     });
     await service.stop();

@@ -8,6 +8,7 @@ import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { cleanEnv, onLines, runProcess } from '../support/run-process.js';
 import { STREAM } from '../support/spec-contract.js';
+import { groupState, isPending } from '../support/stream-group.js';
 import { cliArgv, openTerminal } from '../support/terminal.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -42,10 +43,8 @@ describe('heat-bridge watch', () => {
     const id = (await fx.redis.xadd(STREAM, '*', ...flat(fields))) as string;
     await waitFor(
       async () => {
-        const pending = (await fx.redis.xpending(STREAM, 'heat_bridge', id, id, 1)) as unknown[];
-        const [group] = (await fx.redis.xinfo('GROUPS', STREAM)) as unknown[][];
-        const delivered = String(group?.[(group?.indexOf('last-delivered-id') ?? 0) + 1]);
-        return pending.length === 0 && delivered === id;
+        const delivered = (await groupState(fx.redis))?.lastDeliveredId;
+        return delivered === id && !(await isPending(fx.redis, id));
       },
       { what: `entry ${id} acknowledged` },
     );

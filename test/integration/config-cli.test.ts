@@ -11,7 +11,8 @@ import { freePort } from '../support/free-port.js';
 import { RedisServer } from '../support/redis-server.js';
 import { CLI, runProcess } from '../support/run-process.js';
 import { type ChildService, startChild } from '../support/service.js';
-import { STREAM } from '../support/spec-contract.js';
+import { byPlanKey, STREAM } from '../support/spec-contract.js';
+import { consumersPending } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 const TSX = import.meta.resolve('tsx');
@@ -122,14 +123,10 @@ describe('command line and configuration', () => {
     const redis = server.client();
     const d = decision();
     await redis.xadd(STREAM, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${d.plan_id}`)) === 1, {
+    await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, {
       what: 'decision bridged',
     });
-    const consumers = (await redis.call('XINFO', 'CONSUMERS', STREAM, 'env_group')) as unknown[][];
-    assert.deepEqual(
-      consumers.map((c) => c[1]),
-      ['file_consumer'],
-    );
+    assert.deepEqual([...(await consumersPending(redis, STREAM, 'env_group')).keys()], ['file_consumer']);
     assert.deepEqual(await bridge.kill('SIGTERM'), { code: 0, signal: null });
   });
 

@@ -20,6 +20,7 @@ import {
   latestPlanIdKey as pointer,
   STREAM,
 } from '../support/spec-contract.js';
+import { isPending, pendingCount } from '../support/stream-group.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 
 const SETTINGS: ConsumeSettings = {
@@ -69,9 +70,6 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     return { id: added, outcome: outcome as Outcome };
   }
 
-  const isPending = async (id: string, stream = STREAM): Promise<boolean> =>
-    ((await redis.xpending(stream, GROUP, id, id, 1)) as unknown[]).length === 1;
-
   test('writes the 13 fields, the pointer and every TTL, and acks the entry', async () => {
     const fields = decision({ symbol: 'S1', recommended_partial: '0.5', extra: 'x' });
     const planId = fields.plan_id as string;
@@ -88,7 +86,7 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     assertTtlSince('latest', await redis.ttl(latest('S1')), SETTINGS.ttlSymbolSec, clock);
     assertTtlSince('pointer', await redis.ttl(pointer('S1')), SETTINGS.ttlSymbolSec, clock);
     assertTtlSince('dedupe marker', await redis.ttl(dedupe(planId)), SETTINGS.dedupeTtlSec, clock);
-    assert.equal(await isPending(id), false);
+    assert.equal(await isPending(redis, id), false);
   });
 
   test('a plan_id seen inside the dedupe window is acked and writes nothing', async () => {
@@ -101,7 +99,7 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     assert.equal(again.outcome, 'deduped');
     assert.deepEqual(await keys(), before);
     assert.equal(before[0]?.heat_level, 'cold');
-    assert.equal(await isPending(again.id), false);
+    assert.equal(await isPending(redis, again.id), false);
   });
 
   test('an older decision writes by_plan, keeps latest and the pointer, and is acked', async () => {
@@ -113,7 +111,7 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     assert.equal(await redis.hget(byPlan(older.plan_id as string), 'ts_epoch'), '999999999');
     assert.equal(await redis.get(pointer('S3')), newer.plan_id);
     assert.deepEqual(await redis.hmget(latest('S3'), 'last_plan_id', 'ts_epoch'), [newer.plan_id, '1750000000']);
-    assert.equal(await isPending(id), false);
+    assert.equal(await isPending(redis, id), false);
   });
 
   test('orders equal ts_epoch by stream id, numerically in ms and seq, also past 2^53', async () => {
@@ -168,7 +166,7 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
       consume(redis, SETTINGS, '>', 3, NOW),
     ]);
     assert.deepEqual([first.written, second.written], [2, 3]);
-    for (const id of ids) assert.equal(await isPending(id), false);
+    for (const id of ids) assert.equal(await isPending(redis, id), false);
   });
 
   test('any target key of another type: WRONGTYPE for that entry, nothing written, entry left pending', async () => {
@@ -191,7 +189,7 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
       assert.match(outcome.message, /^WRONGTYPE/, name);
       const after = (await redis.keys('quantum:*')).filter((k) => !k.startsWith('quantum:stream:')).sort();
       assert.deepEqual(after, before, `${name}: no key created or removed`);
-      assert.equal(await isPending(id), true, `${name}: entry still pending`);
+      assert.equal(await isPending(redis, id), true, `${name}: entry still pending`);
       await redis.flushall();
     }
   });
@@ -209,7 +207,7 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
       reply.failed.map((f) => [f.id, /^WRONGTYPE .*\[HMGET quantum:harvest:heat:latest:N3\]$/.test(f.error.message)]),
       [[ids[1], true]],
     );
-    assert.deepEqual(await Promise.all(ids.map((id) => isPending(id))), [false, true, false]);
+    assert.deepEqual(await Promise.all(ids.map((id) => isPending(redis, id))), [false, true, false]);
   });
 
   test('a call the ACL denies a declared key fails whole: nothing delivered, written or acked', async () => {
@@ -220,7 +218,7 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     const id = await add(decision({ symbol: 'N1' }));
     await assert.rejects(run(narrow), /NOPERM/);
     assert.deepEqual(await redis.keys('quantum:harvest:*'), []);
-    assert.equal(((await redis.xpending(STREAM, GROUP)) as unknown[])[0], 0, 'nothing delivered');
+    assert.equal(await pendingCount(redis), 0, 'nothing delivered');
     assert.equal((await run()).written, 1, `${id} is still new`);
   });
 
@@ -238,25 +236,12 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     );
     assert.match(reply.failed[0]?.error.message ?? '', /\[SET quantum:dedupe:p27:/);
     assert.deepEqual(await redis.keys('quantum:harvest:*'), []);
-    assert.equal(await isPending(id), true);
+    assert.equal(await isPending(redis, id), true);
   });
 
   test('a pointer the ACL lets be read but not written: by_plan and latest stay, the retry completes the pointer', async () => {
-    const keys = [
-      '~quantum:stream:*',
-      '~quantum:dedupe:*',
-      '~quantum:harvest:heat:by_plan:*',
-      '~quantum:harvest:heat:latest:*',
-    ];
-    await redis.acl(
-      'SETUSER',
-      'readpointer',
-      'on',
-      '>pw',
-      ...keys,
-      '%R~quantum:harvest:heat:latest_plan_id:*',
-      '+@all',
-    );
+    const keys = ['~quantum:stream:*', '~quantum:dedupe:*', `~${byPlan('*')}`, `~${latest('*')}`];
+    await redis.acl('SETUSER', 'readpointer', 'on', '>pw', ...keys, `%R~${pointer('*')}`, '+@all');
     const narrow = server.client();
     await narrow.auth('readpointer', 'pw');
     defineScripts(narrow);
@@ -274,12 +259,12 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     assert.equal(await redis.exists(dedupe(planId)), 0, 'no marker to skip the retry');
     assert.equal(await redis.exists(pointer('P1')), 0);
 
-    await redis.acl('SETUSER', 'readpointer', '~quantum:harvest:heat:latest_plan_id:*');
+    await redis.acl('SETUSER', 'readpointer', `~${pointer('*')}`);
     const retried = await consume(narrow, SETTINGS, '0', 100, NOW);
     assert.deepEqual([retried.written, retried.failed.length], [1, 0]);
     assert.equal(await redis.get(pointer('P1')), planId);
     assert.equal(await redis.hget(latest('P1'), 'last_plan_id'), planId);
-    assert.equal(await isPending(id), false);
+    assert.equal(await isPending(redis, id), false);
   });
 
   test('a dedupe marker without its by_plan hash does not skip the decision, and vouches anew (issue 13 §2)', async () => {
@@ -291,7 +276,7 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     assert.equal(outcome, 'latest');
     assert.equal(await redis.hget(byPlan(planId), 'symbol'), 'M1');
     assertTtlSince('renewed marker', await redis.ttl(dedupe(planId)), SETTINGS.dedupeTtlSec, clock);
-    assert.equal(await isPending(id), false);
+    assert.equal(await isPending(redis, id), false);
     // With both present, the same plan_id again is a duplicate.
     assert.equal((await one({ ...fields, ts_epoch: String(Number(fields.ts_epoch) + 1) })).outcome, 'deduped');
   });
@@ -308,7 +293,7 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     const retried = await consume(redis, SETTINGS, '0', 100, NOW);
     assert.equal(retried.written, 1);
     assert.equal(await redis.hget(byPlan(planId), 'plan_id'), planId);
-    assert.equal(await isPending(id), false);
+    assert.equal(await isPending(redis, id), false);
   });
 
   test('an invalid entry is dead-lettered and acked; when its dead-letter fails it stays pending, reported', async () => {
@@ -321,7 +306,7 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
     );
     assert.equal(reply.written, 1);
     assert.equal(await redis.xlen(SETTINGS.dlqStream), 1);
-    assert.deepEqual([await isPending(bad), await isPending(good)], [false, false]);
+    assert.deepEqual([await isPending(redis, bad), await isPending(redis, good)], [false, false]);
 
     await redis.del(SETTINGS.dlqStream);
     await redis.set(SETTINGS.dlqStream, 'x');
@@ -333,6 +318,6 @@ describe('consume.lua: read, judge, apply and ack in one call', () => {
       [[again, null, true]],
     );
     assert.equal(second.written, 1);
-    assert.deepEqual([await isPending(again), await isPending(after)], [true, false]);
+    assert.deepEqual([await isPending(redis, again), await isPending(redis, after)], [true, false]);
   });
 });

@@ -24,6 +24,7 @@ import { parseEnvFile } from '../../src/env-file.js';
 import { VERSION } from '../../src/version.js';
 import { freePort } from '../support/free-port.js';
 import { fetchHealth } from '../support/health-document.js';
+import { scrape } from '../support/metrics-text.js';
 import { RedisServer } from '../support/redis-server.js';
 import { cleanEnv, ROOT, runProcess } from '../support/run-process.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
@@ -367,10 +368,11 @@ describe('metrics as exposed, with the dashboard and promtool', () => {
   before(async () => {
     server = await RedisServer.start();
     bridge = await startInProcess(server.env);
-    metricsText = await (await fetch(bridge.metricsUrl)).text();
+    const exposition = await scrape(bridge.metricsUrl);
+    metricsText = exposition.text;
     exposed = new Set(['up']); // written by Prometheus for every scrape target
-    for (const [, name, type] of metricsText.matchAll(/^# TYPE (\S+) (\S+)$/gm)) {
-      exposed.add(name as string);
+    for (const [name, type] of exposition.type) {
+      exposed.add(name);
       if (type === 'histogram') for (const suffix of ['_bucket', '_sum', '_count']) exposed.add(`${name}${suffix}`);
     }
   });

@@ -6,6 +6,7 @@ import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { type InProcessService, metricValue } from '../support/service.js';
 import { STREAM } from '../support/spec-contract.js';
+import { pendingCount } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 const TOTAL = 20_000;
@@ -42,7 +43,6 @@ describe('claiming while reading ahead', () => {
     });
     assert.equal(await metricValue(url, 'p27_dedupe_skips_total'), 0);
     assert.equal(await metricValue(url, 'p27_claimed_total{result="claimed"}'), HELD_BY_DEAD);
-    const [pending] = (await fx.redis.xpending(STREAM, 'heat_bridge')) as [number];
-    assert.equal(pending, 0);
+    assert.equal(await pendingCount(fx.redis), 0);
   });
 });

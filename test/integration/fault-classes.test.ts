@@ -11,7 +11,7 @@ import { fetchHealth as health } from '../support/health-document.js';
 import { sample } from '../support/metrics-text.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { metricValue } from '../support/service.js';
-import { byPlanKey as byPlan } from '../support/spec-contract.js';
+import { byPlanKey as byPlan, dedupeKey } from '../support/spec-contract.js';
 import { drained, pendingCount } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -61,7 +61,7 @@ describe('failure classes through the service', () => {
       JSON.stringify(doc.reasons),
     );
 
-    await fx.redis.acl('SETUSER', 'nodedupe', '~quantum:dedupe:p27:*');
+    await fx.redis.acl('SETUSER', 'nodedupe', `~${dedupeKey('*')}`);
     await waitFor(() => drained(fx.redis, stream), { timeoutMs: 60_000, what: 'the entries applied once permitted' });
     assert.equal(await fx.redis.exists(...decisions.map((d) => byPlan(d.plan_id as string))), decisions.length);
     assert.equal(await fx.redis.exists(dlq), 0);
@@ -121,7 +121,7 @@ describe('failure classes through the service', () => {
       '>pw',
       `~${stream}`,
       '~quantum:harvest:heat:*',
-      '~quantum:dedupe:p27:*',
+      `~${dedupeKey('*')}`,
       '+@all',
       '-@dangerous',
     );

@@ -15,6 +15,7 @@ import {
   INVISIBLE_FORMAT,
   WHITESPACE_AND_CONTROL,
 } from '../support/identifier-cases.js';
+import { sample, samplesOf } from '../support/metrics-text.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import type { ChildService, LogLine } from '../support/service.js';
@@ -78,19 +79,8 @@ async function deadLetters(redis: Redis): Promise<Map<string, DeadLetter>> {
   return byId;
 }
 
-/** All samples of one metric, by label set: {'reason="x"': 3}. */
-async function samples(metricsUrl: string, name: string): Promise<Record<string, number>> {
-  const text = await (await fetch(metricsUrl)).text();
-  const found: Record<string, number> = {};
-  for (const line of text.split('\n')) {
-    const match = line.match(/^(\w+)(?:\{(.*)\})? (\S+)$/);
-    if (match?.[1] === name) found[match[2] ?? ''] = Number(match[3]);
-  }
-  return found;
-}
-
 async function rejectedCounts(metricsUrl: string): Promise<Record<RejectReason, number>> {
-  const found = await samples(metricsUrl, 'p27_rejected_total');
+  const found = await samplesOf(metricsUrl, 'p27_rejected_total');
   return Object.fromEntries(REJECT_REASONS.map((r) => [r, found[`reason="${r}"`] ?? Number.NaN])) as Record<
     RejectReason,
     number
@@ -395,12 +385,12 @@ describe('poison entries and the dead-letter stream', () => {
     const entries = cases.flatMap((c, i) => [pairsOf(valid[i] as Record<string, string>), c.pairs]);
 
     const rejectedBefore = await rejectedCounts(bridge.metricsUrl);
-    const batchesBefore = (await samples(bridge.metricsUrl, 'p27_processing_seconds_count'))[''] ?? 0;
+    const batchesBefore = await sample(bridge.metricsUrl, 'p27_processing_seconds_count');
     const ids = await addAtomically(entries);
     await waitFor(() => drained(redis), { timeoutMs: 20_000, what: 'the batch applied' });
 
     const rejected = await rejectedSince(bridge.metricsUrl, rejectedBefore, cases.length);
-    const batchCount = async () => (await samples(bridge.metricsUrl, 'p27_processing_seconds_count'))[''] ?? 0;
+    const batchCount = () => sample(bridge.metricsUrl, 'p27_processing_seconds_count');
     await waitFor(async () => (await batchCount()) > batchesBefore, { what: 'the batch timed' });
     assert.equal((await batchCount()) - batchesBefore, 1, 'all entries were applied as one batch');
     for (const [i, d] of valid.entries()) {
@@ -587,14 +577,14 @@ describe('poison entries and the dead-letter stream', () => {
       }
       return found;
     };
-    for (const name of await hashes('quantum:harvest:heat:by_plan:')) {
+    for (const name of await hashes(byPlan(''))) {
       assert.deepEqual(
         (await redis.hkeys(name)).filter((f) => !SCHEMA.has(f)),
         [],
         name,
       );
     }
-    for (const name of await hashes('quantum:harvest:heat:latest:')) {
+    for (const name of await hashes(latestKey(''))) {
       assert.deepEqual(
         (await redis.hkeys(name)).filter((f) => !LATEST_FIELDS.has(f)),
         [],

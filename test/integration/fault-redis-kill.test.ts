@@ -6,26 +6,15 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { stopCleanly } from '../support/clean-stop.js';
 import { decision, flat } from '../support/decisions.js';
+import { healthReply as health } from '../support/health-document.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import type { ChildService } from '../support/service.js';
+import { byPlanKey } from '../support/spec-contract.js';
 import { drained, pendingCount, STREAM } from '../support/stream-group.js';
 import { LoadProducer, missingKeys as missingByPlan } from '../support/stream-writes.js';
 import { HANG_MS, withinDeadline } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
-
-interface Health {
-  readonly code: number;
-  readonly status: string;
-  readonly ms: number;
-}
-
-async function health(url: string): Promise<Health> {
-  const started = performance.now();
-  const response = await fetch(url, { signal: AbortSignal.timeout(5000) });
-  const body = (await response.json()) as { status: string };
-  return { code: response.status, status: body.status, ms: performance.now() - started };
-}
 
 /** The steady producer on a client of its own: no offline queue and no retries, so an XADD either gets its id now or fails now. */
 class Producer extends LoadProducer {
@@ -145,7 +134,7 @@ describe('Redis outages', () => {
     await server.restart();
     const d = decision();
     await redis.xadd(STREAM, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(`quantum:harvest:heat:by_plan:${d.plan_id}`)) === 1, {
+    await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, {
       what: 'the decision bridged after Redis came up',
     });
     await waitFor(async () => (await health(bridge.healthUrl)).status === 'ok', { what: '/health ok' });

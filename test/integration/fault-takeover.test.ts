@@ -5,10 +5,11 @@ import assert from 'node:assert/strict';
 import { afterEach, beforeEach, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { type DecisionFields, decision, flat } from '../support/decisions.js';
+import { sample } from '../support/metrics-text.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, metricValue } from '../support/service.js';
-import { byPlanKey as byPlan, GROUP, STREAM } from '../support/spec-contract.js';
+import { byPlanKey as byPlan, dedupeKey, GROUP, STREAM } from '../support/spec-contract.js';
 import { drained, pendingByConsumer, pendingCount } from '../support/stream-group.js';
 import { addAtomically as addEntries } from '../support/stream-writes.js';
 import { HANG_MS } from '../support/timing.js';
@@ -18,8 +19,7 @@ const CLAIM_IDLE_MS = 1000;
 const CLAIM_INTERVAL_MS = 500;
 const TTL_PLAN_SEC = 1800;
 
-const byPlanWritten = async (child: ChildService) =>
-  (await metricValue(child.metricsUrl, 'p27_written_total{kind="by_plan"}')) ?? Number.NaN;
+const byPlanWritten = (child: ChildService) => sample(child.metricsUrl, 'p27_written_total{kind="by_plan"}');
 /** The service counts after its pipeline's replies arrive, a moment after Redis shows the keys. */
 const settled = (child: ChildService, expected: number) =>
   waitFor(async () => (await byPlanWritten(child)) >= expected, { what: `${expected} writes counted` });
@@ -90,7 +90,7 @@ describe('dead consumers and takeover', () => {
     );
     a.child.kill('SIGSTOP');
     const b = await start({ ...claimEnv, P27_CONSUMER: 'bridge_b' });
-    await waitFor(async () => ((await metricValue(b.metricsUrl, 'p27_loops_total')) ?? 0) >= 3, {
+    await waitFor(async () => (await sample(b.metricsUrl, 'p27_loops_total')) >= 3, {
       timeoutMs: 20_000,
       what: 'consumer B running',
     });
@@ -152,7 +152,7 @@ describe('dead consumers and takeover', () => {
     assert.equal(await claimed(e, 'claimed'), 2);
     for (const gone of [own[1], foreign[1]]) {
       const planId = gone?.plan_id as string;
-      assert.equal(await redis.exists(byPlan(planId), `quantum:dedupe:p27:${planId}`), 0, planId);
+      assert.equal(await redis.exists(byPlan(planId), dedupeKey(planId)), 0, planId);
     }
     await settled(e, 4);
     assert.equal(await byPlanWritten(e), 4);
@@ -163,7 +163,7 @@ describe('dead consumers and takeover', () => {
     const [c, d] = await Promise.all([start({ P27_CONSUMER: 'bridge_c' }), start({ P27_CONSUMER: 'bridge_d' })]);
     await Promise.all(
       [c, d].map((child) =>
-        waitFor(async () => ((await metricValue(child.metricsUrl, 'p27_loops_total')) ?? 0) >= 3, {
+        waitFor(async () => (await sample(child.metricsUrl, 'p27_loops_total')) >= 3, {
           timeoutMs: 20_000,
         }),
       ),
@@ -183,9 +183,7 @@ describe('dead consumers and takeover', () => {
     const bothWritten = async () => (await byPlanWritten(c)) + (await byPlanWritten(d));
     await waitFor(async () => (await bothWritten()) >= decisions.length, { what: 'all writes counted' });
     const written = await Promise.all([byPlanWritten(c), byPlanWritten(d)]);
-    const deduped = await Promise.all(
-      [c, d].map(async (child) => (await metricValue(child.metricsUrl, 'p27_dedupe_skips_total')) ?? 0),
-    );
+    const deduped = await Promise.all([c, d].map((child) => sample(child.metricsUrl, 'p27_dedupe_skips_total')));
     assert.equal((written[0] ?? 0) + (written[1] ?? 0), decisions.length, `written ${written}`);
     assert.ok(
       written.every((n) => n > 0),

@@ -5,34 +5,16 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
+import { healthReply } from '../support/health-document.js';
 import { sample } from '../support/metrics-text.js';
 import { startObserver } from '../support/observer.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
-import { STREAM } from '../support/spec-contract.js';
+import { byPlanKey, STREAM } from '../support/spec-contract.js';
 import { withinDeadline } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
 const DEGRADED_WINDOW_MS = 1500;
-
-interface HealthReply {
-  readonly code: number;
-  readonly ms: number;
-  readonly contentType: string;
-  readonly body: Record<string, unknown>;
-}
-
-async function getHealth(url: string): Promise<HealthReply> {
-  const started = performance.now();
-  const res = await fetch(url);
-  const body = (await res.json()) as Record<string, unknown>;
-  return {
-    code: res.status,
-    ms: performance.now() - started,
-    contentType: res.headers.get('content-type') ?? '',
-    body,
-  };
-}
 
 describe('health endpoint', () => {
   let server: RedisServer;
@@ -55,7 +37,7 @@ describe('health endpoint', () => {
     await redis.xadd(STREAM, '*', ...flat(d));
     const reply = await waitFor(
       async () => {
-        const r = await getHealth(bridge.healthUrl);
+        const r = await healthReply(bridge.healthUrl);
         // The backlog is probed with a short cache: wait for a probe taken after the ack too.
         return r.body.last_ts_epoch === 1_749_000_000 && r.body.backlog === 0 ? r : undefined;
       },
@@ -80,7 +62,7 @@ describe('health endpoint', () => {
     extra.push(observer);
     const reply = await waitFor(
       async () => {
-        const r = await getHealth(observer.healthUrl);
+        const r = await healthReply(observer.healthUrl);
         return r.body.redis === 'up' ? r : undefined;
       },
       { what: 'the observer connected' },
@@ -119,11 +101,11 @@ describe('health endpoint', () => {
     const deadLettered = () => sample(bridge.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}');
     const [writeErrorsBefore, deadLetteredBefore] = [await writeErrors(), await deadLettered()];
     // A by_plan key of the wrong type makes the apply script fail for this entry.
-    await redis.set(`quantum:harvest:heat:by_plan:${d.plan_id}`, 'not a hash');
+    await redis.set(byPlanKey(d.plan_id), 'not a hash');
     await redis.xadd(STREAM, '*', ...flat(d));
     const degraded = await waitFor(
       async () => {
-        const r = await getHealth(bridge.healthUrl);
+        const r = await healthReply(bridge.healthUrl);
         return r.body.status === 'degraded' ? r : undefined;
       },
       { what: 'status degraded' },
@@ -133,7 +115,7 @@ describe('health endpoint', () => {
     // The entry is dead-lettered after P27_MAX_DELIVERIES; the window then runs out.
     const ok = await waitFor(
       async () => {
-        const r = await getHealth(bridge.healthUrl);
+        const r = await healthReply(bridge.healthUrl);
         return r.body.status === 'ok' ? r : undefined;
       },
       { timeoutMs: 30_000, what: 'status ok once the window has passed' },
@@ -153,9 +135,9 @@ describe('health endpoint', () => {
       P27_MAX_DELIVERIES: '1',
     });
     extra.push(strict);
-    await waitFor(async () => (await getHealth(strict.healthUrl)).body.status === 'ok', { what: 'status ok' });
+    await waitFor(async () => (await healthReply(strict.healthUrl)).body.status === 'ok', { what: 'status ok' });
     const d = decision({ symbol: 'POISONUSDT' });
-    await redis.set(`quantum:harvest:heat:by_plan:${d.plan_id}`, 'not a hash');
+    await redis.set(byPlanKey(d.plan_id), 'not a hash');
     await redis.xadd(stream, '*', ...flat(d));
     await waitFor(
       async () => (await metricValue(strict.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}')) === 1,
@@ -164,7 +146,7 @@ describe('health endpoint', () => {
       },
     );
     assert.equal(await metricValue(strict.metricsUrl, 'p27_errors_total{stage="write"}'), 1);
-    const reply = await getHealth(strict.healthUrl);
+    const reply = await healthReply(strict.healthUrl);
     assert.equal(reply.body.status, 'degraded', `an error counted in p27_errors_total: ${JSON.stringify(reply.body)}`);
     assert.equal(reply.code, 200);
   });
@@ -175,15 +157,15 @@ describe('health endpoint', () => {
     // a slow one on a busy machine is not (issue 12 §3).
     const down = await waitFor(
       async () => {
-        const r = await withinDeadline(getHealth(bridge.healthUrl), '/health while Redis is down');
+        const r = await withinDeadline(healthReply(bridge.healthUrl), '/health while Redis is down');
         return r.body.status === 'error' ? r : undefined;
       },
       { what: 'status error' },
     );
     assert.equal(down.code, 503);
-    assert.match(String((down.body.reasons as string[])[0]), /^redis unreachable: /, JSON.stringify(down.body));
+    assert.match(down.reasons?.[0] ?? '', /^redis unreachable: /, JSON.stringify(down.body));
     for (let i = 0; i < 3; i += 1) {
-      const r = await withinDeadline(getHealth(bridge.healthUrl), '/health while Redis is down');
+      const r = await withinDeadline(healthReply(bridge.healthUrl), '/health while Redis is down');
       assert.equal(r.code, 503);
       assert.equal(r.body.status, 'error');
       assert.equal(r.body.redis, 'down');
@@ -192,8 +174,8 @@ describe('health endpoint', () => {
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_redis_up'), 0);
 
     await server.restart();
-    await waitFor(async () => (await getHealth(bridge.healthUrl)).code === 200, { what: 'HTTP 200 again' });
-    await waitFor(async () => (await getHealth(bridge.healthUrl)).body.status === 'ok', {
+    await waitFor(async () => (await healthReply(bridge.healthUrl)).code === 200, { what: 'HTTP 200 again' });
+    await waitFor(async () => (await healthReply(bridge.healthUrl)).body.status === 'ok', {
       timeoutMs: 30_000,
       what: 'status ok again',
     });
@@ -207,7 +189,7 @@ describe('health endpoint', () => {
       'start() with nothing on the Redis port',
     );
     extra.push(lonely);
-    const reply = await withinDeadline(getHealth(lonely.healthUrl), '/health of a service that never reached Redis');
+    const reply = await withinDeadline(healthReply(lonely.healthUrl), '/health of a service that never reached Redis');
     assert.equal(reply.code, 503);
     assert.equal(reply.body.status, 'error');
     assert.equal(reply.body.last_ts_epoch, 0);

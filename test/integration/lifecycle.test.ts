@@ -3,37 +3,19 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { after, describe, test } from 'node:test';
-import type { Redis } from 'ioredis';
 import { stopCleanly } from '../support/clean-stop.js';
 import { decision, flat } from '../support/decisions.js';
+import { healthReply } from '../support/health-document.js';
+import { sample } from '../support/metrics-text.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, startChild } from '../support/service.js';
-import { GROUP, STREAM } from '../support/spec-contract.js';
+import { byPlanKey, GROUP, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
+import { groupNames, groupState, pendingCount } from '../support/stream-group.js';
 import { HANG_MS } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
 const WARN = 40;
 const CLOCK_TICKS_PER_SECOND = 100;
-
-async function healthStatus(url: string): Promise<{ code: number; status: unknown }> {
-  const res = await fetch(url);
-  const body = (await res.json()) as { status?: unknown };
-  return { code: res.status, status: body.status };
-}
-
-/** XINFO GROUPS of the stream as one record per group (RESP2 flat arrays). */
-async function groups(redis: Redis): Promise<Record<string, unknown>[]> {
-  const reply = (await redis.xinfo('GROUPS', STREAM)) as unknown[][];
-  return reply.map((flatInfo) => {
-    const info: Record<string, unknown> = {};
-    for (let i = 0; i + 1 < flatInfo.length; i += 2) info[String(flatInfo[i])] = flatInfo[i + 1];
-    return info;
-  });
-}
-
-async function pending(redis: Redis): Promise<number> {
-  return Number(((await redis.xpending(STREAM, GROUP)) as [number])[0]);
-}
 
 /** User plus system CPU time of a process, in seconds, from /proc/<pid>/stat. */
 function cpuSeconds(pid: number): number {
@@ -41,8 +23,6 @@ function cpuSeconds(pid: number): number {
   const fields = stat.slice(stat.lastIndexOf(')') + 2).split(' ');
   return (Number(fields[11]) + Number(fields[12])) / CLOCK_TICKS_PER_SECOND;
 }
-
-const byPlan = (planId: string | undefined) => `quantum:harvest:heat:by_plan:${planId}`;
 
 describe('service lifecycle as a child process', () => {
   const children: ChildService[] = [];
@@ -74,7 +54,7 @@ describe('service lifecycle as a child process', () => {
     const bridge = await start(server.env);
     const health = await waitFor(
       async () => {
-        const h = await healthStatus(bridge.healthUrl);
+        const h = await healthReply(bridge.healthUrl);
         return h.status === 'error' ? h : undefined;
       },
       { timeoutMs: HANG_MS, what: 'health error' },
@@ -88,8 +68,8 @@ describe('service lifecycle as a child process', () => {
     const redis = server.client();
     const bridge = await start(server.env);
     await bridge.waitForLog((line) => line.msg === 'consumer group created', HANG_MS);
-    const bridged = async (planId: string | undefined, what: string) =>
-      waitFor(async () => (await redis.exists(byPlan(planId))) === 1, { timeoutMs: HANG_MS, what });
+    const bridged = async (planId: string, what: string) =>
+      waitFor(async () => (await redis.exists(byPlanKey(planId))) === 1, { timeoutMs: HANG_MS, what });
     return { server, redis, bridge, bridged };
   };
 
@@ -104,18 +84,22 @@ describe('service lifecycle as a child process', () => {
       for (const d of decisions) pipeline.xadd(STREAM, '*', ...flat(d));
       await pipeline.exec();
       // Signal while the service is busy with the stream.
-      await waitFor(async () => (await redis.exists(byPlan(decisions[0]?.plan_id))) === 1, {
+      const [first] = decisions;
+      assert.ok(first !== undefined);
+      await waitFor(async () => (await redis.exists(byPlanKey(first.plan_id))) === 1, {
         what: 'first entry bridged',
       });
       // Exit 0 with `stopped` logged and no stop-deadline warning: it stopped by itself within 9.5 s.
       await stopCleanly(bridge, signal);
-      assert.equal(await pending(redis), 0, 'no entry left pending in the group');
-      const [info] = await groups(redis);
-      const delivered = Number(info?.['entries-read']);
+      assert.equal(await pendingCount(redis), 0, 'no entry left pending in the group');
+      const delivered = (await groupState(redis))?.entriesRead;
       // The first entry was bridged before the signal; nothing past the 1,000 added can have been read.
-      assert.ok(delivered >= 1 && delivered <= decisions.length, `entries-read ${delivered}`);
+      assert.ok(
+        typeof delivered === 'number' && delivered >= 1 && delivered <= decisions.length,
+        `entries-read ${delivered}`,
+      );
       t.diagnostic(`${delivered} of ${decisions.length} entries delivered before the exit`);
-      const exists = await Promise.all(decisions.slice(0, delivered).map((d) => redis.exists(byPlan(d.plan_id))));
+      const exists = await Promise.all(decisions.slice(0, delivered).map((d) => redis.exists(byPlanKey(d.plan_id))));
       assert.equal(exists.filter((n) => n === 1).length, delivered, 'every delivered entry has its by_plan key');
     });
   }
@@ -162,11 +146,11 @@ describe('service lifecycle as a child process', () => {
     const redis = server.client();
     const d = decision({ symbol: 'BTCUSDT' });
     await redis.xadd(STREAM, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(byPlan(d.plan_id))) === 1, {
+    await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, {
       timeoutMs: HANG_MS,
       what: 'first decision after Redis came up',
     });
-    await waitFor(async () => (await healthStatus(bridge.healthUrl)).code === 200, { what: 'health 200' });
+    await waitFor(async () => (await healthReply(bridge.healthUrl)).code === 200, { what: 'health 200' });
     await stopCleanly(bridge);
   });
 
@@ -180,9 +164,9 @@ describe('service lifecycle as a child process', () => {
     const afterCrash = decision({ symbol: 'ETHUSDT' });
     await redis.xadd(STREAM, '*', ...flat(afterCrash));
     await bridged(afterCrash.plan_id, 'decision after the restart');
-    assert.equal(await redis.exists(byPlan(before.plan_id)), 1, 'the AOF kept the earlier keys');
-    assert.equal(await redis.get('quantum:harvest:heat:latest_plan_id:ETHUSDT'), afterCrash.plan_id);
-    await waitFor(async () => (await pending(redis)) === 0, { what: 'nothing pending' });
+    assert.equal(await redis.exists(byPlanKey(before.plan_id)), 1, 'the AOF kept the earlier keys');
+    assert.equal(await redis.get(latestPlanIdKey('ETHUSDT')), afterCrash.plan_id);
+    await waitFor(async () => (await pendingCount(redis)) === 0, { what: 'nothing pending' });
     assert.equal(bridge.child.exitCode, null);
     await stopCleanly(bridge);
   });
@@ -194,12 +178,15 @@ describe('service lifecycle as a child process', () => {
     const d = decision({ symbol: 'SOLUSDT' });
     await redis.xadd(STREAM, '*', ...flat(d));
     await bridged(d.plan_id, 'decision after the group was destroyed');
-    assert.deepEqual(
-      (await groups(redis)).map((g) => g.name),
-      [GROUP],
-    );
-    assert.ok(bridge.logs.filter((line) => line.msg === 'consumer group created').length > created);
-    await stopCleanly(bridge);
+    assert.deepEqual(await groupNames(redis), [GROUP]);
+    // Running as before: a later entry is bridged through the recreated group.
+    const later = decision({ symbol: 'SOLUSDT' });
+    await redis.xadd(STREAM, '*', ...flat(later));
+    await bridged(later.plan_id, 'a later decision through the recreated group');
+    // Once it has stopped, every line it logged has been read: exactly one creation for the one
+    // DESTROY (a service recreating the group on every turn bridges the entries too).
+    const messages = await stopCleanly(bridge);
+    assert.equal(messages.filter((msg) => msg === 'consumer group created').length, created + 1);
   });
 
   test('bridges again after FLUSHALL with no more than a few warnings in the log', async (t) => {
@@ -213,10 +200,7 @@ describe('service lifecycle as a child process', () => {
     await redis.xadd(STREAM, '*', ...flat(d));
     await bridged(d.plan_id, 'decision after FLUSHALL');
     // Let the loop turn a good many more times, so a storm would show.
-    const loops = async () => {
-      const text = await (await fetch(bridge.metricsUrl)).text();
-      return Number(/^p27_loops_total (\S+)$/m.exec(text)?.[1] ?? 0);
-    };
+    const loops = () => sample(bridge.metricsUrl, 'p27_loops_total');
     const base = await loops();
     await waitFor(async () => (await loops()) >= base + 20, { timeoutMs: HANG_MS, what: '20 more loop turns' });
     const warnings = bridge.logs.slice(mark).filter((line) => (line.level ?? 0) >= WARN);

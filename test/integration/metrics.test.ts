@@ -8,11 +8,19 @@ import type { Redis } from 'ioredis';
 import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { fetchHealth as health } from '../support/health-document.js';
-import { type Exposition, parseExposition } from '../support/metrics-text.js';
+import { type Exposition, sample, scrape } from '../support/metrics-text.js';
 import { startObserver } from '../support/observer.js';
 import type { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, startInProcess } from '../support/service.js';
-import { CLAIM_RESULTS, ERROR_STAGES, REJECT_REASONS, STREAM, WRITTEN_KINDS } from '../support/spec-contract.js';
+import {
+  byPlanKey,
+  CLAIM_RESULTS,
+  ERROR_STAGES,
+  REJECT_REASONS,
+  STREAM,
+  WRITTEN_KINDS,
+} from '../support/spec-contract.js';
+import { pendingCount } from '../support/stream-group.js';
 import { assertWithinSpan, HANG_MS, startWallSpan } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -40,13 +48,6 @@ const EXPECTED_TYPES: Record<string, 'counter' | 'gauge' | 'histogram'> = {
   // prom-client's default process metrics.
   process_resident_memory_bytes: 'gauge',
 };
-
-async function scrape(url: string): Promise<Exposition> {
-  const res = await fetch(url);
-  assert.equal(res.status, 200);
-  assert.match(res.headers.get('content-type') ?? '', /^text\/plain/);
-  return parseExposition(await res.text());
-}
 
 /** Runs `promtool check metrics` on the text; resolves with its combined output lines. */
 function promtoolProblems(text: string): Promise<string[]> {
@@ -95,7 +96,7 @@ describe('metrics endpoint', () => {
     } finally {
       await fresh.stop();
     }
-    for (const sample of [
+    for (const series of [
       'p27_in_messages_total',
       ...WRITTEN_KINDS.map((kind) => `p27_written_total{kind="${kind}"}`),
       'p27_dedupe_skips_total',
@@ -106,7 +107,7 @@ describe('metrics endpoint', () => {
       'p27_last_ts_epoch',
       'p27_processing_seconds_count',
     ]) {
-      assert.equal(m.samples.get(sample), 0, `${sample} in\n${m.text}`);
+      assert.equal(m.samples.get(series), 0, `${series} in\n${m.text}`);
     }
     // And no label value beyond the contract's, which a dashboard would not know.
     const labelled = [...m.samples.keys()].filter((name) =>
@@ -126,10 +127,10 @@ describe('metrics endpoint', () => {
     }
     // Any further p27_ metric is described too, and every sample belongs to a described metric.
     for (const name of m.type.keys()) assert.ok((m.help.get(name) ?? '').length > 5, `# HELP of ${name}`);
-    for (const sample of m.samples.keys()) {
-      const name = sample.replace(/\{.*$/, '');
+    for (const series of m.samples.keys()) {
+      const name = series.replace(/\{.*$/, '');
       const family = [name, name.replace(/_(bucket|sum|count)$/, '')].find((n) => m.type.has(n));
-      assert.ok(family !== undefined, `# TYPE for sample ${sample}`);
+      assert.ok(family !== undefined, `# TYPE for sample ${series}`);
     }
     assert.ok((m.samples.get('process_resident_memory_bytes') ?? 0) > 1_000_000, 'resident memory in bytes');
     assert.equal(m.samples.get(`p27_build_info{version="${VERSION}",node_version="${process.version}"}`), 1);
@@ -140,8 +141,8 @@ describe('metrics endpoint', () => {
   });
 
   test('counts loop turns as they happen', async () => {
-    const first = (await scrape(bridge.metricsUrl)).samples.get('p27_loops_total') ?? 0;
-    await waitFor(async () => ((await scrape(bridge.metricsUrl)).samples.get('p27_loops_total') ?? 0) > first, {
+    const first = await sample(bridge.metricsUrl, 'p27_loops_total');
+    await waitFor(async () => (await sample(bridge.metricsUrl, 'p27_loops_total')) > first, {
       timeoutMs: HANG_MS,
       what: 'p27_loops_total to grow',
     });
@@ -158,7 +159,7 @@ describe('metrics endpoint', () => {
     // /health's last_ts_epoch is set after the batch's metrics are recorded; the next scrape must see them.
     await waitFor(async () => (await health(bridge.healthUrl)).last_ts_epoch === ts, { what: 'decision applied' });
     const m = await scrape(bridge.metricsUrl);
-    const grew = (sample: string) => (m.samples.get(sample) ?? Number.NaN) - (before.samples.get(sample) ?? Number.NaN);
+    const grew = (series: string) => (m.samples.get(series) ?? Number.NaN) - (before.samples.get(series) ?? Number.NaN);
     assert.equal(grew('p27_in_messages_total'), 1);
     assert.equal(grew('p27_written_total{kind="by_plan"}'), 1);
     assert.equal(grew('p27_written_total{kind="latest_symbol"}'), 1);
@@ -168,7 +169,7 @@ describe('metrics endpoint', () => {
     // From the stream id's time to the apply: inside the time that passed since just before the XADD.
     assertWithinSpan(`p27_lag_ms of stream id ${id}`, m.samples.get('p27_lag_ms') ?? Number.NaN, span);
     assert.equal(grew('p27_errors_total{stage="write"}'), 0);
-    assert.equal(await redis.hget(`quantum:harvest:heat:by_plan:${d.plan_id}`, 'ts_epoch'), String(ts));
+    assert.equal(await redis.hget(byPlanKey(d.plan_id), 'ts_epoch'), String(ts));
   });
 
   test('counts a repeated plan_id as a dedupe skip in the next scrape', async () => {
@@ -207,7 +208,7 @@ describe('metrics endpoint', () => {
       const [oldest] = await redis.xrange(stream, '-', '+', 'COUNT', 1);
       const deliveredId = oldest?.[0];
       assert.ok(deliveredId !== undefined);
-      assert.equal(Number(((await redis.xpending(stream, 'heat_bridge')) as [number])[0]), 1);
+      assert.equal(await pendingCount(redis, stream), 1);
       await redis.xadd(stream, '*', ...flat(decision({ symbol: 'LTCUSDT' })));
       await waitFor(async () => (await backlog()) === 4, { what: 'backlog 4 (1 pending + 3 undelivered)' });
       await redis.xack(stream, 'heat_bridge', deliveredId);

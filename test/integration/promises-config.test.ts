@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
-import { entryFields, specKeys } from '../support/promise-helpers.js';
+import { sample } from '../support/metrics-text.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type InProcessService, metricValue, startInProcess } from '../support/service.js';
-import { drained } from '../support/stream-group.js';
+import { byPlanKey, dedupeKey, latestKey, latestPlanIdKey } from '../support/spec-contract.js';
+import { drained, entryFields } from '../support/stream-group.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -47,12 +48,12 @@ describe('configuration promises through the service', () => {
     const d = decision({ symbol: 'TTLPROMISEUSDT' });
     const clock = startClock();
     await redis.xadd(stream, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(specKeys.dedupe(d.plan_id))) === 1, { what: 'the decision applied' });
+    await waitFor(async () => (await redis.exists(dedupeKey(d.plan_id))) === 1, { what: 'the decision applied' });
     const [plan, latest, pointer, dedupe] = await Promise.all([
-      redis.ttl(specKeys.byPlan(d.plan_id)),
-      redis.ttl(specKeys.latest(d.symbol)),
-      redis.ttl(specKeys.pointer(d.symbol)),
-      redis.ttl(specKeys.dedupe(d.plan_id)),
+      redis.ttl(byPlanKey(d.plan_id)),
+      redis.ttl(latestKey(d.symbol)),
+      redis.ttl(latestPlanIdKey(d.symbol)),
+      redis.ttl(dedupeKey(d.plan_id)),
     ]);
     // Swapping any two of the settings in src moves a TTL out of its bound.
     assertTtlSince('by_plan', plan, planSec, clock);
@@ -65,16 +66,16 @@ describe('configuration promises through the service', () => {
     const { bridge, stream } = await start('dedupe-window', { P27_DEDUPE_TTL_SEC: '1' });
     const first = decision({ symbol: 'REDECIDEUSDT', heat_level: 'warm', heat_score: '0.5' });
     await redis.xadd(stream, '*', ...flat(first));
-    await waitFor(async () => (await redis.hget(specKeys.byPlan(first.plan_id), 'heat_level')) === 'warm', {
+    await waitFor(async () => (await redis.hget(byPlanKey(first.plan_id), 'heat_level')) === 'warm', {
       what: 'the first decision written',
     });
     // The window is the marker's life: wait for it to end rather than guess its length.
-    await waitFor(async () => (await redis.exists(specKeys.dedupe(first.plan_id))) === 0, {
+    await waitFor(async () => (await redis.exists(dedupeKey(first.plan_id))) === 0, {
       timeoutMs: 30_000,
       what: 'the dedupe marker to expire',
     });
-    assert.equal(await redis.exists(specKeys.byPlan(first.plan_id)), 1, 'by_plan outlives the window');
-    const written = await metricValue(bridge.metricsUrl, 'p27_written_total{kind="by_plan"}');
+    assert.equal(await redis.exists(byPlanKey(first.plan_id)), 1, 'by_plan outlives the window');
+    const written = await sample(bridge.metricsUrl, 'p27_written_total{kind="by_plan"}');
     const skips = await metricValue(bridge.metricsUrl, 'p27_dedupe_skips_total');
 
     const again = {
@@ -87,13 +88,13 @@ describe('configuration promises through the service', () => {
     await redis.xadd(stream, '*', ...flat(again));
     await waitFor(() => drained(redis, stream), { what: 'the re-decision handled' });
     assert.deepEqual(
-      await redis.hmget(specKeys.byPlan(first.plan_id), 'heat_level', 'heat_score', 'heat_action', 'ts_epoch'),
+      await redis.hmget(byPlanKey(first.plan_id), 'heat_level', 'heat_score', 'heat_action', 'ts_epoch'),
       ['hot', '0.9', 'HOLD_CLOSE', again.ts_epoch],
     );
-    assert.equal(await redis.hget(specKeys.latest(first.symbol), 'heat_level'), 'hot');
-    assert.equal(await metricValue(bridge.metricsUrl, 'p27_written_total{kind="by_plan"}'), (written ?? 0) + 1);
+    assert.equal(await redis.hget(latestKey(first.symbol), 'heat_level'), 'hot');
+    assert.equal(await metricValue(bridge.metricsUrl, 'p27_written_total{kind="by_plan"}'), written + 1);
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_dedupe_skips_total'), skips);
-    assert.equal(await redis.exists(specKeys.dedupe(first.plan_id)), 1, 'a new window begins');
+    assert.equal(await redis.exists(dedupeKey(first.plan_id)), 1, 'a new window begins');
   });
 
   test('P27_DLQ_MAXLEN caps the dead-letter stream, for invalid entries and for entries dead-lettered after P27_MAX_DELIVERIES', async () => {
@@ -116,7 +117,7 @@ describe('configuration promises through the service', () => {
     // The other writer of the dead-letter stream: an entry whose key holds another type, dead-lettered
     // on its first failure (P27_MAX_DELIVERIES=1).
     const wrongType = Array.from({ length: 30 }, () => decision({ symbol: 'MAXLENUSDT' }));
-    for (const d of wrongType) await redis.set(specKeys.byPlan(d.plan_id), 'not a hash');
+    for (const d of wrongType) await redis.set(byPlanKey(d.plan_id), 'not a hash');
     for (const d of wrongType) await redis.xadd(stream, '*', ...flat(d));
     await waitFor(
       async () =>
@@ -142,7 +143,7 @@ describe('configuration promises through the service', () => {
       await waitFor(() => drained(redis, stream), { timeoutMs: 120_000, what: 'the backlog drained' });
       const valid = entries.filter((d) => d.heat_action !== 'SELL');
       const invalid = entries.length - valid.length;
-      assert.equal(await redis.exists(...valid.map((d) => specKeys.byPlan(d.plan_id))), valid.length);
+      assert.equal(await redis.exists(...valid.map((d) => byPlanKey(d.plan_id))), valid.length);
       assert.equal(await metricValue(bridge.metricsUrl, 'p27_written_total{kind="by_plan"}'), valid.length);
       assert.equal(await metricValue(bridge.metricsUrl, 'p27_in_messages_total'), entries.length);
       assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="invalid_heat_action"}'), invalid);
@@ -158,9 +159,9 @@ describe('configuration promises through the service', () => {
     const exact = decision({ symbol: 'BIGFIELDUSDT', reason: 'r'.repeat(limit) });
     for (const d of [big, over, exact]) await redis.xadd(stream, '*', ...flat(d));
     await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the three entries judged' });
-    assert.equal(await redis.hstrlen(specKeys.byPlan(big.plan_id), 'debug_json'), 1024 * 1024);
-    assert.equal(await redis.hstrlen(specKeys.byPlan(exact.plan_id), 'reason'), limit, 'exactly the limit is accepted');
-    assert.equal(await redis.exists(specKeys.byPlan(over.plan_id)), 0);
+    assert.equal(await redis.hstrlen(byPlanKey(big.plan_id), 'debug_json'), 1024 * 1024);
+    assert.equal(await redis.hstrlen(byPlanKey(exact.plan_id), 'reason'), limit, 'exactly the limit is accepted');
+    assert.equal(await redis.exists(byPlanKey(over.plan_id)), 0);
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="field_too_large"}'), 1);
     const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
     const copy = entryFields(fields);
@@ -176,8 +177,8 @@ describe('configuration promises through the service', () => {
     const near = decision({ symbol: 'FUTUREUSDT', ts_epoch: String(now + 5) });
     for (const d of [ahead, near]) await redis.xadd(stream, '*', ...flat(d));
     await waitFor(() => drained(redis, stream), { what: 'both entries judged' });
-    assert.equal(await redis.exists(specKeys.byPlan(ahead.plan_id)), 0);
-    assert.equal(await redis.exists(specKeys.byPlan(near.plan_id)), 1);
+    assert.equal(await redis.exists(byPlanKey(ahead.plan_id)), 0);
+    assert.equal(await redis.exists(byPlanKey(near.plan_id)), 1);
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="invalid_ts_epoch"}'), 1);
     const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
     assert.match(entryFields(fields).error ?? '', /^invalid_ts_epoch: .*more than P27_MAX_FUTURE_SEC=60\b/);
@@ -192,8 +193,8 @@ describe('configuration promises through the service', () => {
     for (const d of [atLimit, valueOver]) await redis.xadd(stream, '*', ...flat(d));
     await redis.xadd(stream, '*', ...flat(nameOver), 'n'.repeat(limit + 1), '1');
     await waitFor(() => drained(redis, stream), { what: 'the three entries judged' });
-    assert.equal(await redis.exists(specKeys.byPlan(atLimit.plan_id)), 1);
-    assert.equal(await redis.exists(specKeys.byPlan(valueOver.plan_id), specKeys.byPlan(nameOver.plan_id)), 0);
+    assert.equal(await redis.exists(byPlanKey(atLimit.plan_id)), 1);
+    assert.equal(await redis.exists(byPlanKey(valueOver.plan_id), byPlanKey(nameOver.plan_id)), 0);
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="field_too_large"}'), 2);
   });
 });
@@ -227,10 +228,10 @@ describe('REDIS_DB and REDIS_URL through the service', () => {
     const target = db(n);
     const d = decision({ symbol: `DB${n}USDT` });
     await target.xadd(stream, '*', ...flat(d));
-    await waitFor(async () => (await target.exists(specKeys.byPlan(d.plan_id))) === 1, {
+    await waitFor(async () => (await target.exists(byPlanKey(d.plan_id))) === 1, {
       what: `the decision bridged in database ${n}`,
     });
-    assert.equal(await target.get(specKeys.pointer(d.symbol)), d.plan_id);
+    assert.equal(await target.get(latestPlanIdKey(d.symbol)), d.plan_id);
     for (const other of [0, 1, 2, 3, 4, 5, 6, 7].filter((k) => k !== n)) {
       assert.deepEqual(await db(other).keys('*'), [], `database ${other} untouched`);
     }

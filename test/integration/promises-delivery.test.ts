@@ -7,9 +7,10 @@ import { before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { entryFields, specKeys } from '../support/promise-helpers.js';
+import { sample } from '../support/metrics-text.js';
 import { metricValue } from '../support/service.js';
-import { drained } from '../support/stream-group.js';
+import { byPlanKey, dedupeKey, latestKey, latestPlanIdKey } from '../support/spec-contract.js';
+import { drained, entryFields } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('delivery guarantees through the service', () => {
@@ -36,13 +37,13 @@ describe('delivery guarantees through the service', () => {
     const d = decision({ symbol: 'MARKERUSDT' });
     await redis.xadd(stream, '*', ...flat(d));
     await waitFor(() => drained(redis, stream), { what: 'the decision applied' });
-    assert.equal(await redis.exists(specKeys.dedupe(d.plan_id)), 1);
+    assert.equal(await redis.exists(dedupeKey(d.plan_id)), 1);
     // An operator's delete (or a failover that lost the write): the marker outlives the decision.
-    await redis.del(specKeys.byPlan(d.plan_id));
+    await redis.del(byPlanKey(d.plan_id));
     const skips = await metricValue(bridge.metricsUrl, 'p27_dedupe_skips_total');
     await redis.xadd(stream, '*', ...flat(d));
     await waitFor(() => drained(redis, stream), { what: 'the redelivery handled' });
-    assert.equal(await redis.hget(specKeys.byPlan(d.plan_id), 'plan_id'), d.plan_id, 'by_plan written again');
+    assert.equal(await redis.hget(byPlanKey(d.plan_id), 'plan_id'), d.plan_id, 'by_plan written again');
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_dedupe_skips_total'), skips);
   });
 
@@ -53,19 +54,19 @@ describe('delivery guarantees through the service', () => {
     await redis.xadd(stream, '*', ...flat(older));
     await redis.xadd(stream, '*', ...flat(newer));
     await waitFor(() => drained(redis, stream), { what: 'both applied' });
-    assert.equal(await redis.get(specKeys.pointer('REPLAYUSDT')), newer.plan_id);
-    await waitFor(async () => (await redis.exists(specKeys.dedupe(older.plan_id))) === 0, {
+    assert.equal(await redis.get(latestPlanIdKey('REPLAYUSDT')), newer.plan_id);
+    await waitFor(async () => (await redis.exists(dedupeKey(older.plan_id))) === 0, {
       timeoutMs: 30_000,
       what: 'the older decision out of its dedupe window',
     });
-    await redis.del(specKeys.byPlan(older.plan_id));
-    const stale = (await metricValue(bridge.metricsUrl, 'p27_stale_skips_total')) ?? 0;
+    await redis.del(byPlanKey(older.plan_id));
+    const stale = await sample(bridge.metricsUrl, 'p27_stale_skips_total');
 
     await redis.xadd(stream, '*', ...flat(older));
     await waitFor(() => drained(redis, stream), { what: 'the redelivery handled' });
-    assert.equal(await redis.hget(specKeys.byPlan(older.plan_id), 'heat_level'), 'cold', 'by_plan written again');
-    assert.equal(await redis.get(specKeys.pointer('REPLAYUSDT')), newer.plan_id, 'the pointer did not move back');
-    assert.deepEqual(await redis.hmget(specKeys.latest('REPLAYUSDT'), 'plan_id', 'heat_level', 'ts_epoch'), [
+    assert.equal(await redis.hget(byPlanKey(older.plan_id), 'heat_level'), 'cold', 'by_plan written again');
+    assert.equal(await redis.get(latestPlanIdKey('REPLAYUSDT')), newer.plan_id, 'the pointer did not move back');
+    assert.deepEqual(await redis.hmget(latestKey('REPLAYUSDT'), 'plan_id', 'heat_level', 'ts_epoch'), [
       newer.plan_id,
       'hot',
       newer.ts_epoch,
@@ -76,7 +77,7 @@ describe('delivery guarantees through the service', () => {
   test('an entry failing on its own key is dead-lettered after exactly P27_MAX_DELIVERIES failures (3), others flow past it', async () => {
     const { bridge, stream, dlq } = await start('max-deliveries', { P27_MAX_DELIVERIES: '3' });
     const failing = decision({ symbol: 'WRONGTYPEUSDT' });
-    await redis.set(specKeys.byPlan(failing.plan_id), 'not a hash');
+    await redis.set(byPlanKey(failing.plan_id), 'not a hash');
     const id = await redis.xadd(stream, '*', ...flat(failing));
     const behind = decision({ symbol: 'BEHINDUSDT' });
     await redis.xadd(stream, '*', ...flat(behind));
@@ -84,13 +85,13 @@ describe('delivery guarantees through the service', () => {
       async () => (await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}')) === 1,
       { timeoutMs: 60_000, what: 'the entry dead-lettered' },
     );
-    assert.equal(await redis.exists(specKeys.byPlan(behind.plan_id)), 1, 'the entry behind it was applied');
+    assert.equal(await redis.exists(byPlanKey(behind.plan_id)), 1, 'the entry behind it was applied');
     // Each failure is one write error; the third one dead-letters the entry, no fourth attempt.
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_errors_total{stage="write"}'), 3);
     await waitFor(() => drained(redis, stream), { what: 'nothing pending' });
     const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
     assert.equal(entryFields(fields).source_id, id);
     assert.match(entryFields(fields).error ?? '', /^max_deliveries: .*WRONGTYPE/);
-    assert.equal(await redis.type(specKeys.byPlan(failing.plan_id)), 'string', 'the foreign key is left alone');
+    assert.equal(await redis.type(byPlanKey(failing.plan_id)), 'string', 'the foreign key is left alone');
   });
 });

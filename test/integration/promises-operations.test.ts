@@ -7,10 +7,12 @@ import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { specKeys } from '../support/promise-helpers.js';
+import { healthReply } from '../support/health-document.js';
+import { sample } from '../support/metrics-text.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
-import { type ChildService, metricValue } from '../support/service.js';
+import type { ChildService } from '../support/service.js';
+import { byPlanKey } from '../support/spec-contract.js';
 import { STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -50,7 +52,7 @@ describe('Redis credentials stay out of argv, logs and the endpoints', () => {
     children.push(bridge);
     const d = decision();
     await redis.xadd(STREAM, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(specKeys.byPlan(d.plan_id))) === 1, { what: 'bridged' });
+    await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, { what: 'bridged' });
     const started = bridge.logs.find((l) => l.msg === 'heat-bridge started');
     assert.match(String(started?.redis), new RegExp(`${server.host}:${server.port}`), 'the address is shown');
     assert.equal((await everythingShown(bridge)).includes(PASSWORD), false);
@@ -66,13 +68,13 @@ describe('Redis credentials stay out of argv, logs and the endpoints', () => {
     children.push(bridge);
     const health = await waitFor(
       async () => {
-        const doc = (await (await fetch(bridge.healthUrl)).json()) as { reasons: string[] };
-        return doc.reasons.some((r) => r.includes('authentication failed')) ? doc : undefined;
+        const doc = await healthReply(bridge.healthUrl);
+        return doc.reasons?.some((r) => r.includes('authentication failed')) ? doc : undefined;
       },
       { timeoutMs: 30_000, what: '/health to name the authentication failure' },
     );
     // The reason names the failure in the operator's words, never the password it was given.
-    const reason = health.reasons.find((r) => r.includes('authentication failed')) ?? '';
+    const reason = health.reasons?.find((r) => r.includes('authentication failed')) ?? '';
     assert.equal(reason.includes(WRONG), false, reason);
     await bridge.waitForLog((l) => String(l.err ?? '').includes('authentication failed'), 30_000);
     assert.equal((await everythingShown(bridge)).includes(WRONG), false);
@@ -98,7 +100,7 @@ describe('one P27_CONSUMER name per instance, and P27_LOG_LEVEL', () => {
     // turns mean it is behind each of them, before the second instance exists.
     const redis = server.client();
     for (const s of [first, other]) {
-      await waitFor(async () => ((await metricValue(s.metricsUrl, 'p27_loops_total')) ?? 0) >= 5, {
+      await waitFor(async () => (await sample(s.metricsUrl, 'p27_loops_total')) >= 5, {
         what: 'the instance past its start-up turns',
       });
     }

@@ -10,10 +10,11 @@ import type { Redis } from 'ioredis';
 import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
-import { childPids, freeze, listeningAddresses, specKeys, thaw } from '../support/promise-helpers.js';
+import { childPids, freeze, listeningAddresses, thaw } from '../support/promise-helpers.js';
 import { RedisServer } from '../support/redis-server.js';
 import { ROOT, runProcess } from '../support/run-process.js';
 import { type ChildService, startChild } from '../support/service.js';
+import { byPlanKey } from '../support/spec-contract.js';
 import { STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -172,6 +173,6 @@ describe('stopping and failing to start', () => {
       .find((line) => line.msg === 'cannot continue');
     assert.match(fatal?.err ?? '', /^script consume does not compile: /, result.stdout);
     // Start-up failed before the first message: nothing was applied.
-    assert.equal(await redis.exists(specKeys.byPlan(d.plan_id)), 0);
+    assert.equal(await redis.exists(byPlanKey(d.plan_id)), 0);
   });
 });

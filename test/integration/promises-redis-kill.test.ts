@@ -6,10 +6,11 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
-import { freeze, specKeys, spendQueuedRead, thaw } from '../support/promise-helpers.js';
+import { freeze, spendQueuedRead, thaw } from '../support/promise-helpers.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, metricValue } from '../support/service.js';
+import { byPlanKey } from '../support/spec-contract.js';
 import { DLQ, drained, GROUP, groupInfo, pendingByConsumer, STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -44,7 +45,7 @@ describe('Redis killed while entries are pending', () => {
     await bridge.waitForLog((l) => l.msg === 'consumer group created', 60_000);
     const warmUp = decision();
     await redis.xadd(STREAM, '*', ...flat(warmUp));
-    await waitFor(async () => (await redis.exists(specKeys.byPlan(warmUp.plan_id))) === 1, { what: 'warm-up bridged' });
+    await waitFor(async () => (await redis.exists(byPlanKey(warmUp.plan_id))) === 1, { what: 'warm-up bridged' });
 
     // Frozen, the service sends nothing more; the read it queued behind its wait is spent first.
     freeze(bridge.child.pid);
@@ -57,7 +58,7 @@ describe('Redis killed while entries are pending', () => {
       string,
       [string, string[]][],
     ][];
-    if ((await redis.exists(specKeys.byPlan(trigger.plan_id as string))) === 0) {
+    if ((await redis.exists(byPlanKey(trigger.plan_id as string))) === 0) {
       delivered.push(trigger as (typeof delivered)[number]);
     }
     assert.equal(read[0]?.[1].length, delivered.length);
@@ -67,13 +68,13 @@ describe('Redis killed while entries are pending', () => {
     assert.deepEqual(await pendingByConsumer(redis), { [CONSUMER]: delivered.length }, 'pending at the kill');
     assert.equal((await groupInfo(redis))?.lag, undelivered.length, 'undelivered at the kill');
     const all = [...delivered, ...undelivered];
-    assert.equal(await redis.exists(...all.map((d) => specKeys.byPlan(d.plan_id))), 0, 'none applied at the kill');
+    assert.equal(await redis.exists(...all.map((d) => byPlanKey(d.plan_id))), 0, 'none applied at the kill');
     await server.kill('SIGKILL');
 
     thaw(bridge.child.pid);
     await server.restart();
     redis = server.client();
-    await waitFor(async () => (await redis.exists(...all.map((d) => specKeys.byPlan(d.plan_id)))) === all.length, {
+    await waitFor(async () => (await redis.exists(...all.map((d) => byPlanKey(d.plan_id)))) === all.length, {
       timeoutMs: 60_000,
       what: 'every entry pending or undelivered at the kill applied',
     });

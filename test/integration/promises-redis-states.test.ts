@@ -6,11 +6,14 @@ import assert from 'node:assert/strict';
 import { after, before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { decision, flat } from '../support/decisions.js';
-import { entryFields, freeze, getProbe, specKeys, spendQueuedRead, thaw } from '../support/promise-helpers.js';
+import { healthReply } from '../support/health-document.js';
+import { sample, samplesOf } from '../support/metrics-text.js';
+import { freeze, spendQueuedRead, thaw } from '../support/promise-helpers.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, type InProcessService, metricValue, startInProcess } from '../support/service.js';
-import { drained, pendingCount } from '../support/stream-group.js';
+import { byPlanKey } from '../support/spec-contract.js';
+import { drained, entryFields, pendingCount } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 describe('a Redis that does not answer (SIGSTOP)', () => {
@@ -38,7 +41,7 @@ describe('a Redis that does not answer (SIGSTOP)', () => {
   });
 
   test('/health says error (503, "Redis did not answer within 1000 ms") while Redis is frozen, and ok once it thaws', async (t) => {
-    await waitFor(async () => (await getProbe(bridge.healthUrl)).status === 'ok', { what: 'health ok before' });
+    await waitFor(async () => (await healthReply(bridge.healthUrl)).status === 'ok', { what: 'health ok before' });
     freeze(server.pid);
     try {
       // The sockets stay open and the kernel still accepts connections: only the probe's own
@@ -47,7 +50,7 @@ describe('a Redis that does not answer (SIGSTOP)', () => {
       // probes say the connection is down.
       const down = await waitFor(
         async () => {
-          const h = await getProbe(bridge.healthUrl);
+          const h = await healthReply(bridge.healthUrl);
           return h.status === 'error' ? h : undefined;
         },
         { timeoutMs: 30_000, what: '/health error while Redis is frozen' },
@@ -58,27 +61,27 @@ describe('a Redis that does not answer (SIGSTOP)', () => {
       assert.deepEqual(down.reasons, ['redis unreachable: Redis did not answer within 1000 ms']);
       // Every answer while frozen says so; none hangs on the frozen server.
       for (let i = 0; i < 3; i++) {
-        const h = await getProbe(bridge.healthUrl);
+        const h = await healthReply(bridge.healthUrl);
         assert.equal(h.status, 'error', JSON.stringify(h.body));
-        assert.match(h.reasons[0] ?? '', /^redis unreachable: .*Redis/);
+        assert.match(h.reasons?.[0] ?? '', /^redis unreachable: .*Redis/);
       }
-      const ready = await getProbe(new URL('/readyz', bridge.healthUrl).toString());
+      const ready = await healthReply(new URL('/readyz', bridge.healthUrl).toString());
       assert.equal(ready.code, 503);
       assert.ok(
-        ready.reasons.some((r) => r.startsWith('redis unreachable: ')),
+        (ready.reasons ?? []).some((r) => r.startsWith('redis unreachable: ')),
         JSON.stringify(ready.reasons),
       );
       assert.equal(await metricValue(bridge.metricsUrl, 'p27_redis_up'), 0);
     } finally {
       thaw(server.pid);
     }
-    await waitFor(async () => (await getProbe(bridge.healthUrl)).redis === 'up', {
+    await waitFor(async () => (await healthReply(bridge.healthUrl)).redis === 'up', {
       timeoutMs: 60_000,
       what: 'Redis up again on /health',
     });
     const d = decision();
     await redis.xadd(stream, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(specKeys.byPlan(d.plan_id))) === 1, {
+    await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, {
       timeoutMs: 60_000,
       what: 'a decision bridged after the thaw',
     });
@@ -110,6 +113,23 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
    * dead-letter at once), freezes it, queues two valid decisions and one invalid one, then lets
    * `refuse` put Redis in the refusing state before the service wakes up into it.
    */
+  /**
+   * The service's rejections by reason once its /metrics shows the work drained() saw done: the
+   * invalid entry's rejection and the valid entries' writes counted. A counter read the moment the
+   * group drained could still show 0 for a rejection about to be counted (a check that cannot fail).
+   */
+  async function rejectionsCounted(bridge: ChildService, validCount: number): Promise<Record<string, number>> {
+    return waitFor(
+      async () => {
+        const rejected = await samplesOf(bridge.metricsUrl, 'p27_rejected_total');
+        const written = await sample(bridge.metricsUrl, 'p27_written_total{kind="by_plan"}');
+        return rejected['reason="invalid_heat_level"'] === 1 && written >= validCount ? rejected : undefined;
+      },
+      { what: 'the drained work counted on /metrics' },
+    );
+  }
+  const total = (counts: Record<string, number>) => Object.values(counts).reduce((a, b) => a + b, 0);
+
   async function refusedWhileEntriesWait(name: string, refuse: () => void) {
     const stream = `quantum:stream:promise-${name}`;
     const dlq = `${stream}.dlq`;
@@ -156,11 +176,13 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
     }
     assert.match(String(await blocking), /killed/i);
     await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the entries applied after BUSY' });
-    assert.equal(await redis.exists(...valid.map((d) => specKeys.byPlan(d.plan_id))), valid.length);
+    assert.equal(await redis.exists(...valid.map((d) => byPlanKey(d.plan_id))), valid.length);
     assert.equal(await redis.xlen(dlq), 1, 'only the invalid entry dead-lettered');
     const [[, fields]] = (await redis.xrange(dlq, '-', '+')) as [[string, string[]]];
     assert.match(entryFields(fields).error ?? '', /^invalid_heat_level: /);
-    assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}'), 0);
+    const rejected = await rejectionsCounted(bridge, valid.length);
+    assert.equal(rejected['reason="max_deliveries"'], 0);
+    assert.equal(total(rejected), 1, `only the invalid entry rejected: ${JSON.stringify(rejected)}`);
     assert.equal(await pendingCount(redis, stream), 0);
     assert.ok(
       bridge.logs.filter((l) => l.code === 'BUSY').every((l) => l.failure === 'redis'),
@@ -188,9 +210,11 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
       reloading = false;
       await reloads;
       await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the entries applied after loading' });
-      assert.equal(await redis.exists(...valid.map((d) => specKeys.byPlan(d.plan_id))), valid.length);
+      assert.equal(await redis.exists(...valid.map((d) => byPlanKey(d.plan_id))), valid.length);
       assert.equal(await redis.xlen(dlq), 1, 'only the invalid entry dead-lettered');
-      assert.equal(await metricValue(bridge.metricsUrl, 'p27_rejected_total{reason="max_deliveries"}'), 0);
+      const rejected = await rejectionsCounted(bridge, valid.length);
+      assert.equal(rejected['reason="max_deliveries"'], 0);
+      assert.equal(total(rejected), 1, `only the invalid entry rejected: ${JSON.stringify(rejected)}`);
       assert.ok(
         bridge.logs.filter((l) => l.code === 'LOADING').every((l) => l.failure === 'redis'),
         'LOADING is Redis state',

@@ -7,8 +7,8 @@ import { before, describe, test } from 'node:test';
 import type { Redis } from 'ioredis';
 import { redisFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
-import { specKeys } from '../support/promise-helpers.js';
 import { type InProcessService, metricValue } from '../support/service.js';
+import { byPlanKey } from '../support/spec-contract.js';
 import { drained, groupInfo } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -30,8 +30,8 @@ describe('where the consumer group starts', () => {
     });
     return { bridge, stream };
   };
-  const bridged = (planId: string | undefined, what: string) =>
-    waitFor(async () => (await redis.exists(specKeys.byPlan(planId))) === 1, { timeoutMs: 30_000, what });
+  const bridged = (planId: string, what: string) =>
+    waitFor(async () => (await redis.exists(byPlanKey(planId))) === 1, { timeoutMs: 30_000, what });
   const groupCreations = (bridge: InProcessService) =>
     bridge.logs.filter((l) => l.msg === 'consumer group created').length;
 
@@ -45,7 +45,7 @@ describe('where the consumer group starts', () => {
     await redis.xadd(stream, '*', ...flat(later));
     await bridged(later.plan_id, 'the later entry bridged');
     await waitFor(() => drained(redis, stream), { what: 'the group drained' });
-    assert.equal(await redis.exists(...earlier.map((d) => specKeys.byPlan(d.plan_id))), 0);
+    assert.equal(await redis.exists(...earlier.map((d) => byPlanKey(d.plan_id))), 0);
     assert.equal(await metricValue(bridge.metricsUrl, 'p27_in_messages_total'), 1);
   });
 
@@ -82,8 +82,11 @@ describe('where the consumer group starts', () => {
         await redis.xadd(stream, '*', ...flat(next));
         await bridged(next.plan_id, 'the next entry bridged');
         await waitFor(() => drained(redis, stream), { what: 'the group drained' });
+        // Running again (recreated, a later entry bridged, nothing left): exactly one creation for
+        // the one loss; a service recreating the group on every turn would pass every check above.
+        assert.equal(groupCreations(bridge), created + 1);
         assert.equal(
-          await redis.exists(specKeys.byPlan(first.plan_id)),
+          await redis.exists(byPlanKey(first.plan_id)),
           startId === '0' ? 1 : 0,
           `the entry added with the loss ${startId === '0' ? 'is' : 'is not'} read`,
         );

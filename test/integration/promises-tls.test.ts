@@ -11,11 +11,12 @@ import { Redis } from 'ioredis';
 import { classifyFailure, describeFailure } from '../../src/redis/redis-failure.js';
 import { decision, flat } from '../support/decisions.js';
 import { freePort } from '../support/free-port.js';
-import { getProbe, specKeys } from '../support/promise-helpers.js';
+import { healthReply } from '../support/health-document.js';
 import { startReadyChild } from '../support/ready-child.js';
 import { RedisServer } from '../support/redis-server.js';
 import { runProcess } from '../support/run-process.js';
 import type { ChildService } from '../support/service.js';
+import { byPlanKey } from '../support/spec-contract.js';
 import { STREAM } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
@@ -83,13 +84,13 @@ describe('REDIS_URL=rediss:// (TLS)', () => {
     children.push(bridge);
     const d = decision({ symbol: 'TLSUSDT' });
     await redis.xadd(STREAM, '*', ...flat(d));
-    await waitFor(async () => (await redis.exists(specKeys.byPlan(d.plan_id))) === 1, {
+    await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, {
       timeoutMs: 30_000,
       what: 'the decision bridged over TLS',
     });
     const started = bridge.logs.find((l) => l.msg === 'heat-bridge started');
     assert.match(String(started?.redis), new RegExp(`^rediss://127\\.0\\.0\\.1:${tlsPort}/0$`));
-    assert.equal((await getProbe(bridge.healthUrl)).redis, 'up');
+    assert.equal((await healthReply(bridge.healthUrl)).redis, 'up');
   });
 
   test('refuses a server whose certificate it cannot verify, and says so', async (t) => {
@@ -106,14 +107,14 @@ describe('REDIS_URL=rediss:// (TLS)', () => {
     // error in HeatBridge", as before issue 12).
     const down = await waitFor(
       async () => {
-        const h = await getProbe(bridge.healthUrl);
-        return h.status === 'error' && h.reasons.length > 0 ? h : undefined;
+        const h = await healthReply(bridge.healthUrl);
+        return h.status === 'error' && (h.reasons ?? []).length > 0 ? h : undefined;
       },
       { timeoutMs: 30_000, what: '/health error' },
     );
     t.diagnostic(JSON.stringify(down.reasons));
     assert.equal(down.code, 503);
-    assert.match(down.reasons[0]?.replace(/^redis unreachable: /, '') ?? '', TLS_REFUSED);
+    assert.match(down.reasons?.[0]?.replace(/^redis unreachable: /, '') ?? '', TLS_REFUSED);
     const refused = await bridge.waitForLog((l) => l.msg === 'redis session refused; retrying', 30_000);
     assert.match(String(refused.err), TLS_REFUSED);
     // Nothing was read from a server it could not verify: the group was never created.

@@ -9,6 +9,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { redisFixture } from '../support/bridge-fixture.js';
 import { freePort } from '../support/free-port.js';
+import { healthReply } from '../support/health-document.js';
 import { RedisServer } from '../support/redis-server.js';
 import { ROOT, runCli, runProcess } from '../support/run-process.js';
 import { type ChildService, startChild, stopAfterRegistering } from '../support/service.js';
@@ -67,11 +68,6 @@ function proofEnv(server: RedisServer, child: ChildService): Record<string, stri
   };
 }
 
-async function healthy(url: string): Promise<boolean> {
-  const response = await fetch(url);
-  return ((await response.json()) as { status: string }).status === 'ok';
-}
-
 describe('scripts/proof_p27_heat_bridge.sh', () => {
   let server: RedisServer;
   let child: ChildService;
@@ -79,7 +75,10 @@ describe('scripts/proof_p27_heat_bridge.sh', () => {
   before(async () => {
     server = await RedisServer.start();
     child = await startChild(server.env);
-    await waitFor(() => healthy(child.healthUrl), { timeoutMs: 20_000, what: 'the service healthy' });
+    await waitFor(async () => (await healthReply(child.healthUrl)).status === 'ok', {
+      timeoutMs: 20_000,
+      what: 'the service healthy',
+    });
   });
   after(async () => {
     await child.kill();
@@ -189,7 +188,10 @@ describe('scripts/proof_p27_heat_bridge.sh with a password-protected Redis', () 
     await admin.call('ACL', 'SETUSER', 'proofer', 'on', `>${ACL_PASSWORD}`, '~*', '&*', '+@all');
     await admin.config('SET', 'requirepass', PASSWORD);
     child = await startChild({ ...server.env, REDIS_PASSWORD: PASSWORD });
-    await waitFor(() => healthy(child.healthUrl), { timeoutMs: 20_000, what: 'the service healthy' });
+    await waitFor(async () => (await healthReply(child.healthUrl)).status === 'ok', {
+      timeoutMs: 20_000,
+      what: 'the service healthy',
+    });
     // A redis-cli in front of the real one that records its command lines, as /proc/*/cmdline shows them.
     shim = mkdtempSync(join(tmpdir(), 'heat-bridge-redis-cli-'));
     argvLog = join(shim, 'argv.log');

@@ -9,6 +9,7 @@ import { type ReadSettings, readEntries } from '../../src/redis/scripts.js';
 import { decision, flat } from '../support/decisions.js';
 import { scriptFixture } from '../support/script-fixture.js';
 import { DECISION_FIELDS } from '../support/spec-contract.js';
+import { pendingCount } from '../support/stream-group.js';
 import { UTF8_CASES } from '../support/utf8-cases.js';
 
 const STREAM = 'test:read-entries';
@@ -98,7 +99,7 @@ describe('read-entries.lua', () => {
     await fx.redis.xdel(STREAM, id);
     const batch = await readEntries(fx.redis, SETTINGS, '0', 10);
     assert.deepEqual(batch.entries, [{ kind: 'deleted', id }]);
-    assert.equal(Number(((await fx.redis.xpending(STREAM, 'g')) as [number])[0]), 0);
+    assert.equal(await pendingCount(fx.redis, STREAM, 'g'), 0);
   });
 
   test('stops returning values past the reply budget; the rest stays pending as later', async () => {
@@ -115,7 +116,7 @@ describe('read-entries.lua', () => {
     assert.equal(kinds.length, per, 'every entry delivered');
     assert.ok(ok >= 1 && ok * big.length <= READ_BUDGET_BYTES + big.length, `${ok} returned in full`);
     assert.deepEqual(kinds.slice(ok), Array(per - ok).fill('later'));
-    assert.equal(Number(((await fx.redis.xpending(STREAM, 'g')) as [number])[0]), per);
+    assert.equal(await pendingCount(fx.redis, STREAM, 'g'), per);
   });
 
   test('fails with NOGROUP, delivering nothing, when the group is gone', async () => {

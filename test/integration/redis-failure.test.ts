@@ -6,7 +6,7 @@ import { after, before, describe, test } from 'node:test';
 import { Redis } from 'ioredis';
 import { classifyFailure, describeFailure, type FailureClass } from '../../src/redis/redis-failure.js';
 import { RedisServer } from '../support/redis-server.js';
-import { byPlanKey } from '../support/spec-contract.js';
+import { byPlanKey, dedupeKey } from '../support/spec-contract.js';
 
 let server: RedisServer;
 let admin: Redis;
@@ -70,7 +70,7 @@ describe('classifyFailure on real replies', () => {
       async () => {
         const narrow = connect({ username: 'narrow', password: 'pw' });
         await narrow.connect();
-        return narrow.set('quantum:dedupe:p27:p1', '1');
+        return narrow.set(dedupeKey('p1'), '1');
       },
     ],
     [
@@ -91,7 +91,7 @@ describe('classifyFailure on real replies', () => {
       async () => {
         const narrow = connect({ username: 'narrow', password: 'pw' });
         await narrow.connect();
-        return narrow.eval("return redis.call('SET', 'quantum:dedupe:p27:p1', '1')", 0);
+        return narrow.eval(`return redis.call('SET', '${dedupeKey('p1')}', '1')`, 0);
       },
     ],
     ['an unknown command is the deployment', 'deployment', 'ERR', () => admin.call('NOSUCHCOMMAND')],

@@ -9,6 +9,7 @@ import type { Redis } from 'ioredis';
 import { type DeadLetterSettings, queueDeadLetter } from '../../src/redis/scripts.js';
 import { scriptFixture } from '../support/script-fixture.js';
 import { DLQ, GROUP, STREAM } from '../support/spec-contract.js';
+import { isPending } from '../support/stream-group.js';
 
 const DLQ_SETTINGS: DeadLetterSettings = {
   stream: STREAM,
@@ -24,9 +25,6 @@ describe('dead-letter script', () => {
   before(() => {
     redis = fx.redis;
   });
-
-  const isPending = async (id: string, stream = STREAM): Promise<boolean> =>
-    ((await redis.xpending(stream, GROUP, id, id, 1)) as unknown[]).length === 1;
 
   test('dead-letters the fields with error and source_id, byte for byte, cut to the limit and marked so, and acks', async () => {
     await redis.xgroup('CREATE', STREAM, GROUP, '0', 'MKSTREAM');
@@ -54,7 +52,7 @@ describe('dead-letter script', () => {
       Buffer.from('source_id'),
       Buffer.from(id),
     ]);
-    assert.equal(await isPending(id), false);
+    assert.equal(await isPending(redis, id), false);
   });
 
   test('keeps the dead-letter stream near its MAXLEN', async () => {
@@ -75,7 +73,7 @@ describe('dead-letter script', () => {
     await redis.xdel(STREAM, id);
     assert.equal(await queueDeadLetter(redis, DLQ_SETTINGS, id, 'invalid_symbol: missing'), '');
     assert.equal(await redis.exists(DLQ), 0);
-    assert.equal(await isPending(id), false);
+    assert.equal(await isPending(redis, id), false);
   });
 
   test('refuses to dead-letter into a key of another type, and leaves the entry pending', async () => {
@@ -87,7 +85,7 @@ describe('dead-letter script', () => {
       queueDeadLetter(redis, DLQ_SETTINGS, id, 'e: x') as Promise<unknown>,
       /^ReplyError: WRONGTYPE|WRONGTYPE/,
     );
-    assert.equal(await isPending(id), true);
+    assert.equal(await isPending(redis, id), true);
     assert.equal(await redis.get(DLQ), 'x');
   });
 });

@@ -6,12 +6,10 @@ import { describe, test } from 'node:test';
 import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { metricValue } from '../support/service.js';
-import { latestKey, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
+import { DLQ, latestKey, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
 import { assertWithinSpan, startWallSpan } from '../support/timing.js';
 import { assertTtlSince, startClock } from '../support/ttl-bound.js';
 import { waitFor } from '../support/wait-for.js';
-
-const DLQ = `${STREAM}.dlq`;
 
 describe('staleness and dead-letter gauges', () => {
   const fx = bridgeFixture();

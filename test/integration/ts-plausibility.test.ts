@@ -7,6 +7,7 @@ import { bridgeFixture } from '../support/bridge-fixture.js';
 import { decision, flat } from '../support/decisions.js';
 import { metricValue } from '../support/service.js';
 import { byPlanKey, DLQ, latestKey, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
+import { entryFields } from '../support/stream-group.js';
 import { waitFor } from '../support/wait-for.js';
 
 const SYMBOL = 'ETHUSDT';
@@ -32,9 +33,7 @@ describe('a ts_epoch in milliseconds', () => {
 
     const dead = await fx.redis.xrange(DLQ, '-', '+');
     assert.equal(dead.length, 1, 'only the bad entry is dead-lettered');
-    const raw = dead[0]?.[1] ?? [];
-    const fields: Record<string, string> = {};
-    for (let i = 0; i + 1 < raw.length; i += 2) fields[raw[i] as string] = raw[i + 1] as string;
+    const fields = entryFields(dead[0]?.[1] ?? []);
     assert.equal(fields.plan_id, bad.plan_id);
     assert.match(
       fields.error ?? '',

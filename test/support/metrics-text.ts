@@ -29,11 +29,16 @@ export function parseExposition(text: string): Exposition {
   return { text, help, type, samples };
 }
 
-/** GET /metrics and parse it; throws on any status but 200. */
+/**
+ * GET /metrics and parse it, as Prometheus scrapes it. Throws on any status but 200 and on a content
+ * type other than the text format's (text/plain); rejects when nothing answers within HANG_MS.
+ */
 export async function scrape(metricsUrl: string): Promise<Exposition> {
   const response = await fetch(metricsUrl, { signal: AbortSignal.timeout(HANG_MS) });
   const text = await response.text();
   if (response.status !== 200) throw new Error(`${metricsUrl} answered ${response.status}: ${text.slice(0, 200)}`);
+  const contentType = response.headers.get('content-type') ?? '';
+  if (!contentType.startsWith('text/plain')) throw new Error(`${metricsUrl} answered as ${contentType || 'no type'}`);
   return parseExposition(text);
 }
 

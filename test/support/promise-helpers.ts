@@ -1,35 +1,10 @@
-// Helpers of the README-promise tests (issue 12 §2): reading /health and /readyz, freezing a process,
-// and finding the address a process listens on.
+// Helpers of the README-promise tests (issue 12 §2): freezing a process and finding the address a
+// process listens on.
 
 import { readFileSync } from 'node:fs';
 import type { Redis } from 'ioredis';
 import { type DecisionFields, decision, flat } from './decisions.js';
 import { waitFor } from './wait-for.js';
-
-/** The /health (or /readyz) document with its HTTP status. */
-export interface HealthReply {
-  readonly code: number;
-  readonly status: string;
-  readonly redis: string | undefined;
-  readonly reasons: readonly string[];
-  readonly body: Record<string, unknown>;
-}
-
-/**
- * GET of a JSON probe endpoint (/health, /readyz). A generous abort bound only keeps a hung endpoint
- * from hanging the test; no assertion is made on how long the answer took.
- */
-export async function getProbe(url: string): Promise<HealthReply> {
-  const res = await fetch(url, { signal: AbortSignal.timeout(30_000) });
-  const body = (await res.json()) as Record<string, unknown>;
-  return {
-    code: res.status,
-    status: String(body.status),
-    redis: typeof body.redis === 'string' ? body.redis : undefined,
-    reasons: Array.isArray(body.reasons) ? body.reasons.map(String) : [],
-    body,
-  };
-}
 
 /** SIGSTOP: the process keeps its sockets open and answers nothing, as a hung host does. */
 export function freeze(pid: number | undefined): void {
@@ -97,21 +72,6 @@ function ipv6FromProc(hex: string): string {
   for (let i = 0; i < bytes.length; i += 2) groups.push(`${bytes[i]}${bytes[i + 1]}`.replace(/^0+(?=.)/, ''));
   const text = groups.join(':');
   return text === '0:0:0:0:0:0:0:0' ? '::' : text;
-}
-
-/** The lookup key names, spelled from the spec (never from src/redis/keys.ts, which is under test). */
-export const specKeys = {
-  byPlan: (planId: string | undefined) => `quantum:harvest:heat:by_plan:${planId}`,
-  latest: (symbol: string | undefined) => `quantum:harvest:heat:latest:${symbol}`,
-  pointer: (symbol: string | undefined) => `quantum:harvest:heat:latest_plan_id:${symbol}`,
-  dedupe: (planId: string | undefined) => `quantum:dedupe:p27:${planId}`,
-} as const;
-
-/** A stream entry's field/value list (as XRANGE returns it) as a record; a repeated name keeps its last value. */
-export function entryFields(fields: readonly string[]): Record<string, string> {
-  const out: Record<string, string> = {};
-  for (let i = 0; i + 1 < fields.length; i += 2) out[fields[i] as string] = fields[i + 1] as string;
-  return out;
 }
 
 /**

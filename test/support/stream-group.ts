@@ -18,35 +18,49 @@ export interface GroupInfo {
 export interface GroupState extends GroupInfo {
   /** XINFO GROUPS last-delivered-id. */
   readonly lastDeliveredId: string;
+  /** XINFO GROUPS entries-read (Redis 7); null when Redis cannot tell. */
+  readonly entriesRead: number | null;
 }
 
-/** A RESP2 flat reply [name, value, name, value, …] as a map. */
+/** A RESP2 flat reply [name, value, name, value, …] as a map; a repeated name keeps its last value. */
 export function replyMap(reply: readonly unknown[]): Map<string, unknown> {
   const map = new Map<string, unknown>();
   for (let i = 0; i + 1 < reply.length; i += 2) map.set(String(reply[i]), reply[i + 1]);
   return map;
 }
 
-/** XINFO GROUPS for one group; undefined when the stream or the group does not exist. */
-export async function groupState(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<GroupState | undefined> {
-  let reply: unknown[];
+/** A stream entry's field/value list (as XRANGE returns it) as a record (replyMap of strings). */
+export function entryFields(fields: readonly string[]): Record<string, string> {
+  return Object.fromEntries(replyMap(fields)) as Record<string, string>;
+}
+
+const numberOrNull = (value: unknown): number | null => (value === null || value === undefined ? null : Number(value));
+
+/** XINFO GROUPS, one map per group; undefined when the stream does not exist. */
+async function groupsOf(redis: AnyRedis, stream: string): Promise<Map<string, unknown>[] | undefined> {
   try {
-    reply = (await redis.xinfo('GROUPS', stream)) as unknown[];
+    return ((await redis.xinfo('GROUPS', stream)) as unknown[][]).map(replyMap);
   } catch (error) {
     if (error instanceof Error && /no such key/i.test(error.message)) return undefined;
     throw error;
   }
-  for (const entry of reply as unknown[][]) {
-    const info = replyMap(entry);
-    if (info.get('name') !== group) continue;
-    const lag = info.get('lag');
-    return {
-      pending: Number(info.get('pending')),
-      lag: lag === null || lag === undefined ? null : Number(lag),
-      lastDeliveredId: String(info.get('last-delivered-id')),
-    };
-  }
-  return undefined;
+}
+
+/** The names of the stream's consumer groups ([] when the stream does not exist). */
+export async function groupNames(redis: AnyRedis, stream = STREAM): Promise<string[]> {
+  return ((await groupsOf(redis, stream)) ?? []).map((info) => String(info.get('name')));
+}
+
+/** XINFO GROUPS for one group; undefined when the stream or the group does not exist. */
+export async function groupState(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<GroupState | undefined> {
+  const info = (await groupsOf(redis, stream))?.find((g) => g.get('name') === group);
+  if (info === undefined) return undefined;
+  return {
+    pending: Number(info.get('pending')),
+    lag: numberOrNull(info.get('lag')),
+    lastDeliveredId: String(info.get('last-delivered-id')),
+    entriesRead: numberOrNull(info.get('entries-read')),
+  };
 }
 
 /** Pending count and lag of one group (groupState without the id); undefined when there is no such group. */
@@ -64,6 +78,11 @@ export async function drained(redis: AnyRedis, stream = STREAM, group = GROUP): 
 /** XPENDING summary count. */
 export async function pendingCount(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<number> {
   return Number(((await redis.xpending(stream, group)) as [number | string])[0]);
+}
+
+/** True while the entry is in the group's pending list (delivered, not acked). */
+export async function isPending(redis: AnyRedis, id: string, stream = STREAM, group = GROUP): Promise<boolean> {
+  return ((await redis.xpending(stream, group, id, id, 1)) as unknown[]).length === 1;
 }
 
 /** Pending entries per consumer, from the XPENDING summary. */
@@ -85,10 +104,16 @@ export function compareStreamIds(a: string, b: string): number {
   return 0;
 }
 
+/** XINFO CONSUMERS, one map per consumer (name, pending, idle, and inactive from Redis 7.2). */
+export async function consumersOf(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<Map<string, unknown>[]> {
+  return ((await redis.xinfo('CONSUMERS', stream, group)) as unknown[][]).map(replyMap);
+}
+
 /** Pending entries per consumer from XINFO CONSUMERS (lists idle consumers with 0 too). */
 export async function consumersPending(redis: AnyRedis, stream = STREAM, group = GROUP): Promise<Map<string, number>> {
-  const consumers = (await redis.xinfo('CONSUMERS', stream, group)) as unknown[][];
-  return new Map(consumers.map(replyMap).map((c) => [String(c.get('name')), Number(c.get('pending'))]));
+  return new Map(
+    (await consumersOf(redis, stream, group)).map((c) => [String(c.get('name')), Number(c.get('pending'))]),
+  );
 }
 
 /** The id of the newest entry the stream ever had (XINFO STREAM last-generated-id). */

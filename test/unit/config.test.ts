@@ -3,6 +3,7 @@
 import assert from 'node:assert/strict';
 import { describe, test } from 'node:test';
 import { ConfigError, loadConfig } from '../../src/config.js';
+import { DLQ, GROUP, STREAM } from '../support/spec-contract.js';
 
 /** Runs loadConfig expecting a ConfigError and returns its problem lines. */
 function problemsOf(env: Record<string, string>): readonly string[] {
@@ -39,8 +40,8 @@ describe('loadConfig defaults', () => {
       password: undefined,
       db: 0,
     });
-    assert.equal(config.stream, 'quantum:stream:harvest.heat.decision');
-    assert.equal(config.group, 'heat_bridge');
+    assert.equal(config.stream, STREAM);
+    assert.equal(config.group, GROUP);
     assert.equal(config.consumer, 'heat_bridge_1');
     assert.equal(config.groupStartId, '0');
     assert.equal(config.pollMs, 500);
@@ -58,7 +59,7 @@ describe('loadConfig defaults', () => {
     const config = loadConfig({});
     assert.equal(config.claimIntervalMs, 30_000);
     assert.equal(config.claimIdleMs, 60_000);
-    assert.equal(config.dlqStream, 'quantum:stream:harvest.heat.decision.dlq');
+    assert.equal(config.dlqStream, DLQ);
     assert.equal(config.dlqMaxLen, 10_000);
     assert.equal(config.maxDeliveries, 5);
     assert.equal(config.maxFieldBytes, 65_536);
@@ -68,7 +69,7 @@ describe('loadConfig defaults', () => {
   test('treats an empty value like an unset one and falls back to the default', () => {
     const config = loadConfig({ P27_BATCH: '', P27_GROUP: '', REDIS_PORT: '' });
     assert.equal(config.batch, 10);
-    assert.equal(config.group, 'heat_bridge');
+    assert.equal(config.group, GROUP);
     assert.equal(config.redis.port, 6379);
   });
 
@@ -199,7 +200,7 @@ describe('loadConfig problems', () => {
   });
 
   test('rejects a dead-letter stream equal to the input stream', () => {
-    const problems = problemsOf({ P27_DLQ_STREAM: 'quantum:stream:harvest.heat.decision' });
+    const problems = problemsOf({ P27_DLQ_STREAM: STREAM });
     assert.equal(problems.length, 1);
     assert.match(problems[0] ?? '', /^P27_DLQ_STREAM=/);
   });
