@@ -51,7 +51,6 @@ describe("a caller's shell with REDIS_* and P27_* set", () => {
     const d = decision({ symbol: 'ENVUSDT' });
     await redis.xadd(STREAM, '*', ...flat(d));
     await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id as string))) === 1, {
-      timeoutMs: 20_000,
       what: 'the decision applied by the child',
     });
     assert.equal((await groupInfo(redis, STREAM, GROUP))?.pending, 0);

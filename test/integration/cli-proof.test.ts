@@ -24,7 +24,6 @@ describe('heat-bridge proof', () => {
       P27_HEALTH_PORT: new URL(child.healthUrl).port,
     };
     await waitFor(async () => (await fetchHealth(child.healthUrl)).status === 'ok', {
-      timeoutMs: 20_000,
       what: 'the service healthy',
     });
   });

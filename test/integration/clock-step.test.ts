@@ -87,7 +87,6 @@ describe('a wall clock that jumps', () => {
     );
     writeFileSync(clock, '-3600\n');
     await waitFor(async () => (await fetchHealth(bridge.healthUrl)).status === 'ok', {
-      timeoutMs: 20_000,
       what: 'health ok once the 1 s window has passed',
     });
   });

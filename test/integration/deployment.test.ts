@@ -238,7 +238,6 @@ describe('scripts/install.sh', () => {
     service = child;
     const healthUrl = `http://127.0.0.1:${ports.health}/health`;
     await waitFor(async () => (await fetchHealth(healthUrl)).status === 'ok', {
-      timeoutMs: 20_000,
       what: 'the installed service healthy',
     });
 
@@ -254,7 +253,7 @@ describe('scripts/install.sh', () => {
         const r = await runProcess(cli, ['get', 'pointer', 'INSTUSDT', '--json', '--env-file', envPath()]);
         return r.code === 0 ? (JSON.parse(r.stdout) as { plan_id: string }) : undefined;
       },
-      { timeoutMs: 20_000, what: 'the injected decision applied' },
+      { what: 'the injected decision applied' },
     );
     assert.equal(got.plan_id, 'installed_1');
 

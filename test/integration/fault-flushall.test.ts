@@ -37,7 +37,6 @@ describe('FLUSHALL while running', () => {
 
     try {
       await waitFor(async () => sinceFlush.length >= 50 && (await missing(sinceFlush.slice(0, 50))).length === 0, {
-        timeoutMs: 20_000,
         what: 'the service bridging the load',
       });
       const logsBefore = fx.bridge.logs.length;

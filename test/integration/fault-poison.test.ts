@@ -269,7 +269,6 @@ describe('poison entries and the dead-letter stream', () => {
     redis = server.client();
     bridge = await startReadyChild({ ...server.env, P27_BATCH: '500' });
     await waitFor(async () => (await redis.exists(STREAM)) === 1, {
-      timeoutMs: 20_000,
       what: 'the service to create the group',
     });
   });
@@ -387,7 +386,7 @@ describe('poison entries and the dead-letter stream', () => {
     const rejectedBefore = await rejectedCounts(bridge.metricsUrl);
     const batchesBefore = await sample(bridge.metricsUrl, 'p27_processing_seconds_count');
     const ids = await addAtomically(entries);
-    await waitFor(() => drained(redis), { timeoutMs: 20_000, what: 'the batch applied' });
+    await waitFor(() => drained(redis), { what: 'the batch applied' });
 
     const rejected = await rejectedSince(bridge.metricsUrl, rejectedBefore, cases.length);
     const batchCount = () => sample(bridge.metricsUrl, 'p27_processing_seconds_count');
@@ -425,7 +424,6 @@ describe('poison entries and the dead-letter stream', () => {
     const [, poisonId] = await addAtomically([pairsOf(before), pairsOf(poison), pairsOf(afterIt)]);
 
     await waitFor(async () => (await deadLetters(redis)).has(poisonId as string), {
-      timeoutMs: 20_000,
       what: 'the poison dead-lettered',
     });
     const dead = (await deadLetters(redis)).get(poisonId as string) as DeadLetter;
@@ -466,7 +464,7 @@ describe('poison entries and the dead-letter stream', () => {
       P27_MAX_DELIVERIES: '1000',
     });
     extra.push(child);
-    await waitFor(async () => (await redis.exists(stream)) === 1, { timeoutMs: 20_000, what: 'the group created' });
+    await waitFor(async () => (await redis.exists(stream)) === 1, { what: 'the group created' });
     const poison = decision({ symbol: 'HOLUSDT' });
     const planId = poison.plan_id as string;
     await redis.set(byPlan(planId), 'occupied');

@@ -66,7 +66,6 @@ describe('Redis outages', () => {
       async () =>
         producer.acknowledged.length >= 100 && (await missingKeys(producer.acknowledged.slice(0, 100))).length === 0,
       {
-        timeoutMs: 20_000,
         what: 'the first 100 entries bridged',
       },
     );
@@ -95,7 +94,7 @@ describe('Redis outages', () => {
 
     await server.restart();
     const before = producer.acknowledged.length;
-    await waitFor(() => producer.acknowledged.length >= before + 100, { timeoutMs: 20_000, what: 'load resumed' });
+    await waitFor(() => producer.acknowledged.length >= before + 100, { what: 'load resumed' });
     await producer.stop();
 
     await waitFor(async () => (await missingKeys(producer.acknowledged)).length === 0 && (await drained(redis)), {
@@ -115,7 +114,7 @@ describe('Redis outages', () => {
 
   test('stops by itself, before its 9.5 s stop deadline, and exits 0 on SIGTERM during a Redis outage', async () => {
     const bridge = await start();
-    await waitFor(async () => (await health(bridge.healthUrl)).status === 'ok', { timeoutMs: 20_000 });
+    await waitFor(async () => (await health(bridge.healthUrl)).status === 'ok', { what: '/health ok' });
     await server.kill('SIGKILL');
     await waitFor(async () => (await health(bridge.healthUrl)).code === 503, { timeoutMs: HANG_MS });
 
@@ -127,7 +126,7 @@ describe('Redis outages', () => {
   test('starts without Redis, reports error, and bridges once Redis comes up', async () => {
     await server.kill('SIGKILL');
     const bridge = await start();
-    const first = await waitFor(() => health(bridge.healthUrl).catch(() => undefined), { timeoutMs: 20_000 });
+    const first = await waitFor(() => health(bridge.healthUrl).catch(() => undefined), { what: '/health to answer' });
     assert.equal(first.code, 503);
     assert.equal(first.status, 'error');
 

@@ -86,12 +86,11 @@ describe('dead consumers and takeover', () => {
         ((await redis.client('LIST')) as string)
           .split('\n')
           .some((line) => line.includes(' flags=b ') && line.includes(' cmd=xread ')),
-      { timeoutMs: 20_000, what: 'consumer A waiting in XREAD' },
+      { what: 'consumer A waiting in XREAD' },
     );
     a.child.kill('SIGSTOP');
     const b = await start({ ...claimEnv, P27_CONSUMER: 'bridge_b' });
     await waitFor(async () => (await sample(b.metricsUrl, 'p27_loops_total')) >= 3, {
-      timeoutMs: 20_000,
       what: 'consumer B running',
     });
 
@@ -162,11 +161,7 @@ describe('dead consumers and takeover', () => {
   test('two live consumers in one group apply every entry exactly once between them', async () => {
     const [c, d] = await Promise.all([start({ P27_CONSUMER: 'bridge_c' }), start({ P27_CONSUMER: 'bridge_d' })]);
     await Promise.all(
-      [c, d].map((child) =>
-        waitFor(async () => (await sample(child.metricsUrl, 'p27_loops_total')) >= 3, {
-          timeoutMs: 20_000,
-        }),
-      ),
+      [c, d].map((child) => waitFor(async () => (await sample(child.metricsUrl, 'p27_loops_total')) >= 3, {})),
     );
     const decisions = Array.from({ length: 2000 }, () => decision());
     for (let i = 0; i < decisions.length; i += 100) {

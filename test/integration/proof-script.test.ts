@@ -76,7 +76,6 @@ describe('scripts/proof_p27_heat_bridge.sh', () => {
     server = await RedisServer.start();
     child = await startChild(server.env);
     await waitFor(async () => (await healthReply(child.healthUrl)).status === 'ok', {
-      timeoutMs: 20_000,
       what: 'the service healthy',
     });
   });
@@ -189,7 +188,6 @@ describe('scripts/proof_p27_heat_bridge.sh with a password-protected Redis', () 
     await admin.config('SET', 'requirepass', PASSWORD);
     child = await startChild({ ...server.env, REDIS_PASSWORD: PASSWORD });
     await waitFor(async () => (await healthReply(child.healthUrl)).status === 'ok', {
-      timeoutMs: 20_000,
       what: 'the service healthy',
     });
     // A redis-cli in front of the real one that records its command lines, as /proc/*/cmdline shows them.

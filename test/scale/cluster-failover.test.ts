@@ -136,7 +136,7 @@ describe('Redis Cluster failover of the stream’s master (SIGSTOP, replica prom
         const doc = await fetchHealth(bridge.healthUrl);
         return doc.status === 'ok' ? doc : undefined;
       },
-      { timeoutMs: 20_000, what: '/health ok after the failover' },
+      { what: '/health ok after the failover' },
     );
     assert.deepEqual(health.reasons, []);
   });
