@@ -1,9 +1,9 @@
 // jitteredDelay bounds and growth, and Backoff's attempt counting and abortable wait.
 
 import assert from 'node:assert/strict';
-import { syncBuiltinESMExports } from 'node:module';
-import { describe, mock, type TestContext, test } from 'node:test';
+import { describe, mock, test } from 'node:test';
 import { Backoff, jitteredDelay } from '../../src/backoff.js';
+import { mockClock, settle } from '../support/mock-clock.js';
 
 /** Runs fn with Math.random returning value, restoring it afterwards. */
 function withRandom<T>(value: number, fn: () => T): T {
@@ -14,23 +14,6 @@ function withRandom<T>(value: number, fn: () => T): T {
     random.mock.restore();
   }
 }
-
-/**
- * A mocked setTimeout clock for one test, so bounds are exact on any machine and no wall time is
- * measured; the sync reaches src's ESM import of node:timers/promises, which the mock alone leaves
- * pointing at the real setTimeout.
- */
-function mockClock(t: TestContext): void {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
-  syncBuiltinESMExports();
-  t.after(() => {
-    t.mock.timers.reset();
-    syncBuiltinESMExports();
-  });
-}
-
-/** Lets pending promise callbacks run (setImmediate is not mocked). */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 describe('jitteredDelay', () => {
   test('stays between half and all of the ceiling for the first attempt', () => {

@@ -4,18 +4,10 @@
 import assert from 'node:assert/strict';
 import { readFileSync } from 'node:fs';
 import { join } from 'node:path';
-import { describe, type TestContext, test } from 'node:test';
+import { describe, test } from 'node:test';
 import { STOP_DEADLINE_MS, type StopOutcome, stopWithin } from '../../src/commands/stop-deadline.js';
+import { mockClock, settle } from '../support/mock-clock.js';
 import { ROOT } from '../support/run-process.js';
-
-/** A mocked setTimeout clock for one test: the deadline is exact on any machine, no wall time measured. */
-function mockClock(t: TestContext): void {
-  t.mock.timers.enable({ apis: ['setTimeout'] });
-  t.after(() => t.mock.timers.reset());
-}
-
-/** Lets pending promise callbacks run (setImmediate is not mocked). */
-const settle = () => new Promise((resolve) => setImmediate(resolve));
 
 /** Follows a stop's outcome without awaiting it: undefined until it settles. */
 function watch(outcome: Promise<StopOutcome>): { readonly value: StopOutcome | undefined } {
