@@ -82,7 +82,7 @@ describe('the CLI as a process', () => {
       out += chunk.toString();
     });
     try {
-      await waitFor(() => /^<4>\{/m.test(out), { what: 'a warning line', timeoutMs: 30_000 });
+      await waitFor(() => /^<4>\{/m.test(out), { what: 'a warning line' });
     } finally {
       child.kill('SIGTERM');
       await closed;
@@ -146,7 +146,6 @@ describe('the CLI as a process', () => {
     try {
       await waitFor(() => exit !== undefined || out.includes('heat-bridge started'), {
         what: 'the started line',
-        timeoutMs: 30_000,
       }).catch((error: Error) => {
         throw new Error(`${error.message}; terminal output: ${JSON.stringify(out)}; stderr: ${JSON.stringify(err)}`);
       });
@@ -156,7 +155,7 @@ describe('the CLI as a process', () => {
         readFileSync(`/proc/${child.pid}/task/${child.pid}/children`, 'utf8').trim().split(' ')[0],
       );
       process.kill(service, 'SIGHUP');
-      await waitFor(() => /: \S*stopped\S*\r?\n/.test(out), { what: 'the stopped line', timeoutMs: 30_000 });
+      await waitFor(() => /: \S*stopped\S*\r?\n/.test(out), { what: 'the stopped line' });
     } finally {
       child.kill('SIGKILL');
       await closed;

@@ -54,7 +54,7 @@ describe('heat-bridge watch', () => {
   test('piped: one line per decision — applied, deduped, kept stale, dead-lettered — until SIGINT', async () => {
     const watch = startPiped([], env);
     try {
-      await waitFor(() => watch.err.join('').includes('watching '), { what: 'watch started', timeoutMs: 30_000 });
+      await waitFor(() => watch.err.join('').includes('watching '), { what: 'watch started' });
       const fresh = decision({ symbol: 'WATCHPUSDT', ts_epoch: String(nowSec()) });
       const applied = await add(fresh);
       const deduped = await add({ ...fresh, heat_level: 'hot' });
@@ -63,7 +63,6 @@ describe('heat-bridge watch', () => {
       const dead = await add(decision({ symbol: 'WATCHPUSDT', heat_score: 'x' }));
       const lines = await waitFor(() => (watch.out.length >= 4 ? watch.out : undefined), {
         what: 'four events',
-        timeoutMs: 30_000,
       });
       const parsed = lines.map((l) => /^\S+Z (\S+) id=(\S+) symbol=WATCHPUSDT plan_id=\S+ .* age=(\S+)/.exec(l));
       assert.deepEqual(
@@ -91,7 +90,7 @@ describe('heat-bridge watch', () => {
   test('piped with --json: one object per event', async () => {
     const watch = startPiped(['--json'], env);
     try {
-      await waitFor(() => watch.err.join('').includes('watching '), { what: 'watch started', timeoutMs: 30_000 });
+      await waitFor(() => watch.err.join('').includes('watching '), { what: 'watch started' });
       const d = decision({ symbol: 'WATCHJUSDT', ts_epoch: String(nowSec() - 10) });
       const id = await add(d);
       const [line] = await waitFor(() => (watch.out.length >= 1 ? watch.out : undefined), { what: 'one event' });
@@ -155,7 +154,7 @@ describe('heat-bridge watch', () => {
       await fx.server.kill();
       await term.waitForScreen(/^REDIS DOWN: /m);
       await fx.server.restart();
-      await term.waitForScreen(/^redis up /m, 30_000);
+      await term.waitForScreen(/^redis up /m);
 
       await term.send('q');
       assert.equal(await term.exitCode(), 0);

@@ -75,7 +75,6 @@ describe('Redis outages', () => {
     const killedAt = performance.now();
     // How soon the outage shows is reported, not asserted: a busy machine may take seconds (issue 12 §3).
     const down = await waitFor(() => health(bridge.healthUrl).then((h) => (h.code === 503 ? h : undefined)), {
-      timeoutMs: HANG_MS,
       what: '/health to report the outage',
     });
     const detectedMs = performance.now() - killedAt;
@@ -98,7 +97,6 @@ describe('Redis outages', () => {
     await producer.stop();
 
     await waitFor(async () => (await missingKeys(producer.acknowledged)).length === 0 && (await drained(redis)), {
-      timeoutMs: 30_000,
       intervalMs: 100,
       what: 'every acknowledged entry bridged',
     });
@@ -116,7 +114,7 @@ describe('Redis outages', () => {
     const bridge = await start();
     await waitFor(async () => (await health(bridge.healthUrl)).status === 'ok', { what: '/health ok' });
     await server.kill('SIGKILL');
-    await waitFor(async () => (await health(bridge.healthUrl)).code === 503, { timeoutMs: HANG_MS });
+    await waitFor(async () => (await health(bridge.healthUrl)).code === 503);
 
     // The deadline also exits 0: the log tells a finished stop from a cut one, whatever the clock says.
     await stopCleanly(bridge);

@@ -12,7 +12,6 @@ import { type ChildService, metricValue } from '../support/service.js';
 import { byPlanKey as byPlan, dedupeKey, GROUP, STREAM } from '../support/spec-contract.js';
 import { drained, pendingByConsumer, pendingCount } from '../support/stream-group.js';
 import { addAtomically as addEntries } from '../support/stream-writes.js';
-import { HANG_MS } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
 const CLAIM_IDLE_MS = 1000;
@@ -107,7 +106,6 @@ describe('dead consumers and takeover', () => {
     assert.deepEqual(await a.kill('SIGKILL'), { code: null, signal: 'SIGKILL' });
 
     await waitFor(() => allWritten(planIds), {
-      timeoutMs: HANG_MS,
       intervalMs: 10,
       what: 'B to take over and apply every entry',
     });
@@ -144,7 +142,7 @@ describe('dead consumers and takeover', () => {
       P27_CLAIM_INTERVAL_MS: String(CLAIM_INTERVAL_MS),
     });
     const kept = [own[0], own[2], foreign[0], foreign[2]].map((d) => d?.plan_id as string);
-    await waitFor(() => allWritten(kept), { timeoutMs: HANG_MS, what: 'the entries left applied' });
+    await waitFor(() => allWritten(kept), { what: 'the entries left applied' });
     await waitFor(async () => (await pendingCount(redis)) === 0, { what: 'nothing pending' });
     await waitFor(async () => (await claimed(e, 'deleted')) === 2, { what: 'both deletions counted' });
 
@@ -161,7 +159,7 @@ describe('dead consumers and takeover', () => {
   test('two live consumers in one group apply every entry exactly once between them', async () => {
     const [c, d] = await Promise.all([start({ P27_CONSUMER: 'bridge_c' }), start({ P27_CONSUMER: 'bridge_d' })]);
     await Promise.all(
-      [c, d].map((child) => waitFor(async () => (await sample(child.metricsUrl, 'p27_loops_total')) >= 3, {})),
+      [c, d].map((child) => waitFor(async () => (await sample(child.metricsUrl, 'p27_loops_total')) >= 3)),
     );
     const decisions = Array.from({ length: 2000 }, () => decision());
     for (let i = 0; i < decisions.length; i += 100) {

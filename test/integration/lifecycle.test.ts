@@ -11,7 +11,6 @@ import { RedisServer } from '../support/redis-server.js';
 import { type ChildService, startChild } from '../support/service.js';
 import { byPlanKey, GROUP, latestPlanIdKey, STREAM } from '../support/spec-contract.js';
 import { groupNames, groupState, pendingCount } from '../support/stream-group.js';
-import { HANG_MS } from '../support/timing.js';
 import { waitFor } from '../support/wait-for.js';
 
 const WARN = 40;
@@ -57,7 +56,7 @@ describe('service lifecycle as a child process', () => {
         const h = await healthReply(bridge.healthUrl);
         return h.status === 'error' ? h : undefined;
       },
-      { timeoutMs: HANG_MS, what: 'health error' },
+      { what: 'health error' },
     );
     return { server, bridge, health };
   };
@@ -67,9 +66,9 @@ describe('service lifecycle as a child process', () => {
     const server = await redisServer(appendonly);
     const redis = server.client();
     const bridge = await start(server.env);
-    await bridge.waitForLog((line) => line.msg === 'consumer group created', HANG_MS);
+    await bridge.waitForLog((line) => line.msg === 'consumer group created');
     const bridged = async (planId: string, what: string) =>
-      waitFor(async () => (await redis.exists(byPlanKey(planId))) === 1, { timeoutMs: HANG_MS, what });
+      waitFor(async () => (await redis.exists(byPlanKey(planId))) === 1, { what });
     return { server, redis, bridge, bridged };
   };
 
@@ -78,7 +77,7 @@ describe('service lifecycle as a child process', () => {
       const server = await redisServer();
       const redis = server.client();
       const bridge = await start({ ...server.env, P27_BATCH: '10' });
-      await bridge.waitForLog((line) => line.msg === 'consumer group created', HANG_MS);
+      await bridge.waitForLog((line) => line.msg === 'consumer group created');
       const pipeline = redis.pipeline();
       const decisions = Array.from({ length: 1000 }, () => decision());
       for (const d of decisions) pipeline.xadd(STREAM, '*', ...flat(d));
@@ -129,7 +128,7 @@ describe('service lifecycle as a child process', () => {
         shares.push(value);
         return value < 0.05 ? { value } : undefined;
       },
-      { timeoutMs: HANG_MS, intervalMs: 2000, what: 'a window of 2 s with under 5 % CPU' },
+      { intervalMs: 2000, what: 'a window of 2 s with under 5 % CPU' },
     ).catch((error: Error) => {
       throw new Error(`${error.message}; CPU share per window: ${shares.map((s) => `${(s * 100).toFixed(1)} %`)}`, {
         cause: error,
@@ -147,7 +146,6 @@ describe('service lifecycle as a child process', () => {
     const d = decision({ symbol: 'BTCUSDT' });
     await redis.xadd(STREAM, '*', ...flat(d));
     await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, {
-      timeoutMs: HANG_MS,
       what: 'first decision after Redis came up',
     });
     await waitFor(async () => (await healthReply(bridge.healthUrl)).code === 200, { what: 'health 200' });
@@ -202,7 +200,7 @@ describe('service lifecycle as a child process', () => {
     // Let the loop turn a good many more times, so a storm would show.
     const loops = () => sample(bridge.metricsUrl, 'p27_loops_total');
     const base = await loops();
-    await waitFor(async () => (await loops()) >= base + 20, { timeoutMs: HANG_MS, what: '20 more loop turns' });
+    await waitFor(async () => (await loops()) >= base + 20, { what: '20 more loop turns' });
     const warnings = bridge.logs.slice(mark).filter((line) => (line.level ?? 0) >= WARN);
     t.diagnostic(`${warnings.length} warnings after FLUSHALL`);
     assert.ok(warnings.length <= 3, `warnings after FLUSHALL:\n${warnings.map((w) => JSON.stringify(w)).join('\n')}`);

@@ -62,7 +62,6 @@ describe('/livez and /readyz', () => {
     }
     await waitFor(async () => (await get(`${base}/readyz`)).code === 200, {
       what: '/readyz 200 after Redis is back',
-      timeoutMs: 30_000,
     });
   });
 });

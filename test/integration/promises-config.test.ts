@@ -71,7 +71,6 @@ describe('configuration promises through the service', () => {
     });
     // The window is the marker's life: wait for it to end rather than guess its length.
     await waitFor(async () => (await redis.exists(dedupeKey(first.plan_id))) === 0, {
-      timeoutMs: 30_000,
       what: 'the dedupe marker to expire',
     });
     assert.equal(await redis.exists(byPlanKey(first.plan_id)), 1, 'by_plan outlives the window');

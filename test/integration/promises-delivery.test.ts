@@ -56,7 +56,6 @@ describe('delivery guarantees through the service', () => {
     await waitFor(() => drained(redis, stream), { what: 'both applied' });
     assert.equal(await redis.get(latestPlanIdKey('REPLAYUSDT')), newer.plan_id);
     await waitFor(async () => (await redis.exists(dedupeKey(older.plan_id))) === 0, {
-      timeoutMs: 30_000,
       what: 'the older decision out of its dedupe window',
     });
     await redis.del(byPlanKey(older.plan_id));

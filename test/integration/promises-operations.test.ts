@@ -71,12 +71,12 @@ describe('Redis credentials stay out of argv, logs and the endpoints', () => {
         const doc = await healthReply(bridge.healthUrl);
         return doc.reasons?.some((r) => r.includes('authentication failed')) ? doc : undefined;
       },
-      { timeoutMs: 30_000, what: '/health to name the authentication failure' },
+      { what: '/health to name the authentication failure' },
     );
     // The reason names the failure in the operator's words, never the password it was given.
     const reason = health.reasons?.find((r) => r.includes('authentication failed')) ?? '';
     assert.equal(reason.includes(WRONG), false, reason);
-    await bridge.waitForLog((l) => String(l.err ?? '').includes('authentication failed'), 30_000);
+    await bridge.waitForLog((l) => String(l.err ?? '').includes('authentication failed'));
     assert.equal((await everythingShown(bridge)).includes(WRONG), false);
   });
 });
@@ -111,7 +111,6 @@ describe('one P27_CONSUMER name per instance, and P27_LOG_LEVEL', () => {
     assert.equal(await readers('promise_shared'), 1);
     const second = await start({ P27_CONSUMER: 'promise_shared', P27_LOG_LEVEL: 'WARN' });
     const warning = await waitFor(() => second.logs.find((l) => l.msg === CLASH), {
-      timeoutMs: 30_000,
       what: 'the name-clash warning',
     });
     assert.equal(warning.consumer, 'promise_shared');

@@ -53,7 +53,7 @@ describe('a Redis that does not answer (SIGSTOP)', () => {
           const h = await healthReply(bridge.healthUrl);
           return h.status === 'error' ? h : undefined;
         },
-        { timeoutMs: 30_000, what: '/health error while Redis is frozen' },
+        { what: '/health error while Redis is frozen' },
       );
       t.diagnostic(`reasons while frozen: ${JSON.stringify(down.reasons)}`);
       assert.equal(down.code, 503);
@@ -172,7 +172,7 @@ describe('BUSY and LOADING through the service: retried without limit, never dea
       });
     } finally {
       // SCRIPT KILL is one of the few commands Redis serves while busy.
-      await waitFor(() => admin.script('KILL').then(() => true), { timeoutMs: 30_000, what: 'SCRIPT KILL' });
+      await waitFor(() => admin.script('KILL').then(() => true), { what: 'SCRIPT KILL' });
     }
     assert.match(String(await blocking), /killed/i);
     await waitFor(() => drained(redis, stream), { timeoutMs: 60_000, what: 'the entries applied after BUSY' });

@@ -31,7 +31,7 @@ describe('where the consumer group starts', () => {
     return { bridge, stream };
   };
   const bridged = (planId: string, what: string) =>
-    waitFor(async () => (await redis.exists(byPlanKey(planId))) === 1, { timeoutMs: 30_000, what });
+    waitFor(async () => (await redis.exists(byPlanKey(planId))) === 1, { what });
   const groupCreations = (bridge: InProcessService) =>
     bridge.logs.filter((l) => l.msg === 'consumer group created').length;
 
@@ -75,7 +75,6 @@ describe('where the consumer group starts', () => {
           .xadd(stream, '*', ...flat(first))
           .exec();
         await waitFor(async () => groupCreations(bridge) > created && (await groupInfo(redis, stream)) !== undefined, {
-          timeoutMs: 30_000,
           what: 'the group recreated',
         });
         const next = decision();

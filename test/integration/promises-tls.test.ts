@@ -85,7 +85,6 @@ describe('REDIS_URL=rediss:// (TLS)', () => {
     const d = decision({ symbol: 'TLSUSDT' });
     await redis.xadd(STREAM, '*', ...flat(d));
     await waitFor(async () => (await redis.exists(byPlanKey(d.plan_id))) === 1, {
-      timeoutMs: 30_000,
       what: 'the decision bridged over TLS',
     });
     const started = bridge.logs.find((l) => l.msg === 'heat-bridge started');
@@ -110,12 +109,12 @@ describe('REDIS_URL=rediss:// (TLS)', () => {
         const h = await healthReply(bridge.healthUrl);
         return h.status === 'error' && (h.reasons ?? []).length > 0 ? h : undefined;
       },
-      { timeoutMs: 30_000, what: '/health error' },
+      { what: '/health error' },
     );
     t.diagnostic(JSON.stringify(down.reasons));
     assert.equal(down.code, 503);
     assert.match(down.reasons?.[0]?.replace(/^redis unreachable: /, '') ?? '', TLS_REFUSED);
-    const refused = await bridge.waitForLog((l) => l.msg === 'redis session refused; retrying', 30_000);
+    const refused = await bridge.waitForLog((l) => l.msg === 'redis session refused; retrying');
     assert.match(String(refused.err), TLS_REFUSED);
     // Nothing was read from a server it could not verify: the group was never created.
     assert.deepEqual(await redis.keys('quantum:stream:promise-tls-untrusted*'), []);

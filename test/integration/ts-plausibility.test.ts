@@ -25,7 +25,6 @@ describe('a ts_epoch in milliseconds', () => {
     for (const d of [bad, first, second]) await fx.redis.xadd(STREAM, '*', ...flat(d));
 
     await waitFor(async () => (await fx.redis.get(POINTER)) === second.plan_id, {
-      timeoutMs: 30_000,
       what: 'the pointer on the newest correct decision',
     });
     assert.equal(await fx.redis.hget(LATEST, 'last_plan_id'), second.plan_id);

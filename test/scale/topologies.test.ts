@@ -167,7 +167,7 @@ for (const [mode, setUp] of Object.entries(TOPOLOGIES)) {
       const oversize = oversizeEntry(`${tag}BIGUSDT`);
       const oversizeId = String(await redis.xadd(STREAM, '*', ...oversize.fields));
 
-      await waitFor(() => drained(redis), { timeoutMs: 30_000, what: 'every entry acked, the orphan too' });
+      await waitFor(() => drained(redis), { what: 'every entry acked, the orphan too' });
       assert.equal(await redis.hget(byPlan(first.plan_id as string), 'heat_level'), 'cold');
       assert.equal(await redis.hget(latest(`${tag}USDT`), 'last_plan_id'), first.plan_id);
       assert.equal(await redis.get(pointer(`${tag}USDT`)), first.plan_id);

@@ -2,6 +2,7 @@
 
 import { execFile } from 'node:child_process';
 import { promisify } from 'node:util';
+import { HANG_MS } from './timing.js';
 import { waitFor } from './wait-for.js';
 
 const run = promisify(execFile);
@@ -50,7 +51,7 @@ export async function openTerminal(
       .map((l) => l.trimEnd())
       .join('\n');
   };
-  const waitForScreen = (pattern: RegExp, timeoutMs = 30_000) =>
+  const waitForScreen = (pattern: RegExp, timeoutMs = HANG_MS) =>
     waitFor(
       async () => {
         const text = await screen();
